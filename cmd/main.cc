@@ -1,0 +1,17 @@
+// weir: the command line (spec §11). One file per subcommand; this file wires them together.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+int main(int argc, char** argv) {
+  CLI::App app{"weir: a streaming daemon for declarative YAML jobs"};
+  app.require_subcommand(1);
+  auto* version = app.add_subcommand("version", "Print weir's version");
+  version->callback([] { fmt::print("weir {}\n", WEIR_VERSION); });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return 0;
+}

@@ -1,0 +1,44 @@
+// Field extraction (spec §4): decodes a payload and fills the record's field slots.
+// Compiled once per job; only the declared/used paths are extracted.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/job.h"
+#include "engine/value.h"
+
+namespace weir::fields {
+
+// Maximum JSON nesting accepted; deeper documents are bad records (never a stack overflow).
+constexpr int kMaxDepth = 512;
+
+class Extractor {
+ public:
+  // `fields`: the slots to fill, in order (slot i <- fields[i]). `decode`: json or text.
+  // With decode text, the single field `line` receives the whole payload.
+  Extractor(const std::vector<config::Field>& fields, config::Decode decode);
+  ~Extractor();
+  Extractor(Extractor&&) noexcept;
+
+  // Fills slots[0 .. fields.size()) from the payload. Returns false and sets `error` when the record
+  // is bad: malformed/truncated JSON, top level not an object, too deep, invalid UTF-8, a required
+  // field missing/null, a value that does not convert to its declared type. Never throws.
+  bool extract(std::string_view payload, Value* slots, std::string& error) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Parses a time value per format. `v` may be a string or a number (epoch formats accept both).
+// Returns false when it does not parse.
+bool parse_time(const Value& v, config::TimeFormat fmt, const std::string& strftime, int64_t& epoch_ms);
+
+// Checks that s is valid UTF-8.
+bool valid_utf8(std::string_view s);
+
+}  // namespace weir::fields

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Fails when a tracked C++ file is not formatted per .clang-format (fix: clang-format -i FILE).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t files < <(git ls-files -co --exclude-standard '*.cc' '*.h' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+[ ${#files[@]} -eq 0 ] && exit 0
+if ! clang-format --dry-run --Werror "${files[@]}" 2>/tmp/weir-format.$$; then
+  echo "check-format: these files need clang-format -i:" >&2
+  grep -o '^[^:]*\.\(cc\|h\)' /tmp/weir-format.$$ | sort -u >&2
+  rm -f /tmp/weir-format.$$
+  exit 1
+fi
+rm -f /tmp/weir-format.$$
