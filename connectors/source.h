@@ -71,6 +71,9 @@ class Source {
   virtual void pause() {}
   virtual void resume() {}
   virtual bool bounded() const = 0;
+  // Number of streams known to exist (e.g. assigned Kafka partitions), so that a stream that has not
+  // delivered yet can hold the event-time watermark back; 0 when not partitioned/unknown.
+  virtual size_t streams() const { return 0; }
   // Whether the source can re-deliver from a position after a crash (Kafka, files, generate: yes;
   // socket, stdin: no — at-most-once across crashes).
   virtual bool replayable() const = 0;

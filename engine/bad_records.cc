@@ -1,0 +1,147 @@
+#include "engine/bad_records.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "engine/fields/extract.h"
+#include "engine/log.h"
+#include "engine/value.h"
+
+namespace weir::engine {
+
+namespace {
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string base64(std::string_view in) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += {tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], tbl[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {tbl[v >> 18], tbl[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+std::string describe_position(const RawRecord& r) {
+  if (!r.topic.empty()) return fmt::format("{}/{} offset {}", r.topic, r.partition, r.offset);
+  if (!r.file.empty()) return fmt::format("{} line {}", r.file, r.line);
+  if (r.line >= 0) return fmt::format("line {}", r.line);
+  return "input";
+}
+}  // namespace
+
+BadRecords::BadRecords(std::string job, const config::OnError& cfg, std::unique_ptr<DeadLetterSink> dlq)
+    : job_(std::move(job)), cfg_(cfg), dlq_(std::move(dlq)) {}
+
+Status BadRecords::open() {
+  return dlq_ ? dlq_->open(job_) : Status::ok();
+}
+void BadRecords::close() {
+  if (dlq_) dlq_->close();
+}
+
+std::string BadRecords::entry_json(const std::string& job, const std::string& output, const RawRecord& r,
+                                   const std::string& error, int64_t now_ms) {
+  std::string s = "{\"job\":";
+  append_json_string(s, job);
+  if (!output.empty()) {
+    s += ",\"output\":";
+    append_json_string(s, output);
+  }
+  s += ",\"error\":";
+  append_json_string(s, error);
+  if (r.null_payload) {
+    s += ",\"payload\":null";
+  } else if (fields::valid_utf8(r.payload)) {
+    s += ",\"payload\":";
+    append_json_string(s, r.payload);
+  } else {
+    s += ",\"payload_base64\":\"" + base64(r.payload) + "\"";
+  }
+  if (!r.topic.empty()) {
+    s += ",\"topic\":";
+    append_json_string(s, r.topic);
+    s += fmt::format(",\"partition\":{},\"offset\":{}", r.partition, r.offset);
+  }
+  if (!r.file.empty()) {
+    s += ",\"file\":";
+    append_json_string(s, r.file);
+  }
+  if (r.line >= 0) s += fmt::format(",\"line\":{}", r.line);
+  s += ",\"time\":\"";
+  append_rfc3339_ms(s, now_ms);
+  s += "\"}";
+  return s;
+}
+
+void BadRecords::log_rate_limited(const RawRecord& r, const std::string& output, const std::string& error) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - window_start_ > std::chrono::seconds(10)) {
+    if (suppressed_ > 0) {
+      log::get("engine")->warn("Job '{}': {} more bad records in the last 10 s were not logged one by one.",
+                               job_, suppressed_);
+    }
+    window_start_ = now;
+    logged_in_window_ = 0;
+    suppressed_ = 0;
+  }
+  if (logged_in_window_ < 10) {
+    ++logged_in_window_;
+    if (output.empty()) {
+      log::get("engine")->warn("Job '{}': bad record at {}: {}.", job_, describe_position(r), error);
+    } else {
+      log::get("engine")->warn("Job '{}', output '{}': bad record at {}: {}.", job_, output,
+                               describe_position(r), error);
+    }
+  } else {
+    ++suppressed_;
+  }
+}
+
+bool BadRecords::bad(const RawRecord& r, const std::string& output, const std::string& error) {
+  using A = config::OnError::Action;
+  if (cfg_.action == A::Stop) {
+    stop_reason_ = fmt::format("bad record at {}{}: {} (on_error.action is stop)", describe_position(r),
+                               output.empty() ? "" : ", output '" + output + "'", error);
+    return false;
+  }
+  log_rate_limited(r, output, error);
+  if (cfg_.action == A::DeadLetter && dlq_) {
+    Status s = dlq_->write(entry_json(job_, output, r, error, wall_ms()));
+    if (!s.is_ok() && dlq_error_.is_ok()) dlq_error_ = s;
+  }
+  return true;
+}
+
+void BadRecords::late(const RawRecord& r, const std::string& output, int64_t event_ms, int64_t watermark_ms) {
+  if (cfg_.late != config::OnError::Late::DeadLetter || !dlq_) return;
+  std::string err =
+      fmt::format("late record: event time {} is behind the watermark {} and its windows are closed",
+                  format_rfc3339_ms(event_ms), format_rfc3339_ms(watermark_ms));
+  Status s = dlq_->write(entry_json(job_, output, r, err, wall_ms()));
+  if (!s.is_ok() && dlq_error_.is_ok()) dlq_error_ = s;
+}
+
+Status BadRecords::flush() {
+  if (!dlq_error_.is_ok()) {
+    Status s = dlq_error_;
+    dlq_error_ = Status::ok();
+    return s;
+  }
+  return dlq_ ? dlq_->flush() : Status::ok();
+}
+
+}  // namespace weir::engine

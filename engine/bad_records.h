@@ -1,0 +1,53 @@
+// What happens to a record that cannot be decoded, typed or evaluated (spec §8): counted, logged
+// (rate-limited), dead-lettered or the job stopped, per on_error.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/job.h"
+#include "connectors/sink.h"
+#include "connectors/source.h"
+
+namespace weir::engine {
+
+class BadRecords {
+ public:
+  BadRecords(std::string job, const config::OnError& cfg, std::unique_ptr<DeadLetterSink> dlq);
+
+  // A bad record (output empty: the whole record, e.g. it does not decode). Returns false when the job
+  // must stop (on_error.action: stop); `stop_reason` then says why.
+  bool bad(const RawRecord& r, const std::string& output, const std::string& error);
+  // A late record (event time). Dead-lettered when on_error.late is dead_letter.
+  void late(const RawRecord& r, const std::string& output, int64_t event_ms, int64_t watermark_ms);
+
+  // Flushes dead letters; called before the batch's sinks commit. A failed flush fails the batch.
+  Status flush();
+  Status open();
+  void close();
+
+  const std::string& stop_reason() const { return stop_reason_; }
+  bool dead_lettering() const { return dlq_ != nullptr; }
+
+  // The dead-letter entry (spec §8): payload (as a string, or payload_base64 when not UTF-8), the error,
+  // the source position and the time.
+  static std::string entry_json(const std::string& job, const std::string& output, const RawRecord& r,
+                                const std::string& error, int64_t now_ms);
+
+ private:
+  void log_rate_limited(const RawRecord& r, const std::string& output, const std::string& error);
+
+  std::string job_;
+  config::OnError cfg_;
+  std::unique_ptr<DeadLetterSink> dlq_;
+  std::string stop_reason_;
+  Status dlq_error_ = Status::ok();
+  // rate limit: at most 10 lines per 10 s, then one summary line
+  std::chrono::steady_clock::time_point window_start_{};
+  int logged_in_window_ = 0;
+  uint64_t suppressed_ = 0;
+};
+
+}  // namespace weir::engine

@@ -1,0 +1,324 @@
+#include "engine/executor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "engine/log.h"
+
+namespace weir::engine {
+
+namespace {
+int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+int64_t floor_to(int64_t t, int64_t unit) {
+  int64_t q = t / unit;
+  if (t % unit != 0 && t < 0) --q;
+  return q * unit;
+}
+}  // namespace
+
+Executor::Executor(const config::Job& job, const JobPlan& plan, Connectors connectors, Clock& clock)
+    : job_(job),
+      plan_(plan),
+      conn_(std::move(connectors)),
+      clock_(clock),
+      extractor_(job.fields, job.decode),
+      bad_(job.name, job.on_error, std::move(conn_.dead_letter)),
+      slots_(plan.slots.size()) {
+  runners_.reserve(plan.outputs.size());
+  for (const auto& op : plan.outputs) {
+    runners_.emplace_back(op);
+    auto m = std::make_unique<OutputMetrics>();
+    m->name = op.name;
+    metrics_.outputs.push_back(std::move(m));
+  }
+}
+
+Executor::~Executor() = default;
+
+void Executor::fail(std::string message) {
+  if (error_.empty()) error_ = std::move(message);
+}
+
+Status Executor::open() {
+  if (Status s = bad_.open(); !s.is_ok()) return Status::fatal("dead-letter sink: " + s.message());
+  uint64_t committed = 0;
+  for (size_t o = 0; o < conn_.sinks.size(); ++o) {
+    for (auto& sink : conn_.sinks[o]) {
+      SinkContext ctx{job_.name, plan_.outputs[o].name, plan_.outputs[o].schema};
+      if (Status s = sink->open(ctx); !s.is_ok()) {
+        return Status::fatal(fmt::format("output '{}': {}", plan_.outputs[o].name, s.message()));
+      }
+      committed = std::max(committed, sink->committed_batch());
+    }
+  }
+  // Batch ids keep increasing across runs, so that exactly-once sinks never mistake a new batch for one they
+  // already hold.
+  batch_id_ = committed + 1;
+  if (Status s = conn_.source->open(nullptr); !s.is_ok()) return Status::fatal("source: " + s.message());
+  return Status::ok();
+}
+
+int Executor::run(const StopFlag& stop) {
+  auto log = log::get("engine");
+  if (Status s = open(); !s.is_ok()) {
+    fail(s.message());
+    return 1;
+  }
+  started_steady_ms_ = steady_ms();
+  const int64_t batch = job_.batch_ms;
+  int64_t now = clock_.now_ms();
+  batch_start_ms_ = floor_to(now, batch);
+  if (!job_.time.event) {
+    for (auto& r : runners_) r.start_at(batch_start_ms_);
+  }
+  log->info("Job '{}' started: batch {} ms, {} output(s), {} time.", job_.name, batch, runners_.size(),
+            job_.time.event ? "event" : "processing");
+  const bool manual = clock_.manual();
+  bool ended = false;
+  while (true) {
+    int64_t batch_end = batch_start_ms_ + batch;
+    auto t0 = std::chrono::steady_clock::now();
+    while (error_.empty() && stop.load() == 0) {
+      now = clock_.now_ms();
+      if (now >= batch_end) break;
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(manual ? 50 : batch_end - now);
+      PollResult pr = conn_.source->poll(*this, deadline, manual ? 1 : 65536);
+      if (pr == PollResult::End) {
+        ended = true;
+        break;
+      }
+      if (pr == PollResult::Error) {
+        fail("source: " + conn_.source->last_error().message());
+        break;
+      }
+    }
+    if (!error_.empty() || stop_on_bad_) break;
+    if (!close_batch(batch_start_ms_, batch_end, ended, stop)) break;
+    metrics_.last_batch_duration_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (ended || stop.load() != 0) break;
+    batch_start_ms_ = batch_end;
+    now = clock_.now_ms();
+    if (now >= batch_start_ms_ + batch) {
+      // Fell behind by more than a batch (slow sink, suspended process): the missed intervals had no input.
+      batch_start_ms_ = floor_to(now, batch);
+    }
+  }
+  conn_.source->close();
+  for (auto& sinks : conn_.sinks) {
+    for (auto& s : sinks) s->close();
+  }
+  bad_.close();
+  if (stop_on_bad_) fail(bad_.stop_reason());
+  if (!error_.empty()) {
+    log->error("Job '{}' failed: {}", job_.name, error_);
+    return 1;
+  }
+  log->info("Job '{}' {}: {} records read, {} bad, {} late, {} batches.", job_.name,
+            ended ? "finished (end of input)" : "stopped", metrics_.records_in.load(), metrics_.bad.load(),
+            metrics_.late.load(), metrics_.batches.load());
+  return 0;
+}
+
+void Executor::update_watermark(uint32_t stream, int64_t t_ms) {
+  int64_t now = steady_ms();
+  size_t known = std::max(conn_.source->streams(), static_cast<size_t>(stream) + 1);
+  if (streams_.size() < known) streams_.resize(known, StreamTime{INT64_MIN, started_steady_ms_});
+  StreamTime& st = streams_[stream];
+  st.max_ms = std::max(st.max_ms, t_ms);
+  st.last_seen_ms = now;
+  int64_t low = INT64_MAX;
+  for (const StreamTime& s : streams_) {
+    if (now - s.last_seen_ms > job_.time.idle_ms && &s != &st) continue;  // idle: does not hold back
+    low = std::min(low, s.max_ms);
+  }
+  if (low == INT64_MAX || low == INT64_MIN) return;
+  int64_t wm = low - job_.time.lateness_ms;
+  if (wm <= watermark_ms_) return;
+  if (watermark_ms_ != INT64_MIN && wm - watermark_ms_ > 24LL * 3600 * 1000) {
+    log::get("engine")->warn(
+        "Job '{}': the event-time watermark jumped {} hours ahead to {} (a record far in the future?); "
+        "records "
+        "older than that are now late.",
+        job_.name, (wm - watermark_ms_) / 3600000, format_rfc3339_ms(wm));
+  }
+  watermark_ms_ = wm;
+  metrics_.watermark_ms = wm;
+  for (auto& r : runners_) {
+    if (wm >= r.next_window_end()) r.advance(wm);
+  }
+}
+
+void Executor::on_record(const RawRecord& r) {
+  clock_.on_record();
+  metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
+  if (stop_on_bad_) return;
+  auto reject = [&](const std::string& output, const std::string& why) {
+    metrics_.bad.fetch_add(1, std::memory_order_relaxed);
+    if (!bad_.bad(r, output, why)) stop_on_bad_ = true;
+  };
+  if (r.null_payload) return reject("", "null payload (tombstone)");
+  if (static_cast<int64_t>(r.payload.size()) > job_.on_error.max_record_bytes) {
+    return reject("", fmt::format("record of {} bytes exceeds max_record_bytes ({})", r.payload.size(),
+                                  job_.on_error.max_record_bytes));
+  }
+  if (!extractor_.extract(r.payload, slots_.data(), err_)) return reject("", err_);
+  const auto& ms = plan_.meta_slot;
+  const auto& mu = plan_.meta_used;
+  if (mu[kTopic]) slots_[ms[kTopic]].set_string(r.topic);
+  if (mu[kPartition]) slots_[ms[kPartition]] = r.partition >= 0 ? Value::integer(r.partition) : Value();
+  if (mu[kOffset]) slots_[ms[kOffset]] = r.offset >= 0 ? Value::integer(r.offset) : Value();
+  if (mu[kKey]) {
+    if (r.key) {
+      slots_[ms[kKey]].set_string(*r.key);
+    } else {
+      slots_[ms[kKey]].set_null();
+    }
+  }
+  if (mu[kTimestamp]) slots_[ms[kTimestamp]] = r.timestamp_ms >= 0 ? Value::time(r.timestamp_ms) : Value();
+  if (mu[kFile]) slots_[ms[kFile]] = r.file.empty() ? Value() : Value::string(r.file);
+  if (mu[kLine]) slots_[ms[kLine]] = r.line >= 0 ? Value::integer(r.line) : Value();
+  if (mu[kRaw]) slots_[ms[kRaw]].set_string(r.payload);
+
+  int64_t t = batch_start_ms_;
+  if (job_.time.event) {
+    const Value& ev = slots_[plan_.event_slot];
+    switch (ev.type()) {
+      case Type::Time:
+        t = ev.as_time();
+        break;
+      case Type::Int:
+        t = ev.as_int();
+        break;
+      case Type::Float:
+        t = static_cast<int64_t>(ev.as_float());
+        break;
+      case Type::Null:
+        return reject("", fmt::format("event time field '{}' is missing", job_.time.field));
+      default:
+        return reject("", fmt::format("event time field '{}' is a {}, not a time", job_.time.field,
+                                      type_name(ev.type())));
+    }
+    update_watermark(r.stream, t);
+  }
+  bool counted_bad = false;
+  for (size_t i = 0; i < runners_.size(); ++i) {
+    OutputMetrics& om = *metrics_.outputs[i];
+    switch (runners_[i].process(slots_.data(), t, err_)) {
+      case OutputRunner::Outcome::Kept:
+        om.records.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case OutputRunner::Outcome::Filtered:
+        break;
+      case OutputRunner::Outcome::Bad:
+        om.bad.fetch_add(1, std::memory_order_relaxed);
+        if (!counted_bad) metrics_.bad.fetch_add(1, std::memory_order_relaxed);
+        counted_bad = true;
+        if (!bad_.bad(r, runners_[i].plan().name, err_)) stop_on_bad_ = true;
+        break;
+      case OutputRunner::Outcome::Late:
+        om.late.fetch_add(1, std::memory_order_relaxed);
+        metrics_.late.fetch_add(1, std::memory_order_relaxed);
+        bad_.late(r, runners_[i].plan().name, t, watermark_ms_);
+        break;
+    }
+  }
+}
+
+bool Executor::close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, const StopFlag& stop) {
+  for (auto& r : runners_) {
+    if (job_.time.event) {
+      if (end_of_input) r.advance(INT64_MAX);
+    } else {
+      int64_t wm = end_ms;
+      if (end_of_input) {
+        // Emit up to the first emission boundary at or after the last batch's end, so every output has
+        // emitted a window that holds the last records.
+        int64_t every = std::max<int64_t>(1, r.plan().window.every_ms);
+        wm = floor_to(end_ms + every - 1, every);
+      }
+      r.advance(wm);
+    }
+  }
+  if (Status s = bad_.flush(); !s.is_ok()) {
+    fail("dead-letter sink: " + s.message());
+    return false;
+  }
+  Positions positions = conn_.source->positions();
+  for (size_t o = 0; o < runners_.size(); ++o) {
+    BatchOutput out;
+    out.batch_id = batch_id_;
+    out.positions = positions;
+    runners_[o].take(start_ms, end_ms, out.emissions);
+    size_t rows = 0;
+    for (const auto& e : out.emissions) rows += e.rows.size();
+    for (auto& sink : conn_.sinks[o]) {
+      if (!write_with_retry(*sink, runners_[o].plan().name, out, stop)) return false;
+    }
+    metrics_.outputs[o]->rows.fetch_add(rows, std::memory_order_relaxed);
+    metrics_.outputs[o]->state_groups = runners_[o].state().groups();
+    metrics_.outputs[o]->state_bytes = runners_[o].state().bytes();
+  }
+  conn_.source->committed(positions);
+  metrics_.batches.fetch_add(1, std::memory_order_relaxed);
+  metrics_.last_batch_end_ms = end_ms;
+  metrics_.last_success_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+  ++batch_id_;
+  return true;
+}
+
+bool Executor::write_with_retry(Sink& sink, const std::string& output, const BatchOutput& batch,
+                                const StopFlag& stop) {
+  auto log = log::get("engine");
+  int64_t backoff_ms = 100;
+  int attempts = 0;
+  std::mt19937 rng(static_cast<uint32_t>(batch.batch_id));
+  while (true) {
+    Status s = sink.write(batch);
+    if (s.is_ok()) {
+      if (attempts > 0) {
+        log->info("Job '{}', output '{}': sink recovered; batch {} written after {} retries.", job_.name,
+                  output, batch.batch_id, attempts);
+        conn_.source->resume();
+      }
+      return true;
+    }
+    if (s.is_fatal()) {
+      fail(fmt::format("output '{}': sink failed: {}", output, s.message()));
+      return false;
+    }
+    if (attempts == 0) {
+      log->warn("Job '{}', output '{}': sink unavailable ({}); holding batch {} and retrying with backoff.",
+                job_.name, output, s.message(), batch.batch_id);
+      conn_.source->pause();
+    }
+    ++attempts;
+    for (auto& m : metrics_.outputs) {
+      if (m->name == output) m->sink_retries.fetch_add(1, std::memory_order_relaxed);
+    }
+    int64_t sleep_ms =
+        backoff_ms / 2 + static_cast<int64_t>(rng() % static_cast<uint32_t>(backoff_ms / 2 + 1));
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(sleep_ms);
+    while (std::chrono::steady_clock::now() < until) {
+      if (stop.load() >= 2) {
+        fail(fmt::format("output '{}': stopped while the sink was unavailable; batch {} was not written",
+                         output, batch.batch_id));
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(sleep_ms, 50)));
+    }
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 10000);
+  }
+}
+
+}  // namespace weir::engine

@@ -1,0 +1,79 @@
+// Runs one job: cuts the input into micro-batches, runs every record through every output, and at each
+// batch end hands the outputs' emissions to their sinks, then acknowledges the source positions.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/job.h"
+#include "connectors/sink.h"
+#include "connectors/source.h"
+#include "engine/bad_records.h"
+#include "engine/clock.h"
+#include "engine/fields/extract.h"
+#include "engine/metrics.h"
+#include "engine/output_runner.h"
+#include "engine/plan.h"
+
+namespace weir::engine {
+
+// The connectors a job runs with (built by connectors/registry from the job file, or by tests).
+struct Connectors {
+  std::unique_ptr<Source> source;
+  std::vector<std::vector<std::unique_ptr<Sink>>> sinks;  // per output, in job order
+  std::unique_ptr<DeadLetterSink> dead_letter;            // may be null
+};
+
+// Set by signal handlers: 1 = stop gracefully (commit the batch in flight), 2 = stop now.
+using StopFlag = std::atomic<int>;
+
+class Executor final : public RecordHandler {
+ public:
+  Executor(const config::Job& job, const JobPlan& plan, Connectors connectors, Clock& clock);
+  ~Executor() override;
+
+  // Runs until a bounded source ends (0), a graceful stop (0), or a failure (1; see error()).
+  int run(const StopFlag& stop);
+  const std::string& error() const { return error_; }
+  JobMetrics& metrics() { return metrics_; }
+
+  void on_record(const RawRecord& r) override;
+
+ private:
+  Status open();
+  // Ends the batch [start, end): closes windows, writes every output's emissions, acknowledges positions.
+  bool close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, const StopFlag& stop);
+  bool write_with_retry(Sink& sink, const std::string& output, const BatchOutput& batch,
+                        const StopFlag& stop);
+  void update_watermark(uint32_t stream, int64_t t_ms);
+  void fail(std::string message);
+
+  const config::Job& job_;
+  const JobPlan& plan_;
+  Connectors conn_;
+  Clock& clock_;
+  fields::Extractor extractor_;
+  BadRecords bad_;
+  std::vector<OutputRunner> runners_;
+  JobMetrics metrics_;
+
+  std::vector<Value> slots_;
+  std::string err_;
+  uint64_t batch_id_ = 1;
+  int64_t batch_start_ms_ = 0;
+  bool stop_on_bad_ = false;
+  std::string error_;
+
+  // event time
+  struct StreamTime {
+    int64_t max_ms = INT64_MIN;
+    int64_t last_seen_ms = 0;  // steady clock, for idleness
+  };
+  std::vector<StreamTime> streams_;
+  int64_t watermark_ms_ = INT64_MIN;
+  int64_t started_steady_ms_ = 0;
+};
+
+}  // namespace weir::engine

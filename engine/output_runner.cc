@@ -1,0 +1,196 @@
+#include "engine/output_runner.h"
+
+#include <algorithm>
+
+#include "engine/log.h"
+
+namespace weir::engine {
+
+OutputRunner::OutputRunner(const OutputPlan& plan) : plan_(plan), state_(plan.window) {
+  key_.resize(plan.keys.size());
+  args_.resize(plan.agg_args.size());
+}
+
+namespace {
+// Splits s by sep, dropping empty tokens (spec §5).
+void split_tokens(std::string_view s, std::string_view sep, std::vector<std::string>& out) {
+  out.clear();
+  if (sep.empty()) {
+    if (!s.empty()) out.emplace_back(s);
+    return;
+  }
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t next = s.find(sep, pos);
+    if (next == std::string_view::npos) next = s.size();
+    if (next > pos) out.emplace_back(s.substr(pos, next - pos));
+    pos = next + sep.size();
+  }
+}
+}  // namespace
+
+OutputRunner::Outcome OutputRunner::process(Value* slots, int64_t t_ms, std::string& error) {
+  if (plan_.where) {
+    if (!expr::eval(plan_.where, slots, tmp_, error)) return Outcome::Bad;
+    if (!expr::is_true(tmp_)) return Outcome::Filtered;
+  }
+  if (plan_.explode_dst < 0) return add_one(slots, t_ms, error);
+
+  // Explode: evaluate every element first so a bad element leaves nothing of the record behind.
+  const Value& src = slots[plan_.explode_src];
+  if (src.is_null()) return Outcome::Filtered;
+  if (plan_.explode_split) {
+    if (src.type() != Type::String) {
+      error =
+          "explode: field '" + plan_.name + "' is " + std::string(type_name(src.type())) + ", not a string";
+      return Outcome::Bad;
+    }
+    split_tokens(src.as_string(), *plan_.explode_split, tokens_);
+    if (tokens_.empty()) return Outcome::Filtered;
+  } else if (src.type() != Type::List) {
+    // A single value explodes to itself.
+    tokens_.clear();
+  }
+  size_t n = plan_.explode_split ? tokens_.size() : (src.type() == Type::List ? src.as_list().size() : 1);
+  if (n == 0) return Outcome::Filtered;
+  if (!plan_.aggregating) {
+    for (size_t i = 0; i < n; ++i) {
+      Value& dst = slots[plan_.explode_dst];
+      if (plan_.explode_split) {
+        dst.set_string(tokens_[i]);
+      } else {
+        dst = src.type() == Type::List ? src.as_list()[i] : src;
+      }
+      if (dst.is_null() || (dst.type() == Type::String && dst.as_string().empty())) continue;
+      Outcome o = add_one(slots, t_ms, error);
+      if (o == Outcome::Bad) return o;
+    }
+    return Outcome::Kept;
+  }
+  exploded_.clear();
+  Value src_copy = src;  // slots may be rewritten below
+  for (size_t i = 0; i < n; ++i) {
+    Value& dst = slots[plan_.explode_dst];
+    if (plan_.explode_split) {
+      dst.set_string(tokens_[i]);
+    } else {
+      dst = src_copy.type() == Type::List ? src_copy.as_list()[i] : src_copy;
+    }
+    if (dst.is_null() || (dst.type() == Type::String && dst.as_string().empty())) continue;
+    for (const auto& [slot, c] : plan_.select) {
+      if (!expr::eval(c, slots, slots[slot], error)) return Outcome::Bad;
+    }
+    for (size_t k = 0; k < plan_.keys.size(); ++k) {
+      if (!expr::eval(plan_.keys[k], slots, key_[k], error)) return Outcome::Bad;
+    }
+    for (size_t a = 0; a < plan_.agg_args.size(); ++a) {
+      if (plan_.agg_args[a] && !expr::eval(plan_.agg_args[a], slots, args_[a], error)) return Outcome::Bad;
+    }
+    exploded_.emplace_back(key_, args_);
+  }
+  if (exploded_.empty()) return Outcome::Filtered;
+  for (auto& [k, a] : exploded_) {
+    if (!state_.add(t_ms, k, a.data())) return Outcome::Late;
+  }
+  return Outcome::Kept;
+}
+
+OutputRunner::Outcome OutputRunner::add_one(Value* slots, int64_t t_ms, std::string& error) {
+  for (const auto& [slot, c] : plan_.select) {
+    if (!expr::eval(c, slots, slots[slot], error)) return Outcome::Bad;
+  }
+  if (!plan_.aggregating) {
+    Row row;
+    row.reserve(plan_.row_slots.size() + plan_.hidden.size());
+    for (int s : plan_.row_slots) row.push_back(slots[s]);
+    for (const auto& h : plan_.hidden) {
+      Value v;
+      if (!expr::eval(h.expr, slots, v, error)) return Outcome::Bad;
+      row.push_back(std::move(v));
+    }
+    rows_.push_back(std::move(row));
+    return Outcome::Kept;
+  }
+  for (size_t k = 0; k < plan_.keys.size(); ++k) {
+    if (!expr::eval(plan_.keys[k], slots, key_[k], error)) return Outcome::Bad;
+  }
+  for (size_t a = 0; a < plan_.agg_args.size(); ++a) {
+    if (plan_.agg_args[a] && !expr::eval(plan_.agg_args[a], slots, args_[a], error)) return Outcome::Bad;
+  }
+  return state_.add(t_ms, key_, args_.data()) ? Outcome::Kept : Outcome::Late;
+}
+
+void OutputRunner::advance(int64_t watermark_ms) {
+  if (!plan_.aggregating) return;
+  size_t before = closed_.size();
+  state_.advance(watermark_ms, closed_);
+  for (size_t i = before; i < closed_.size(); ++i) {
+    Emission& e = closed_[i];
+    for (Row& r : e.rows) {
+      r.insert(r.begin(), {Value::time(e.window_start_ms), Value::time(e.window_end_ms)});
+    }
+  }
+}
+
+int64_t OutputRunner::next_window_end() const {
+  return plan_.aggregating ? state_.next_window_end() : INT64_MAX;
+}
+
+// having → order_by → limit on one emission, then the hidden columns of aggregating outputs.
+bool OutputRunner::finish_rows(Emission& e) {
+  std::string err;
+  if (plan_.having) {
+    auto keep = std::remove_if(e.rows.begin(), e.rows.end(), [&](const Row& r) {
+      Value v;
+      if (!expr::eval(plan_.having, r.data(), v, err)) {
+        ++having_errors_;
+        return true;
+      }
+      return !expr::is_true(v);
+    });
+    e.rows.erase(keep, e.rows.end());
+  }
+  if (!plan_.order_by.empty()) {
+    // Ties are broken by the group keys (or all columns for pass-through rows) ascending; rows arrive in key
+    // order already, so a stable sort on the order_by columns gives exactly that.
+    std::stable_sort(e.rows.begin(), e.rows.end(), [&](const Row& a, const Row& b) {
+      for (const auto& [col, desc] : plan_.order_by) {
+        int c = Value::compare(a[col], b[col]);
+        if (c != 0) return desc ? c > 0 : c < 0;
+      }
+      return false;
+    });
+  }
+  if (plan_.limit && e.rows.size() > static_cast<size_t>(*plan_.limit)) e.rows.resize(*plan_.limit);
+  if (!plan_.aggregating) return true;  // pass-through rows got their hidden columns per record
+  for (Row& r : e.rows) {
+    for (const auto& h : plan_.hidden) {
+      Value v;
+      if (!expr::eval(h.expr, r.data(), v, err)) v = Value();
+      r.push_back(std::move(v));
+    }
+  }
+  return true;
+}
+
+void OutputRunner::take(int64_t batch_start_ms, int64_t batch_end_ms, std::vector<Emission>& out) {
+  if (plan_.aggregating) {
+    for (Emission& e : closed_) {
+      if (finish_rows(e)) out.push_back(std::move(e));
+    }
+    closed_.clear();
+    return;
+  }
+  Emission e;
+  e.window_start_ms = batch_start_ms;
+  e.window_end_ms = batch_end_ms;
+  e.rows = std::move(rows_);
+  rows_.clear();
+  if (!plan_.order_by.empty() || plan_.limit) {
+    // Pass-through rows keep arrival order unless ordered.
+    finish_rows(e);
+  }
+  out.push_back(std::move(e));
+}
+
+}  // namespace weir::engine

@@ -1,0 +1,61 @@
+// The running state of one output: its window state (aggregating) or the batch's rows (pass-through),
+// and the emissions waiting for the end of the batch. Plan in OutputPlan, state here (STYLE.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "connectors/sink.h"
+#include "engine/plan.h"
+#include "engine/window/window_state.h"
+
+namespace weir::engine {
+
+class OutputRunner {
+ public:
+  enum class Outcome { Kept, Filtered, Bad, Late };
+
+  explicit OutputRunner(const OutputPlan& plan);
+
+  // Runs one record (its slots, all of the job's slots) through where → explode → select → group/aggregate,
+  // at time `t_ms` (processing time: the batch start; event time: the record's event time).
+  // Bad: `error` says why; nothing of the record was added. Late: every window of t was closed.
+  Outcome process(Value* slots, int64_t t_ms, std::string& error);
+
+  // Closes the windows that end at or before `watermark_ms`; their rows wait for take().
+  void advance(int64_t watermark_ms);
+
+  // Hands over everything emitted since the last take(): aggregating outputs the closed windows (after
+  // having → order_by → limit), pass-through outputs one emission [batch_start, batch_end) with the batch's
+  // rows.
+  void take(int64_t batch_start_ms, int64_t batch_end_ms, std::vector<Emission>& out);
+
+  // Processing time: windows are emitted from the job's first batch on, even empty ones (no group_by).
+  void start_at(int64_t t_ms) {
+    if (plan_.aggregating) state_.start_at(t_ms);
+  }
+  int64_t next_window_end() const;
+
+  const OutputPlan& plan() const { return plan_; }
+  window::State& state() { return state_; }
+  uint64_t having_errors() const { return having_errors_; }
+
+ private:
+  Outcome add_one(Value* slots, int64_t t_ms, std::string& error);
+  bool finish_rows(Emission& e);
+
+  const OutputPlan& plan_;
+  window::State state_;
+  std::vector<Emission> closed_;  // aggregating: closed windows not yet taken
+  std::vector<Row> rows_;         // pass-through: rows of the current batch
+  // Reused per record (no allocation in steady state).
+  Key key_;
+  std::vector<Value> args_;
+  std::vector<std::pair<Key, std::vector<Value>>> exploded_;
+  std::vector<std::string> tokens_;
+  Value tmp_;
+  uint64_t having_errors_ = 0;
+};
+
+}  // namespace weir::engine

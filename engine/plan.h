@@ -1,0 +1,74 @@
+// The compiled, immutable form of a job: record slot layout, each output's compiled expressions,
+// window plan and row schema. Built once when the job is loaded (STYLE.md: plan is constant).
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/job.h"
+#include "connectors/sink.h"
+#include "engine/expr/eval.h"
+#include "engine/window/window_state.h"
+
+namespace weir::engine {
+
+// Metadata fields a record carries (spec §3), available to expressions by name.
+enum Meta : int { kTopic, kPartition, kOffset, kKey, kTimestamp, kFile, kLine, kRaw, kMetaCount };
+extern const std::array<const char*, kMetaCount> kMetaNames;
+
+struct Slot {
+  std::string name;
+  Type type = Type::Null;  // Null: unknown (any)
+};
+
+// A hidden column appended after an output's visible columns (e.g. a Kafka sink's message key).
+struct HiddenColumn {
+  expr::Compiled expr;  // over the record (pass-through outputs) or over the row (aggregating outputs)
+};
+
+struct OutputPlan {
+  std::string name;
+  size_t index = 0;
+  expr::Compiled where;
+  // explode: source slot, destination slot, separator (absent: list)
+  int explode_src = -1;
+  int explode_dst = -1;
+  std::optional<std::string> explode_split;
+  std::vector<std::pair<int, expr::Compiled>> select;  // destination slot <- expression
+  int raw_slot = -1;                                   // select `*: true`: the _raw slot to copy
+  // aggregating outputs
+  bool aggregating = false;
+  std::vector<expr::Compiled> keys;      // group_by, in order
+  std::vector<expr::Compiled> agg_args;  // per aggregate; empty Compiled for count()
+  window::Plan window;
+  expr::Compiled having;                       // over the row
+  std::vector<std::pair<int, bool>> order_by;  // row column, descending
+  std::optional<int64_t> limit;
+  // pass-through outputs: the record slots that make a row, in column order
+  std::vector<int> row_slots;
+  RowSchema schema;                  // visible columns
+  std::vector<HiddenColumn> hidden;  // appended after the visible columns, one per keyed Kafka sink
+  std::vector<int> hidden_of_sink;   // per sink of this output: index into `hidden`, or -1
+};
+
+struct JobPlan {
+  std::vector<Slot> slots;  // job fields, metadata, then each output's own (explode/select) slots
+  size_t field_count = 0;   // slots [0, field_count) are the job's fields, in job.fields order
+  std::array<int, kMetaCount> meta_slot{};
+  std::array<bool, kMetaCount> meta_used{};
+  int event_slot = -1;  // event time field's slot (event time only)
+  std::vector<OutputPlan> outputs;
+};
+
+// Compiles a validated job. Errors (which validation should already have caught) are returned as
+// messages naming the output.
+struct CompileResult {
+  std::optional<JobPlan> plan;
+  std::vector<std::string> errors;
+};
+CompileResult compile(const config::Job& job);
+
+}  // namespace weir::engine
