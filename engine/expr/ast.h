@@ -72,6 +72,10 @@ std::vector<std::string> field_refs(const Node& n);
 // `field_type` answers the declared type of a field name, or Type::Null when unknown/any.
 std::optional<ParseError> check(const Node& n, const std::function<Type(const std::string&)>& field_type);
 
+// The result type of an expression when it is known before running (from literals, typed fields
+// and function result types), else Type::Null. An expression that fails check() gives Type::Null.
+Type static_type(const Node& n, const std::function<Type(const std::string&)>& field_type);
+
 // The function table (name, min args, max args), shared by the parser's checks and the evaluator.
 struct FunctionInfo {
   std::string_view name;

@@ -1,0 +1,513 @@
+// Scalar functions of expressions (spec §10), one table row each.
+#include "engine/expr/functions.h"
+
+#include <re2/re2.h>
+
+#include <charconv>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "engine/expr/ast.h"
+
+namespace weir::expr {
+namespace detail {
+namespace {
+
+constexpr double kTwo63 = 9223372036854775808.0;
+
+bool type_error(std::string& err, std::string_view fn, std::string_view expected, const Value& got) {
+  err =
+      std::string(fn) + "() expects " + std::string(expected) + ", got " + std::string(type_name(got.type()));
+  return false;
+}
+
+// Float to int, for results that must be ints; NaN and out-of-range values are errors.
+bool float_to_int(std::string_view fn, double d, Value& out, std::string& err) {
+  if (!(d >= -kTwo63 && d < kTwo63)) {
+    err = std::string(fn) + "(): " + Value::real(d).to_json() + " is out of the int range";
+    if (std::isnan(d)) err = std::string(fn) + "(): NaN has no int value";
+    return false;
+  }
+  out = Value::integer(static_cast<int64_t>(d));
+  return true;
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+std::string_view trim_view(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+void ascii_case(std::string& s, bool upper) {
+  for (char& c : s) {
+    if (upper && c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
+    if (!upper && c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  }
+}
+
+// Numeric text (surrounding ASCII whitespace allowed, optional leading '+'): int when it is
+// integral text, else float. Returns false when it is not a finite number.
+bool parse_number(std::string_view s, Value& out) {
+  s = trim_view(s);
+  if (s.size() > 1 && s[0] == '+' && s[1] != '-') s.remove_prefix(1);
+  if (s.empty()) return false;
+  int64_t i = 0;
+  auto ri = std::from_chars(s.data(), s.data() + s.size(), i);
+  if (ri.ec == std::errc() && ri.ptr == s.data() + s.size()) {
+    out = Value::integer(i);
+    return true;
+  }
+  double d = 0;
+  auto rd = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (rd.ec != std::errc() || rd.ptr != s.data() + s.size() || !std::isfinite(d)) return false;
+  out = Value::real(d);
+  return true;
+}
+
+#define FN(name) bool name(const Value* const* a, int n, const re2::RE2* re, Value& out, std::string& err)
+
+FN(fn_lower) {
+  if (a[0]->type() != Type::String) return type_error(err, "lower", "a string", *a[0]);
+  out.set_string(a[0]->as_string());
+  ascii_case(const_cast<std::string&>(out.as_string()), false);
+  return true;
+}
+
+FN(fn_upper) {
+  if (a[0]->type() != Type::String) return type_error(err, "upper", "a string", *a[0]);
+  out.set_string(a[0]->as_string());
+  ascii_case(const_cast<std::string&>(out.as_string()), true);
+  return true;
+}
+
+FN(fn_length) {
+  if (a[0]->type() == Type::List) {
+    out = Value::integer(static_cast<int64_t>(a[0]->as_list().size()));
+    return true;
+  }
+  if (a[0]->type() != Type::String) return type_error(err, "length", "a string or a list", *a[0]);
+  int64_t count = 0;
+  for (char c : a[0]->as_string()) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  out = Value::integer(count);
+  return true;
+}
+
+FN(fn_trim) {
+  if (a[0]->type() != Type::String) return type_error(err, "trim", "a string", *a[0]);
+  out.set_string(trim_view(a[0]->as_string()));
+  return true;
+}
+
+bool two_strings(std::string_view fn, const Value* const* a, std::string& err) {
+  if (a[0]->type() != Type::String) return type_error(err, fn, "a string as its first argument", *a[0]);
+  if (a[1]->type() != Type::String) return type_error(err, fn, "a string as its second argument", *a[1]);
+  return true;
+}
+
+FN(fn_starts_with) {
+  if (!two_strings("starts_with", a, err)) return false;
+  out = Value::boolean(std::string_view(a[0]->as_string()).starts_with(a[1]->as_string()));
+  return true;
+}
+
+FN(fn_ends_with) {
+  if (!two_strings("ends_with", a, err)) return false;
+  out = Value::boolean(std::string_view(a[0]->as_string()).ends_with(a[1]->as_string()));
+  return true;
+}
+
+// contains(string, substring), or contains(list, value): whether the list has an equal element.
+FN(fn_contains) {
+  if (a[0]->type() == Type::List) {
+    bool found = false;
+    for (const Value& v : a[0]->as_list()) {
+      if (!v.is_null() && Value::compare(v, *a[1]) == 0) {
+        found = true;
+        break;
+      }
+    }
+    out = Value::boolean(found);
+    return true;
+  }
+  if (a[0]->type() != Type::String) return type_error(err, "contains", "a string or a list", *a[0]);
+  if (a[1]->type() != Type::String) return type_error(err, "contains", "a string to look for", *a[1]);
+  out = Value::boolean(a[0]->as_string().find(a[1]->as_string()) != std::string::npos);
+  return true;
+}
+
+FN(fn_matches) {
+  if (a[0]->type() != Type::String) return type_error(err, "matches", "a string", *a[0]);
+  out = Value::boolean(RE2::PartialMatch(a[0]->as_string(), *re));
+  return true;
+}
+
+FN(fn_extract) {
+  if (a[0]->type() != Type::String) return type_error(err, "extract", "a string", *a[0]);
+  int groups = re->NumberOfCapturingGroups();
+  int64_t g = groups >= 1 ? 1 : 0;
+  if (n == 3) {
+    if (a[2]->type() != Type::Int) return type_error(err, "extract", "an int group number", *a[2]);
+    g = a[2]->as_int();
+    if (g < 0 || g > groups) {
+      err = "extract(): group " + std::to_string(g) + " does not exist; the regex has " +
+            std::to_string(groups) + " group(s)";
+      return false;
+    }
+  }
+  re2::StringPiece small[8];
+  std::vector<re2::StringPiece> big;
+  re2::StringPiece* sub = small;
+  if (g + 1 > 8) {
+    big.resize(g + 1);
+    sub = big.data();
+  }
+  const std::string& s = a[0]->as_string();
+  if (!re->Match(s, 0, s.size(), RE2::UNANCHORED, sub, static_cast<int>(g + 1)) || sub[g].data() == nullptr) {
+    out.set_null();
+    return true;
+  }
+  out.set_string(std::string_view(sub[g].data(), sub[g].size()));
+  return true;
+}
+
+FN(fn_split_part) {
+  if (!two_strings("split_part", a, err)) return false;
+  if (a[2]->type() != Type::Int) return type_error(err, "split_part", "an int part number", *a[2]);
+  int64_t k = a[2]->as_int();
+  if (k <= 0) {
+    err = "split_part(): part number must be 1 or more, got " + std::to_string(k);
+    return false;
+  }
+  std::string_view s = a[0]->as_string(), sep = a[1]->as_string();
+  if (sep.empty()) {
+    out.set_string(k == 1 ? s : std::string_view());
+    return true;
+  }
+  size_t start = 0;
+  for (int64_t i = 1; i < k; ++i) {
+    size_t p = s.find(sep, start);
+    if (p == std::string_view::npos) {
+      out.set_string(std::string_view());
+      return true;
+    }
+    start = p + sep.size();
+  }
+  size_t end = s.find(sep, start);
+  out.set_string(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+  return true;
+}
+
+// Host of an http(s) URL, lower case, without userinfo, port or IPv6 brackets; null when the
+// text is not such a URL.
+FN(fn_url_host) {
+  if (a[0]->type() != Type::String) return type_error(err, "url_host", "a string", *a[0]);
+  std::string_view s = a[0]->as_string();
+  out.set_null();
+  size_t p = s.find("://");
+  if (p == std::string_view::npos) return true;
+  std::string scheme(s.substr(0, p));
+  ascii_case(scheme, false);
+  if (scheme != "http" && scheme != "https") return true;
+  std::string_view auth = s.substr(p + 3);
+  auth = auth.substr(0, auth.find_first_of("/?#"));
+  if (size_t at = auth.rfind('@'); at != std::string_view::npos) auth.remove_prefix(at + 1);
+  std::string_view host;
+  if (!auth.empty() && auth[0] == '[') {
+    size_t close = auth.find(']');
+    if (close == std::string_view::npos) return true;
+    if (close + 1 < auth.size() && auth[close + 1] != ':') return true;
+    host = auth.substr(1, close - 1);
+  } else {
+    host = auth.substr(0, auth.find(':'));
+  }
+  if (host.empty()) return true;
+  for (char c : host) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F || c == '\\') return true;
+  }
+  out.set_string(host);
+  ascii_case(const_cast<std::string&>(out.as_string()), false);
+  return true;
+}
+
+FN(fn_coalesce) {
+  for (int i = 0; i < n; ++i) {
+    if (!a[i]->is_null()) {
+      out = *a[i];
+      return true;
+    }
+  }
+  out.set_null();
+  return true;
+}
+
+FN(fn_abs) {
+  if (a[0]->type() == Type::Float) {
+    out = Value::real(std::fabs(a[0]->as_float()));
+    return true;
+  }
+  if (a[0]->type() != Type::Int) return type_error(err, "abs", "a number", *a[0]);
+  int64_t v = a[0]->as_int();
+  if (v == INT64_MIN) {
+    err = "abs(): int overflow";
+    return false;
+  }
+  out = Value::integer(v < 0 ? -v : v);
+  return true;
+}
+
+// round(x): half away from zero, an int. round(x, d): d digits after the point (negative d
+// rounds to tens, hundreds ...), the type of x.
+FN(fn_round) {
+  if (!a[0]->is_number()) return type_error(err, "round", "a number", *a[0]);
+  int64_t d = 0;
+  if (n == 2) {
+    if (a[1]->type() != Type::Int) return type_error(err, "round", "an int number of digits", *a[1]);
+    d = a[1]->as_int();
+  }
+  if (a[0]->type() == Type::Int) {
+    int64_t v = a[0]->as_int();
+    if (d >= 0) {
+      out = Value::integer(v);
+      return true;
+    }
+    if (d < -18) {
+      out = Value::integer(0);
+      return true;
+    }
+    int64_t p = 1;
+    for (int64_t i = 0; i < -d; ++i) p *= 10;
+    __int128 q = v / p, r = v % p;
+    if ((r < 0 ? -r : r) * 2 >= p) q += v < 0 ? -1 : 1;
+    __int128 res = q * p;
+    if (res > INT64_MAX || res < INT64_MIN) {
+      err = "round(): int overflow";
+      return false;
+    }
+    out = Value::integer(static_cast<int64_t>(res));
+    return true;
+  }
+  double x = a[0]->as_float();
+  if (n == 1) return float_to_int("round", std::round(x), out, err);
+  if (d > 308 || !std::isfinite(x)) {
+    out = Value::real(x);
+  } else if (d >= 0) {
+    double scale = std::pow(10.0, static_cast<double>(d));
+    double y = std::round(x * scale) / scale;
+    out = Value::real(std::isfinite(y) ? y : x);
+  } else {
+    double scale = std::pow(10.0, static_cast<double>(d < -308 ? 308 : -d));
+    out = Value::real(std::round(x / scale) * scale);
+  }
+  return true;
+}
+
+FN(fn_floor) {
+  if (a[0]->type() == Type::Int) return out = *a[0], true;
+  if (a[0]->type() != Type::Float) return type_error(err, "floor", "a number", *a[0]);
+  return float_to_int("floor", std::floor(a[0]->as_float()), out, err);
+}
+
+FN(fn_ceil) {
+  if (a[0]->type() == Type::Int) return out = *a[0], true;
+  if (a[0]->type() != Type::Float) return type_error(err, "ceil", "a number", *a[0]);
+  return float_to_int("ceil", std::ceil(a[0]->as_float()), out, err);
+}
+
+FN(fn_to_int) {
+  const Value& v = *a[0];
+  switch (v.type()) {
+    case Type::Int:
+      out = v;
+      return true;
+    case Type::Float:
+      return float_to_int("to_int", std::trunc(v.as_float()), out, err);
+    case Type::Bool:
+      out = Value::integer(v.as_bool() ? 1 : 0);
+      return true;
+    case Type::Time:
+      out = Value::integer(v.as_time());
+      return true;
+    case Type::String: {
+      Value num;
+      if (!parse_number(v.as_string(), num)) {
+        // Integral text beyond 64 bits is a number, just not an int.
+        std::string_view t = trim_view(v.as_string());
+        if (t.size() > 1 && (t[0] == '-' || t[0] == '+')) t.remove_prefix(1);
+        if (!t.empty() && t.find_first_not_of("0123456789") == std::string_view::npos) {
+          err = "to_int(): '" + std::string(trim_view(v.as_string())) + "' is out of the int range";
+          return false;
+        }
+        out.set_null();
+        return true;
+      }
+      if (num.type() == Type::Int) return out = num, true;
+      return float_to_int("to_int", std::trunc(num.as_float()), out, err);
+    }
+    default:
+      return type_error(err, "to_int", "a number, string, bool or time", v);
+  }
+}
+
+FN(fn_to_float) {
+  const Value& v = *a[0];
+  switch (v.type()) {
+    case Type::Int:
+      out = Value::real(static_cast<double>(v.as_int()));
+      return true;
+    case Type::Float:
+      out = v;
+      return true;
+    case Type::Bool:
+      out = Value::real(v.as_bool() ? 1.0 : 0.0);
+      return true;
+    case Type::Time:
+      out = Value::real(static_cast<double>(v.as_time()));
+      return true;
+    case Type::String: {
+      Value num;
+      if (!parse_number(v.as_string(), num)) {
+        out.set_null();
+      } else {
+        out = Value::real(num.to_double());
+      }
+      return true;
+    }
+    default:
+      return type_error(err, "to_float", "a number, string, bool or time", v);
+  }
+}
+
+void append_text(std::string& s, const Value& v) {
+  if (v.type() == Type::String) {
+    s += v.as_string();
+  } else {
+    s += v.to_display();
+  }
+}
+
+FN(fn_to_string) {
+  if (a[0]->type() == Type::String) {
+    out.set_string(a[0]->as_string());
+  } else {
+    out = Value::string(a[0]->to_display());
+  }
+  return true;
+}
+
+// Extension: concat(a, b, ...) joins the text of its arguments (to_string of each).
+FN(fn_concat) {
+  std::string s;
+  for (int i = 0; i < n; ++i) append_text(s, *a[i]);
+  out.set_string(s);
+  return true;
+}
+
+#undef FN
+
+const FnDef kFns[] = {
+    {"lower", 1, 1, {Arg::Str}, Ret::String, fn_lower},
+    {"upper", 1, 1, {Arg::Str}, Ret::String, fn_upper},
+    {"length", 1, 1, {Arg::StrOrList}, Ret::Int, fn_length},
+    {"trim", 1, 1, {Arg::Str}, Ret::String, fn_trim},
+    {"starts_with", 2, 2, {Arg::Str, Arg::Str}, Ret::Bool, fn_starts_with},
+    {"ends_with", 2, 2, {Arg::Str, Arg::Str}, Ret::Bool, fn_ends_with},
+    {"contains", 2, 2, {Arg::StrOrList, Arg::Any}, Ret::Bool, fn_contains},
+    {"matches", 2, 2, {Arg::Str, Arg::Regex}, Ret::Bool, fn_matches},
+    {"extract", 2, 3, {Arg::Str, Arg::Regex, Arg::Int}, Ret::String, fn_extract},
+    {"split_part", 3, 3, {Arg::Str, Arg::Str, Arg::Int}, Ret::String, fn_split_part},
+    {"url_host", 1, 1, {Arg::Str}, Ret::String, fn_url_host},
+    {"coalesce", 1, -1, {Arg::Any}, Ret::Unknown, fn_coalesce, true},
+    {"abs", 1, 1, {Arg::Num}, Ret::SameAsFirst, fn_abs},
+    {"round", 1, 2, {Arg::Num, Arg::Int}, Ret::Round, fn_round},
+    {"floor", 1, 1, {Arg::Num}, Ret::Int, fn_floor},
+    {"ceil", 1, 1, {Arg::Num}, Ret::Int, fn_ceil},
+    {"to_int", 1, 1, {Arg::Any}, Ret::Int, fn_to_int},
+    {"to_float", 1, 1, {Arg::Any}, Ret::Float, fn_to_float},
+    {"to_string", 1, 1, {Arg::Any}, Ret::String, fn_to_string},
+    {"concat", 1, -1, {Arg::Any}, Ret::String, fn_concat},
+};
+
+}  // namespace
+
+const FnDef* find_fn(std::string_view name) {
+  for (const FnDef& f : kFns) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+const FnDef* all_fns(size_t& count) {
+  count = sizeof kFns / sizeof kFns[0];
+  return kFns;
+}
+
+int regex_arg(const FnDef& f) {
+  for (int i = 0; i < 3 && i < (f.max_args < 0 ? 1 : f.max_args); ++i) {
+    if (f.args[i] == Arg::Regex) return i;
+  }
+  return -1;
+}
+
+std::unique_ptr<re2::RE2> compile_regex(const std::string& pattern, std::string& err) {
+  RE2::Options opt;
+  opt.set_log_errors(false);
+  auto re = std::make_unique<re2::RE2>(pattern, opt);
+  if (!re->ok()) {
+    err = "invalid regex '" + pattern + "': " + re->error();
+    return nullptr;
+  }
+  return re;
+}
+
+const re2::RE2* cached_regex(const std::string& pattern, std::string& err) {
+  thread_local std::string last_pattern;
+  thread_local std::unique_ptr<re2::RE2> last;
+  if (last && last_pattern == pattern) return last.get();
+  last.reset();
+  last = compile_regex(pattern, err);
+  if (last) last_pattern = pattern;
+  return last.get();
+}
+
+std::string_view kind_name(Arg a) {
+  switch (a) {
+    case Arg::Str:
+    case Arg::Regex:
+      return "a string";
+    case Arg::StrOrList:
+      return "a string or a list";
+    case Arg::Num:
+      return "a number";
+    case Arg::Int:
+      return "an int";
+    default:
+      return "a value";
+  }
+}
+
+}  // namespace detail
+
+const FunctionInfo* find_function(std::string_view lower_name) {
+  for (const FunctionInfo& f : functions()) {
+    if (f.name == lower_name) return &f;
+  }
+  return nullptr;
+}
+
+const std::vector<FunctionInfo>& functions() {
+  static const std::vector<FunctionInfo> table = [] {
+    std::vector<FunctionInfo> t;
+    size_t n = 0;
+    const detail::FnDef* f = detail::all_fns(n);
+    for (size_t i = 0; i < n; ++i) t.push_back({f[i].name, f[i].min_args, f[i].max_args});
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace weir::expr

@@ -1,0 +1,3 @@
+weir_add_unit_test(expr SOURCES
+  expr/parse_test.cc
+  DEPS weir_expr)
