@@ -1,3 +1,4 @@
 weir_add_unit_test(expr SOURCES
   expr/parse_test.cc
+  expr/eval_test.cc
   DEPS weir_expr)

@@ -1,0 +1,32 @@
+// The compiled form of an expression: a flat tree of nodes with names bound to slots and regex
+// literals compiled. Immutable after compile(); shared across threads. Internal to weir_expr.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <memory>
+#include <vector>
+
+#include "engine/expr/ast.h"
+#include "engine/expr/eval.h"
+#include "engine/expr/functions.h"
+
+namespace weir::expr {
+
+struct CNode {
+  Op op = Op::Literal;
+  int slot = -1;                       // Field
+  Value lit;                           // Literal
+  const detail::FnDef* fn = nullptr;   // Call
+  std::shared_ptr<const re2::RE2> re;  // Call: the regex argument, when it is a literal
+  std::vector<int> kids;               // indexes into Program::nodes
+  NodePtr src;                         // the source node, for error messages
+};
+
+class Program {
+ public:
+  std::vector<CNode> nodes;
+  int root = -1;
+};
+
+}  // namespace weir::expr
