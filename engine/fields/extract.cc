@@ -1,0 +1,693 @@
+// Extractor: a single-pass JSON parser that validates the whole document but materialises only
+// the declared paths (spec §4, §8).
+//
+// The field paths are compiled once into a deterministic trie (`Plan`): each node says which
+// fields end there, which keys/indexes lead on, and which `[*]` lists start there. Overlapping
+// paths (`a[*].b` and `a[0].c`) are merged at compile time, so every JSON value maps to at most
+// one node and the parse is one walk. Values under no node are validated but not decoded.
+//
+// The parser is recursive descent with a hard depth limit (kMaxDepth), so the stack stays small
+// however deep the input is nested. UTF-8 is validated once over the whole payload; strings are
+// scanned 16 bytes at a time. Per record it allocates nothing in steady state (decoded strings
+// go to a reused scratch buffer; string slots reuse their capacity), except for `[*]` lists.
+#include "engine/fields/extract.h"
+
+#include <emmintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <new>
+
+#include "engine/fields/internal.h"
+
+namespace weir::fields {
+
+using detail::Raw;
+using detail::RawKind;
+
+namespace {
+
+struct Node {
+  std::vector<std::pair<std::string, int32_t>> keys;
+  std::vector<std::pair<int64_t, int32_t>> indexes;
+  int32_t all = -1;
+  std::vector<uint32_t> terminals;   // fields whose value is the JSON value at this node
+  std::vector<uint32_t> list_marks;  // [*] fields whose list is this node's array
+
+  int32_t key_child(std::string_view k) const {
+    for (const auto& [name, id] : keys) {
+      if (name.size() == k.size() && std::memcmp(name.data(), k.data(), k.size()) == 0) return id;
+    }
+    return -1;
+  }
+  int32_t index_child(int64_t i) const {
+    for (const auto& [ix, id] : indexes) {
+      if (ix == i) return id;
+    }
+    return all;
+  }
+};
+
+// The literal trie of the paths, before merging [*] with [N].
+struct TrieNode {
+  std::map<std::string, int> keys;
+  std::map<int64_t, int> indexes;
+  int all = -1;
+  std::vector<uint32_t> terminals;
+  std::vector<uint32_t> list_marks;
+};
+
+class PlanBuilder {
+ public:
+  explicit PlanBuilder(const std::vector<config::Field>& fields) {
+    trie_.emplace_back();
+    for (uint32_t f = 0; f < fields.size(); ++f) {
+      const auto& path = fields[f].path;
+      if (path.empty()) continue;
+      int cur = 0;
+      bool in_list = false;
+      for (const auto& step : path) {
+        int next;
+        switch (step.kind) {
+          case config::PathStep::Kind::Key:
+            next = child(trie_[cur].keys, step.key);
+            break;
+          case config::PathStep::Kind::Index:
+            next = child(trie_[cur].indexes, step.index);
+            break;
+          case config::PathStep::Kind::All:
+          default:
+            if (!in_list) trie_[cur].list_marks.push_back(f);
+            in_list = true;
+            if (trie_[cur].all < 0) {
+              trie_[cur].all = static_cast<int>(trie_.size());
+              trie_.emplace_back();
+            }
+            next = trie_[cur].all;
+            break;
+        }
+        cur = next;
+      }
+      trie_[cur].terminals.push_back(f);
+    }
+  }
+
+  std::vector<Node> build() {
+    build_set({0});
+    return std::move(nodes_);
+  }
+
+ private:
+  template <class K>
+  int child(std::map<K, int>& m, const K& k) {
+    auto it = m.find(k);
+    if (it != m.end()) return it->second;
+    int id = static_cast<int>(trie_.size());
+    m.emplace(k, id);
+    trie_.emplace_back();
+    return id;
+  }
+
+  int32_t build_set(std::vector<int> set) {
+    std::sort(set.begin(), set.end());
+    set.erase(std::unique(set.begin(), set.end()), set.end());
+    if (set.empty()) return -1;
+    if (auto it = memo_.find(set); it != memo_.end()) return it->second;
+    const auto id = static_cast<int32_t>(nodes_.size());
+    memo_.emplace(set, id);
+    nodes_.emplace_back();
+
+    Node node;
+    std::map<std::string, std::vector<int>> keys;
+    std::map<int64_t, std::vector<int>> indexes;
+    std::vector<int> alls;
+    for (int t : set) {
+      const TrieNode& tn = trie_[t];
+      node.terminals.insert(node.terminals.end(), tn.terminals.begin(), tn.terminals.end());
+      node.list_marks.insert(node.list_marks.end(), tn.list_marks.begin(), tn.list_marks.end());
+      for (const auto& [k, c] : tn.keys) keys[k].push_back(c);
+      for (const auto& [i, c] : tn.indexes) indexes[i].push_back(c);
+      if (tn.all >= 0) alls.push_back(tn.all);
+    }
+    for (auto& [k, members] : keys) node.keys.emplace_back(k, build_set(members));
+    for (auto& [i, members] : indexes) {
+      members.insert(members.end(), alls.begin(), alls.end());
+      node.indexes.emplace_back(i, build_set(members));
+    }
+    node.all = build_set(alls);
+    std::sort(node.terminals.begin(), node.terminals.end());
+    nodes_[id] = std::move(node);
+    return id;
+  }
+
+  std::vector<TrieNode> trie_;
+  std::vector<Node> nodes_;
+  std::map<std::vector<int>, int32_t> memo_;
+};
+
+bool is_ws(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+int hex4(const char* p) {
+  int v = 0;
+  for (int i = 0; i < 4; ++i) {
+    const char c = p[i];
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      d = c - 'A' + 10;
+    } else {
+      return -1;
+    }
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+}  // namespace
+
+struct Extractor::Impl {
+  std::vector<config::Field> fields;
+  config::Decode decode = config::Decode::Json;
+  std::vector<Node> nodes;
+  std::vector<uint8_t> is_list;
+  int line_slot = -1;  // decode text
+
+  // Per-record state (one Extractor per thread).
+  const char* begin = nullptr;
+  const char* p = nullptr;
+  const char* end = nullptr;
+  const char* syntax_error = nullptr;
+  const char* syntax_at = nullptr;
+  bool too_deep = false;
+  Value* slots = nullptr;
+  std::string conv_error;
+  std::string scratch;       // decoded strings with escapes
+  std::string conv_scratch;  // compact JSON text
+  std::vector<uint8_t> seen, null_seen, list_seen;
+  std::vector<List> lists;
+  Value tmp;
+
+  bool fail(const char* msg) {
+    if (!syntax_error) {
+      syntax_error = msg;
+      syntax_at = p;
+    }
+    return false;
+  }
+
+  void ws() {
+    while (p < end && is_ws(*p)) ++p;
+  }
+
+  // Finds the next '"', '\\' or control byte at or after p; false at the end of input.
+  bool scan_string() {
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i bslash = _mm_set1_epi8('\\');
+    const __m128i c1f = _mm_set1_epi8(0x1F);
+    while (end - p >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                       _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f));
+      const int m = _mm_movemask_epi8(hit);
+      if (m != 0) {
+        p += __builtin_ctz(static_cast<unsigned>(m));
+        return true;
+      }
+      p += 16;
+    }
+    while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
+    return p < end;
+  }
+
+  // p at the backslash. Decodes into scratch when Decode.
+  template <bool Decode>
+  bool escape() {
+    ++p;
+    if (p >= end) return fail("");
+    const char c = *p++;
+    char out;
+    switch (c) {
+      case '"':
+      case '\\':
+      case '/':
+        out = c;
+        break;
+      case 'b':
+        out = '\b';
+        break;
+      case 'f':
+        out = '\f';
+        break;
+      case 'n':
+        out = '\n';
+        break;
+      case 'r':
+        out = '\r';
+        break;
+      case 't':
+        out = '\t';
+        break;
+      case 'u': {
+        if (end - p < 4) return fail("");
+        const int cp = hex4(p);
+        if (cp < 0) return fail("invalid \\u escape: expected 4 hex digits");
+        p += 4;
+        uint32_t code = static_cast<uint32_t>(cp);
+        if (code >= 0xD800 && code <= 0xDBFF) {
+          // A high surrogate must be followed by \uDC00-\uDFFF; a lone one becomes U+FFFD.
+          int low = -1;
+          if (end - p >= 6 && p[0] == '\\' && p[1] == 'u') low = hex4(p + 2);
+          if (low >= 0xDC00 && low <= 0xDFFF) {
+            code = 0x10000 + ((code - 0xD800) << 10) + (static_cast<uint32_t>(low) - 0xDC00);
+            p += 6;
+          } else {
+            code = 0xFFFD;
+          }
+        } else if (code >= 0xDC00 && code <= 0xDFFF) {
+          code = 0xFFFD;
+        }
+        if constexpr (Decode) append_utf8(scratch, code);
+        return true;
+      }
+      default:
+        --p;
+        return fail("invalid escape in a string");
+    }
+    if constexpr (Decode) scratch += out;
+    return true;
+  }
+
+  // p at the opening quote. With Decode, `out` is the string's contents (a view into the payload,
+  // or into scratch when it had escapes).
+  template <bool Decode>
+  bool string(std::string_view& out) {
+    ++p;
+    const char* run = p;
+    bool escaped = false;
+    while (true) {
+      if (!scan_string()) return fail("");
+      const char c = *p;
+      if (c == '"') {
+        if constexpr (Decode) {
+          if (escaped) {
+            scratch.append(run, p);
+            out = scratch;
+          } else {
+            out = std::string_view(run, static_cast<size_t>(p - run));
+          }
+        }
+        ++p;
+        return true;
+      }
+      if (c == '\\') {
+        if constexpr (Decode) {
+          if (!escaped) scratch.clear();
+          escaped = true;
+          scratch.append(run, p);
+        }
+        if (!escape<Decode>()) return false;
+        run = p;
+        continue;
+      }
+      return fail(c == 0 ? "raw NUL byte inside a string" : "unescaped control character inside a string");
+    }
+  }
+
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+  bool number(Raw& r) {
+    const char* s = p;
+    if (*p == '-') ++p;
+    if (p >= end) return fail("");
+    if (*p == '0') {
+      ++p;
+    } else if (*p >= '1' && *p <= '9') {
+      while (p < end && digit(*p)) ++p;
+    } else {
+      return fail("invalid number");
+    }
+    r.is_int = true;
+    if (p < end && *p == '.') {
+      ++p;
+      r.is_int = false;
+      if (p >= end) return fail("");
+      if (!digit(*p)) return fail("invalid number: expected a digit after '.'");
+      while (p < end && digit(*p)) ++p;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+      ++p;
+      r.is_int = false;
+      if (p < end && (*p == '+' || *p == '-')) ++p;
+      if (p >= end) return fail("");
+      if (!digit(*p)) return fail("invalid number: expected a digit in the exponent");
+      while (p < end && digit(*p)) ++p;
+    }
+    r.kind = RawKind::Number;
+    r.text = std::string_view(s, static_cast<size_t>(p - s));
+    return true;
+  }
+
+  bool literal(const char* word, size_t n) {
+    for (size_t i = 0; i < n; ++i, ++p) {
+      if (p >= end) return fail("");
+      if (*p != word[i]) return fail("invalid literal (expected true, false or null)");
+    }
+    return true;
+  }
+
+  void deliver(const Node& n, const Raw& r) {
+    for (uint32_t f : n.terminals) {
+      if (is_list[f]) {
+        lists[f].emplace_back();
+        if (r.kind != RawKind::Null) convert(f, r, lists[f].back());
+        continue;
+      }
+      if (r.kind == RawKind::Null) {
+        seen[f] = 0;
+        null_seen[f] = 1;
+        continue;
+      }
+      seen[f] = 1;
+      convert(f, r, slots[f]);
+    }
+  }
+
+  void convert(uint32_t f, const Raw& r, Value& out) {
+    if (!conv_error.empty()) return;  // the first error is the one reported
+    std::string err;
+    if (!detail::convert(fields[f], r, out, conv_scratch, err)) conv_error = std::move(err);
+  }
+
+  bool value(int32_t node, int depth) {
+    if (p >= end) return fail("");
+    const Node* n = node >= 0 ? &nodes[static_cast<size_t>(node)] : nullptr;
+    const bool want = n && !n->terminals.empty();
+    Raw r;
+    switch (*p) {
+      case '{':
+        return object(node, depth + 1);
+      case '[':
+        return array(node, depth + 1);
+      case '"':
+        if (!want) {
+          std::string_view ignored;
+          return string<false>(ignored);
+        }
+        if (!string<true>(r.text)) return false;
+        r.kind = RawKind::String;
+        break;
+      case 't':
+        if (!literal("true", 4)) return false;
+        r.kind = RawKind::Bool;
+        r.b = true;
+        break;
+      case 'f':
+        if (!literal("false", 5)) return false;
+        r.kind = RawKind::Bool;
+        break;
+      case 'n':
+        if (!literal("null", 4)) return false;
+        break;
+      default:
+        if (*p == '-' || digit(*p)) {
+          if (!number(r)) return false;
+          break;
+        }
+        return fail(*p == 0 ? "raw NUL byte" : "unexpected character (expected a JSON value)");
+    }
+    if (want) deliver(*n, r);
+    return true;
+  }
+
+  bool object(int32_t node, int depth) {
+    if (depth > kMaxDepth) {
+      too_deep = true;
+      return false;
+    }
+    const Node* n = node >= 0 ? &nodes[static_cast<size_t>(node)] : nullptr;
+    const bool lookup = n && !n->keys.empty();
+    const char* start = p;
+    ++p;
+    ws();
+    if (p < end && *p == '}') {
+      ++p;
+    } else {
+      while (true) {
+        if (p >= end) return fail("");
+        if (*p != '"') return fail("expected a string key");
+        int32_t child = -1;
+        std::string_view key;
+        if (lookup) {
+          if (!string<true>(key)) return false;
+          child = n->key_child(key);
+        } else if (!string<false>(key)) {
+          return false;
+        }
+        ws();
+        if (p >= end) return fail("");
+        if (*p != ':') return fail("expected ':' after an object key");
+        ++p;
+        ws();
+        if (!value(child, depth)) return false;
+        ws();
+        if (p >= end) return fail("");
+        if (*p == ',') {
+          ++p;
+          ws();
+          continue;
+        }
+        if (*p == '}') {
+          ++p;
+          break;
+        }
+        return fail("expected ',' or '}' after an object member");
+      }
+    }
+    if (n && !n->terminals.empty()) {
+      Raw r;
+      r.kind = RawKind::Object;
+      r.text = std::string_view(start, static_cast<size_t>(p - start));
+      deliver(*n, r);
+    }
+    return true;
+  }
+
+  bool array(int32_t node, int depth) {
+    if (depth > kMaxDepth) {
+      too_deep = true;
+      return false;
+    }
+    const Node* n = node >= 0 ? &nodes[static_cast<size_t>(node)] : nullptr;
+    if (n) {
+      for (uint32_t f : n->list_marks) list_seen[f] = 1;
+    }
+    const char* start = p;
+    ++p;
+    ws();
+    if (p < end && *p == ']') {
+      ++p;
+    } else {
+      for (int64_t i = 0;; ++i) {
+        if (!value(n ? n->index_child(i) : -1, depth)) return false;
+        ws();
+        if (p >= end) return fail("");
+        if (*p == ',') {
+          ++p;
+          ws();
+          continue;
+        }
+        if (*p == ']') {
+          ++p;
+          break;
+        }
+        return fail("expected ',' or ']' after an array element");
+      }
+    }
+    if (n && !n->terminals.empty()) {
+      Raw r;
+      r.kind = RawKind::Array;
+      r.text = std::string_view(start, static_cast<size_t>(p - start));
+      deliver(*n, r);
+    }
+    return true;
+  }
+
+  bool syntax(std::string& error) {
+    if (too_deep) {
+      error = "JSON nested deeper than " + std::to_string(kMaxDepth) + " levels";
+    } else if (syntax_at >= end || !*syntax_error) {
+      error = "truncated JSON: the message ends before the document does (" + std::to_string(end - begin) +
+              " bytes)";
+    } else {
+      error = "malformed JSON at byte " + std::to_string(syntax_at - begin) + ": " + syntax_error;
+    }
+    return false;
+  }
+
+  bool run_json(std::string_view payload, std::string& error) {
+    begin = p = payload.data();
+    end = begin + payload.size();
+    syntax_error = syntax_at = nullptr;
+    too_deep = false;
+    conv_error.clear();
+    std::fill(seen.begin(), seen.end(), 0);
+    std::fill(null_seen.begin(), null_seen.end(), 0);
+    std::fill(list_seen.begin(), list_seen.end(), 0);
+    for (auto& l : lists) l.clear();
+
+    if (payload.empty()) {
+      error = "empty message";
+      return false;
+    }
+    if (size_t bad = detail::first_invalid_utf8(payload); bad != std::string_view::npos) {
+      error = "invalid UTF-8 at byte " + std::to_string(bad);
+      return false;
+    }
+    ws();
+    if (p >= end) {
+      error = "empty message (only whitespace)";
+      return false;
+    }
+    if (*p != '{') {
+      const char* what = nullptr;
+      switch (*p) {
+        case '[':
+          what = "an array";
+          break;
+        case '"':
+          what = "a string";
+          break;
+        case 't':
+        case 'f':
+          what = "a boolean";
+          break;
+        case 'n':
+          what = "null";
+          break;
+        default:
+          if (*p == '-' || digit(*p)) what = "a number";
+      }
+      if (!what) return fail(*p == 0 ? "raw NUL byte" : "unexpected character (expected '{')"), syntax(error);
+      error = std::string("top-level JSON value is ") + what + ", expected an object";
+      return false;
+    }
+    if (!object(nodes.empty() ? -1 : 0, 1)) return syntax(error);
+    ws();
+    if (p < end) {
+      fail(*p == 0 ? "raw NUL byte after the document" : "unexpected data after the document");
+      return syntax(error);
+    }
+    if (!conv_error.empty()) {
+      error = std::move(conv_error);
+      conv_error.clear();
+      return false;
+    }
+    for (size_t f = 0; f < fields.size(); ++f) {
+      if (is_list[f] && list_seen[f]) {
+        slots[f] = Value::list(std::move(lists[f]));
+        lists[f] = List();
+        continue;
+      }
+      if (!is_list[f] && seen[f]) continue;
+      if (!missing(f, null_seen[f] != 0, error)) return false;
+    }
+    return true;
+  }
+
+  bool missing(size_t f, bool was_null, std::string& error) {
+    const config::Field& fd = fields[f];
+    if (fd.required) {
+      error = "required field '" + fd.name + "' (" + fd.path_text + ") is " + (was_null ? "null" : "missing");
+      return false;
+    }
+    if (!fd.default_value) {
+      slots[f].set_null();
+    } else if (fd.default_value->type() == Type::String) {
+      slots[f].set_string(fd.default_value->as_string());
+    } else {
+      slots[f] = *fd.default_value;
+    }
+    return true;
+  }
+
+  bool run_text(std::string_view payload, std::string& error) {
+    if (size_t bad = detail::first_invalid_utf8(payload); bad != std::string_view::npos) {
+      error = "invalid UTF-8 at byte " + std::to_string(bad);
+      return false;
+    }
+    for (size_t f = 0; f < fields.size(); ++f) {
+      if (static_cast<int>(f) == line_slot) {
+        slots[f].set_string(payload);
+      } else {
+        slots[f].set_null();
+      }
+    }
+    return true;
+  }
+};
+
+Extractor::Extractor(const std::vector<config::Field>& fields, config::Decode decode)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.fields = fields;
+  m.decode = decode;
+  const size_t n = fields.size();
+  m.seen.assign(n, 0);
+  m.null_seen.assign(n, 0);
+  m.list_seen.assign(n, 0);
+  m.lists.resize(n);
+  m.is_list.assign(n, 0);
+  for (size_t f = 0; f < n; ++f) {
+    for (const auto& s : fields[f].path) {
+      if (s.kind == config::PathStep::Kind::All) m.is_list[f] = 1;
+    }
+    if (fields[f].name == "line") m.line_slot = static_cast<int>(f);
+  }
+  if (m.line_slot < 0 && n == 1) m.line_slot = 0;
+  m.nodes = PlanBuilder(fields).build();
+  m.scratch.reserve(256);
+}
+
+Extractor::~Extractor() = default;
+Extractor::Extractor(Extractor&&) noexcept = default;
+
+bool Extractor::extract(std::string_view payload, Value* slots, std::string& error) const {
+  Impl& m = *impl_;
+  try {
+    m.slots = slots;
+    return m.decode == config::Decode::Text ? m.run_text(payload, error) : m.run_json(payload, error);
+  } catch (const std::bad_alloc&) {
+    error = "out of memory while decoding the record (" + std::to_string(payload.size()) + " bytes)";
+  } catch (const std::exception& e) {
+    error = std::string("internal error while decoding the record: ") + e.what();
+  } catch (...) {
+    error = "internal error while decoding the record";
+  }
+  return false;
+}
+
+}  // namespace weir::fields

@@ -1,0 +1,44 @@
+// Internals of field extraction shared by extract.cc, convert.cc and time.cc. Not a public API.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/job.h"
+#include "engine/value.h"
+
+namespace weir::fields::detail {
+
+// One JSON value as the parser saw it, before conversion. `text` is the decoded string, the
+// number's JSON text, or the raw JSON text of an object/array (views into the payload or a
+// scratch buffer: valid only until the next parser step).
+enum class RawKind : uint8_t { Null, Bool, Number, String, Object, Array };
+struct Raw {
+  RawKind kind = RawKind::Null;
+  bool b = false;       // Bool
+  bool is_int = false;  // Number: written without fraction or exponent
+  std::string_view text;
+};
+
+std::string_view raw_kind_name(RawKind k);
+
+// Converts `r` (not Null) to the field's declared type into `out`. On failure returns false and
+// sets `error` to a sentence naming the field, its path, what was found and what was expected.
+// `scratch` is a reusable buffer.
+bool convert(const config::Field& f, const Raw& r, Value& out, std::string& scratch, std::string& error);
+
+// Appends `raw` (valid JSON) to `out` without the whitespace outside strings.
+void compact_json(std::string_view raw, std::string& out);
+
+// Offset of the first byte that is not valid UTF-8, or npos.
+size_t first_invalid_utf8(std::string_view s);
+
+// Time parsing from text or from a JSON number's text.
+bool parse_time_text(std::string_view s, config::TimeFormat fmt, const std::string& strftime,
+                     int64_t& epoch_ms);
+bool parse_epoch_number(std::string_view num, config::TimeFormat fmt, int64_t& epoch_ms);
+bool parse_epoch_double(double v, config::TimeFormat fmt, int64_t& epoch_ms);
+bool parse_epoch_int(int64_t v, config::TimeFormat fmt, int64_t& epoch_ms);
+
+}  // namespace weir::fields::detail

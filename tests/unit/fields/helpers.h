@@ -1,0 +1,62 @@
+// Test helpers for the fields area: build config::Field values and run an Extractor.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "config/job.h"
+#include "engine/fields/extract.h"
+
+namespace weir::fields::test {
+
+inline config::Field field(std::string name, std::string path,
+                           config::FieldType type = config::FieldType::Any) {
+  config::Field f;
+  f.name = std::move(name);
+  f.path_text = std::move(path);
+  auto parsed = config::parse_path(f.path_text);
+  REQUIRE(std::holds_alternative<std::vector<config::PathStep>>(parsed));
+  f.path = std::get<std::vector<config::PathStep>>(parsed);
+  f.type = type;
+  return f;
+}
+
+inline config::Field time_field(std::string name, std::string path, config::TimeFormat fmt,
+                                std::string strftime = "") {
+  config::Field f = field(std::move(name), std::move(path), config::FieldType::Time);
+  f.time_format = fmt;
+  f.strftime = std::move(strftime);
+  return f;
+}
+
+// Runs one extraction; `ok` tells whether the record was good, `error` why not.
+struct Result {
+  bool ok = false;
+  std::string error;
+  std::vector<Value> slots;
+};
+
+inline Result run(const Extractor& x, size_t n, std::string_view payload) {
+  Result r;
+  r.slots.resize(n);
+  r.ok = x.extract(payload, r.slots.data(), r.error);
+  return r;
+}
+
+inline Result run(const std::vector<config::Field>& fields, std::string_view payload) {
+  Extractor x(fields, config::Decode::Json);
+  return run(x, fields.size(), payload);
+}
+
+// The error for a payload that must be bad.
+inline std::string bad(const std::vector<config::Field>& fields, std::string_view payload) {
+  Result r = run(fields, payload);
+  INFO("payload: " << std::string(payload.substr(0, 200)));
+  CHECK_FALSE(r.ok);
+  CHECK_FALSE(r.error.empty());
+  return r.error;
+}
+
+}  // namespace weir::fields::test
