@@ -1,10 +1,40 @@
 // Grouped, windowed aggregation state for one output (spec §5, §6): panes (slices) of the slide
 // size holding partial aggregates per group. Plain data, serialisable for checkpoints.
+//
+// Incremental: add() touches one pane partial of one group; emitting a window adds the newest pane's
+// and subtracts the expired pane's partials to/from per-group running aggregates for count(),
+// count(x), sum and avg, and combines the group's pane partials (never records) for min, max, first,
+// last and count_distinct. Memory is O(groups x panes) (count_distinct: O(distinct values per group
+// and pane)), never O(records). Internals: state_impl.h.
+//
+// Aggregate results (spec §5):
+// - count() -> int (records); count(x) -> int (non-null x); count_distinct(x) -> int (distinct
+//   non-null x; 1 and 1.0 are one value).
+// - sum(x) -> int when every non-null input is an int, float otherwise; null when it had no numeric
+//   input. Ints are summed exactly in 128 bits, so an int64 overflow is never silent and never loses a
+//   record: a sum beyond the int64 range is emitted as a float. Float sums are kept with add/subtract
+//   but recomputed from the pane sums when their rounding-error bound grows past 2^-40 of the sum.
+// - avg(x) -> float: the sum of the numeric inputs over their count.
+// - sum/avg ignore non-numeric inputs (bool, string, time, list): the executor type-checks arguments.
+// - min/max by Value::compare (nulls ignored); first/last: the first/last non-null value in arrival
+//   order (add() calls), across panes.
+// - A window with no records (only emitted with emit_empty): count(), count(x), count_distinct -> 0,
+//   everything else null.
+//
+// Quiet windows: a window with no records of its own (emit_empty: an empty window; total: a boundary
+// without new records, re-emitting the running totals). To never loop over billions of them after a
+// watermark jump, at most kMaxQuietRun quiet windows are emitted after the last window that had
+// records (or after start_at()'s first window, or, in processing time, after the last window the
+// previous advance() closed); later quiet windows are skipped, counted by skipped_windows(), until
+// the next window with records. This depends only on the records and the watermark, not on how
+// often advance() was called. advance(INT64_MAX) (end of input) emits no quiet window after the last
+// window with records.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/job.h"
@@ -28,6 +58,9 @@ struct Plan {
 // Total: one ever-growing window starting at the first batch, emitted at each `every` boundary.
 class State {
  public:
+  // Geometry the config should have validated is coerced, never thrown: every <= 0 -> length (or
+  // 1 ms), length rounded up to a multiple of every, both capped at 2^50 ms. (Pass-through outputs
+  // construct a State from a default Plan and never use it.)
   explicit State(Plan plan);
   ~State();
   State(State&&) noexcept;
@@ -38,8 +71,12 @@ class State {
   void start_at(int64_t t_ms);
 
   // Adds one record at time t with its group key (key_count values) and aggregate arguments
-  // (args[i] for aggregate i; ignored for count()). Returns false, adding nothing, when every window
-  // containing t has already been closed (the record is late).
+  // (args[i] for aggregate i; ignored for count(); args may be null when all are count()). Returns
+  // false, adding nothing, when every window containing t has already been closed (the record is
+  // late), after advance(INT64_MAX), or when |t| > 2^61 ms. A total never refuses a record otherwise:
+  // one older than the last boundary counts from the next boundary on.
+  // Lateness is judged against the last watermark passed to advance(): call advance() whenever the
+  // watermark moves (cheap when no window closes), not only when it passes next_window_end().
   bool add(int64_t t_ms, const Key& key, const Value* args);
 
   // Closes every window with end <= watermark, appending one Emission per window in order of
@@ -47,20 +84,28 @@ class State {
   // the output prepends them). Rows come in ascending key order. Frees state no window needs anymore.
   void advance(int64_t watermark_ms, std::vector<Emission>& out);
 
-  // The end of the next window that would close, or INT64_MAX when there is no open window.
+  // The end of the next not-yet-emitted window that holds records (total: that has new records since
+  // the last emission), or INT64_MAX when there is none. Quiet windows are not counted.
   int64_t next_window_end() const;
 
-  // State size for metrics / checkpoint show.
+  // State size for metrics / checkpoint show: groups held, panes holding partials, and an estimate
+  // of the heap bytes used (string payloads inside min/max/first/last values are not counted).
   size_t groups() const;
   size_t panes() const;
   size_t bytes() const;
+
+  // Quiet windows not emitted because they came more than kMaxQuietRun after the last window with
+  // records (see the top of this file).
+  uint64_t skipped_windows() const;
+  static constexpr int64_t kMaxQuietRun = 10000;
 
   // Checkpoint serialisation (binary, compact). load() returns false on malformed input.
   void save(std::string& out) const;
   bool load(std::string_view in);
 
+  struct Impl;  // internal: engine/window/state_impl.h
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,106 @@
+// State::Impl (internal to engine/window): the layout of the window state, shared by
+// window_state.cc (the algorithm) and window_codec.cc (checkpoint save/load).
+//
+// Windows are numbered by their last pane: window j covers panes [j-n+1, j], i.e. the time range
+// [(j-n+1)*S, (j+1)*S), where S is the pane (slide) size and n = L/S panes per window (tumbling and
+// batch: n = 1). A total's window j is [start, (j+1)*S).
+//
+// State is group-major: each group owns a run of pane partials (sorted by pane) plus one running
+// partial. For sliding/tumbling windows the running partial holds the invertible aggregates of the
+// panes [lo, hi]: panes are added when a window that needs them is emitted and subtracted when no
+// open window needs them, so emitting a window costs O(groups in its newest/oldest panes) for counts
+// and sums, plus, for min/max/first/last/count_distinct, O(that group's panes in the window) per
+// emitted group. A total's running partial holds everything, and pane partials only exist for records
+// beyond the last emitted boundary (merged in, never subtracted). `panes` indexes, per pane, the
+// groups having a partial there, so a pane's groups are found without scanning all groups.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/window/partial.h"
+#include "engine/window/window_state.h"
+
+namespace weir::window {
+
+namespace detail {
+struct GroupValues {
+  std::vector<Value> vals;  // running partial's vals, then each pane partial's
+  std::vector<SetPtr> sets;
+};
+struct Group {
+  std::vector<int64_t> nums;           // running partial (r_words), then pane partials (words each)
+  std::unique_ptr<GroupValues> extra;  // only when the plan has min/max/first/last/count_distinct
+  uint32_t head = 0;                   // pane partials before `head` are dead (compacted lazily)
+  int32_t member = -1;                 // index in Impl::members while the running partial has records
+};
+// std::unordered_map is node-based, so Node pointers stay valid across rehashing. An open-addressing
+// map (with the key stored once in a side arena) would roughly halve per-group memory and lookups.
+using Groups = std::unordered_map<Key, Group, KeyHash>;
+using Node = Groups::value_type;
+
+constexpr int64_t kNone = INT64_MIN / 4;    // "no window yet" for window indices
+constexpr int64_t kNoWindow = INT64_MAX;    // no such window
+constexpr int64_t kMaxAbsTime = 1LL << 61;  // records outside ±2^61 ms are refused (treated as late)
+constexpr int64_t kMaxLength = 1LL << 50;   // longest window/slide accepted, in ms
+}  // namespace detail
+
+struct State::Impl {
+  explicit Impl(Plan p);
+
+  Plan plan;
+  detail::Layout lay;
+  int64_t S = 1;  // pane (slide) size, ms
+  int64_t n = 1;  // panes per window (sliding: L/S; tumbling/batch: 1; total: unused)
+  bool total = false;
+
+  detail::Groups groups;
+  std::map<int64_t, std::vector<detail::Node*>> panes;
+  std::vector<detail::Node*> members;  // groups whose running partial has records
+  bool members_sorted = true;
+
+  int64_t lo = detail::kNone + 1, hi = detail::kNone;  // the running partials cover panes [lo, hi]
+  int64_t closed = detail::kNone;                      // every window <= closed is closed (emitted or empty)
+  int64_t last_wm = INT64_MIN;
+  bool has_anchor = false;  // quiet windows w with anchor < w <= anchor + kMaxQuietRun are emitted
+  int64_t anchor = 0;
+  bool processing = false;  // start_at() was called
+  bool has_start = false;   // total: window_start fixed
+  int64_t start_ms = 0;
+  bool has_first = false;  // total: smallest pane seen before window_start was fixed
+  int64_t first_pane = 0;
+  bool dirty = false;  // total: records were added to running partials since the last emission
+  bool finished = false;
+  uint64_t seq = 0;
+  uint64_t skipped = 0;
+
+  // Size accounting for bytes().
+  size_t partials = 0;
+  size_t heap = 0;             // keys, partial words, Values arrays
+  size_t distinct_values = 0;  // elements in all count_distinct sets
+
+  // Scratch, reused.
+  std::vector<detail::ConstPart> parts;
+  detail::ValueSet scratch;
+
+  // ---- group storage (window_state.cc) ----
+  detail::Node* group_for(const Key& key);
+  size_t part_count(const detail::Group& g) const;
+  int64_t pane_at(const detail::Group& g, size_t i) const;
+  detail::Part run(detail::Group& g);
+  detail::Part part(detail::Group& g, size_t i);
+  size_t find_part(const detail::Group& g, int64_t pane) const;  // index of `pane`, or part_count
+  size_t insert_part(detail::Node* nd, int64_t pane);            // finds or creates
+  void pop_front(detail::Group& g);
+  void erase_group(detail::Node* nd);
+  size_t group_heap(const detail::Group& g) const;  // excluding the key
+  void add_member(detail::Node* nd);
+  void remove_member(detail::Node* nd);
+  // Rebuilds `panes` and `members` from the groups (after load).
+  void reindex();
+};
+
+}  // namespace weir::window

@@ -1,0 +1,360 @@
+// Checkpoint form of the window state: compact binary, varints (zigzag for signed), no JSON.
+//
+//   "WWS" version(1)
+//   plan: kind, length, every, key_count, emit_empty, aggregate count, kinds   (must match on load)
+//   lo hi closed last_wm flags anchor start_ms first_pane seq skipped
+//   group count, then per group: key values, running words, [running values, sets],
+//                                 pane partial count, per partial: words, [values, sets]
+//   value: tag (0 null, 1 false, 2 true, 3 int, 4 float (8 bytes LE), 5 string, 6 time, 7 list)
+//   set: element count, values
+//
+// The pane index and the member list are rebuilt on load. load() checks every length against the
+// bytes left, every count and index against the rest of the state, and leaves the state untouched
+// when anything is off.
+#include <bit>
+#include <cstring>
+
+#include "engine/window/state_impl.h"
+
+namespace weir::window {
+
+using namespace detail;  // NOLINT: internal types of this module
+
+namespace {
+
+constexpr char kMagic[] = {'W', 'W', 'S', 1};
+constexpr int kMaxListDepth = 16;
+
+constexpr uint64_t kHasAnchor = 1, kProcessing = 2, kHasStart = 4, kHasFirst = 8, kDirty = 16, kFinished = 32;
+
+struct Writer {
+  std::string& out;
+  void u(uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  }
+  void s(int64_t v) { u((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void value(const Value& v) {
+    switch (v.type()) {
+      case Type::Null:
+        u(0);
+        break;
+      case Type::Bool:
+        u(v.as_bool() ? 2 : 1);
+        break;
+      case Type::Int:
+        u(3);
+        s(v.as_int());
+        break;
+      case Type::Float: {
+        u(4);
+        auto bits = std::bit_cast<uint64_t>(v.as_float());
+        for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+        break;
+      }
+      case Type::String:
+        u(5);
+        u(v.as_string().size());
+        out += v.as_string();
+        break;
+      case Type::Time:
+        u(6);
+        s(v.as_time());
+        break;
+      case Type::List:
+        u(7);
+        u(v.as_list().size());
+        for (const Value& x : v.as_list()) value(x);
+        break;
+    }
+  }
+  void set(const SetPtr& p) {
+    u(p ? p->size() : 0);
+    if (p) {
+      for (const Value& v : *p) value(v);
+    }
+  }
+};
+
+struct Reader {
+  std::string_view in;
+  size_t pos = 0;
+  size_t left() const { return in.size() - pos; }
+  bool u(uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos >= in.size()) return false;
+      auto b = static_cast<uint8_t>(in[pos++]);
+      if (shift == 63 && b > 1) return false;
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  }
+  bool s(int64_t& v) {
+    uint64_t x;
+    if (!u(x)) return false;
+    v = static_cast<int64_t>((x >> 1) ^ (~(x & 1) + 1));
+    return true;
+  }
+  bool count(uint64_t& c) { return u(c) && c <= left(); }  // every element takes at least a byte
+  bool value(Value& v, int depth = 0) {
+    uint64_t tag;
+    if (!u(tag)) return false;
+    switch (tag) {
+      case 0:
+        v = Value();
+        return true;
+      case 1:
+      case 2:
+        v = Value::boolean(tag == 2);
+        return true;
+      case 3: {
+        int64_t i;
+        if (!s(i)) return false;
+        v = Value::integer(i);
+        return true;
+      }
+      case 4: {
+        if (left() < 8) return false;
+        uint64_t bits = 0;
+        for (int i = 0; i < 8; ++i)
+          bits |= static_cast<uint64_t>(static_cast<uint8_t>(in[pos + i])) << (8 * i);
+        pos += 8;
+        v = Value::real(std::bit_cast<double>(bits));
+        return true;
+      }
+      case 5: {
+        uint64_t n;
+        if (!u(n) || n > left()) return false;
+        v = Value::string(in.substr(pos, n));
+        pos += n;
+        return true;
+      }
+      case 6: {
+        int64_t t;
+        if (!s(t)) return false;
+        v = Value::time(t);
+        return true;
+      }
+      case 7: {
+        uint64_t n;
+        if (depth >= kMaxListDepth || !count(n)) return false;
+        List items(n);
+        for (Value& x : items) {
+          if (!value(x, depth + 1)) return false;
+        }
+        v = Value::list(std::move(items));
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+  bool set(SetPtr& p) {
+    uint64_t n;
+    if (!count(n)) return false;
+    p.reset();
+    if (n == 0) return true;
+    p = std::make_unique<ValueSet>();
+    for (uint64_t i = 0; i < n; ++i) {
+      Value v;
+      if (!value(v) || v.is_null()) return false;
+      p->insert(std::move(v));
+    }
+    return true;
+  }
+};
+
+// Checks a partial's numbers: counts within [0, rows], first/last sequences within [0, seq].
+bool numbers_ok(const Layout& l, const int64_t* w, uint64_t seq) {
+  int64_t rows = w[kRowsWord];
+  if (rows < 0) return false;
+  for (const Slot& s : l.slots) {
+    switch (s.kind) {
+      case config::AggKind::CountOf:
+        if (w[s.word] < 0 || w[s.word] > rows) return false;
+        break;
+      case config::AggKind::Sum:
+      case config::AggKind::Avg:
+        if (w[s.word] < 0 || w[s.word] > rows || w[s.word + 1] < 0 || w[s.word + 1] > w[s.word]) return false;
+        break;
+      case config::AggKind::First:
+      case config::AggKind::Last:
+        if (w[s.word] < 0 || static_cast<uint64_t>(w[s.word]) > seq) return false;
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void State::save(std::string& out) const {
+  const Impl& m = *impl_;
+  Writer w{out};
+  out.append(kMagic, sizeof kMagic);
+  w.u(static_cast<uint64_t>(m.plan.kind));
+  w.s(m.plan.length_ms);
+  w.s(m.plan.every_ms);
+  w.u(m.plan.key_count);
+  w.u(m.plan.emit_empty ? 1 : 0);
+  w.u(m.plan.aggs.size());
+  for (auto k : m.plan.aggs) w.u(static_cast<uint64_t>(k));
+  w.s(m.lo);
+  w.s(m.hi);
+  w.s(m.closed);
+  w.s(m.last_wm);
+  uint64_t none = 0;
+  w.u((m.has_anchor ? kHasAnchor : none) | (m.processing ? kProcessing : none) |
+      (m.has_start ? kHasStart : none) | (m.has_first ? kHasFirst : none) | (m.dirty ? kDirty : none) |
+      (m.finished ? kFinished : none));
+  w.s(m.anchor);
+  w.s(m.start_ms);
+  w.s(m.first_pane);
+  w.u(m.seq);
+  w.u(m.skipped);
+  w.u(m.groups.size());
+  const Layout& l = m.lay;
+  for (const auto& [key, g] : m.groups) {
+    for (const Value& v : key) w.value(v);
+    auto values = [&](size_t k) {  // k: 0 the running partial, i + 1 pane partial i
+      if (!g.extra) return;
+      for (uint32_t i = 0; i < l.vals; ++i) w.value(g.extra->vals[l.vals * k + i]);
+      for (uint32_t i = 0; i < l.sets; ++i) w.set(g.extra->sets[l.sets * k + i]);
+    };
+    for (uint32_t i = 0; i < l.r_words; ++i) w.s(g.nums[i]);
+    values(0);
+    size_t stored = (g.nums.size() - l.r_words) / l.words;
+    w.u(stored - g.head);
+    for (size_t k = g.head; k < stored; ++k) {
+      for (uint32_t i = 0; i < l.words; ++i) w.s(g.nums[l.r_words + k * l.words + i]);
+      values(k + 1);
+    }
+  }
+}
+
+bool State::load(std::string_view in) {
+  auto fresh = std::make_unique<Impl>(impl_->plan);
+  Impl& m = *fresh;
+  const Layout& l = m.lay;
+  Reader r{in};
+  if (in.size() < sizeof kMagic || std::memcmp(in.data(), kMagic, sizeof kMagic) != 0) return false;
+  r.pos = sizeof kMagic;
+
+  uint64_t kind, key_count, emit_empty, naggs;
+  int64_t length, every;
+  if (!r.u(kind) || !r.s(length) || !r.s(every) || !r.u(key_count) || !r.u(emit_empty) || !r.u(naggs)) {
+    return false;
+  }
+  if (kind != static_cast<uint64_t>(m.plan.kind) || length != m.plan.length_ms || every != m.plan.every_ms ||
+      key_count != m.plan.key_count || emit_empty != (m.plan.emit_empty ? 1u : 0u) ||
+      naggs != m.plan.aggs.size()) {
+    return false;  // saved by a different output definition
+  }
+  for (auto k : m.plan.aggs) {
+    uint64_t a;
+    if (!r.u(a) || a != static_cast<uint64_t>(k)) return false;
+  }
+
+  uint64_t flags;
+  if (!r.s(m.lo) || !r.s(m.hi) || !r.s(m.closed) || !r.s(m.last_wm) || !r.u(flags) || !r.s(m.anchor) ||
+      !r.s(m.start_ms) || !r.s(m.first_pane) || !r.u(m.seq) || !r.u(m.skipped)) {
+    return false;
+  }
+  if (flags >= 64) return false;
+  m.has_anchor = flags & kHasAnchor;
+  m.processing = flags & kProcessing;
+  m.has_start = flags & kHasStart;
+  m.has_first = flags & kHasFirst;
+  m.dirty = flags & kDirty;
+  m.finished = flags & kFinished;
+  // Window indices stay where (j + 1) * S and j +- n cannot overflow; panes where records can land.
+  const int64_t max_j = INT64_MAX / m.S - 1;
+  const int64_t max_pane = kMaxAbsTime / m.S + 1;
+  auto index_ok = [&](int64_t j) { return j >= kNone && j <= max_j; };
+  auto pane_ok = [&](int64_t p) { return p >= -max_pane && p <= max_pane; };
+  if (m.lo < kNone + 1 || m.lo > max_j + 1 || !index_ok(m.hi) || !index_ok(m.closed) || m.lo > m.hi + 1) {
+    return false;
+  }
+  if (m.has_anchor && (m.anchor < -max_pane - 1 || m.anchor > max_j)) return false;
+  if (m.has_first && !pane_ok(m.first_pane)) return false;
+  if (!m.total && m.hi - m.n + 1 > m.lo) return false;  // the running partials span at most a window
+
+  uint64_t ngroups;
+  if (!r.count(ngroups)) return false;
+  m.groups.reserve(ngroups);
+  for (uint64_t gi = 0; gi < ngroups; ++gi) {
+    Key key(m.plan.key_count);
+    for (Value& v : key) {
+      if (!r.value(v)) return false;
+    }
+    auto [it, inserted] = m.groups.emplace(std::move(key), Group{});
+    if (!inserted) return false;  // duplicate group
+    Group& g = it->second;
+    if (l.vals + l.sets > 0) g.extra = std::make_unique<GroupValues>();
+    auto values = [&]() {
+      if (!g.extra) return true;
+      for (uint32_t i = 0; i < l.vals; ++i) {
+        g.extra->vals.emplace_back();
+        if (!r.value(g.extra->vals.back())) return false;
+      }
+      for (uint32_t i = 0; i < l.sets; ++i) {
+        g.extra->sets.emplace_back();
+        if (!r.set(g.extra->sets.back())) return false;
+      }
+      return true;
+    };
+    g.nums.resize(l.r_words);
+    for (int64_t& x : g.nums) {
+      if (!r.s(x)) return false;
+    }
+    if (!numbers_ok(l, g.nums.data(), m.seq) || !values()) return false;
+    uint64_t nparts;
+    if (!r.count(nparts)) return false;
+    if (nparts > r.left() / l.words) return false;
+    g.nums.reserve(l.r_words + nparts * l.words);
+    std::vector<int64_t> sums(l.r_words, 0);  // sliding: the partials inside [lo, hi]
+    int64_t prev = 0;
+    for (uint64_t k = 0; k < nparts; ++k) {
+      size_t at = g.nums.size();
+      g.nums.resize(at + l.words);
+      for (uint32_t i = 0; i < l.words; ++i) {
+        if (!r.s(g.nums[at + i])) return false;
+      }
+      const int64_t* w = g.nums.data() + at;
+      int64_t pane = w[kPaneWord];
+      if (!pane_ok(pane) || (k > 0 && pane <= prev) || w[kRowsWord] < 1 || !numbers_ok(l, w, m.seq)) {
+        return false;
+      }
+      if (m.total ? pane <= m.hi : pane < m.lo) return false;
+      if (!m.total && pane <= m.hi) add_numbers(l, sums.data(), w);
+      prev = pane;
+      if (!values()) return false;
+    }
+    if (m.total ? (nparts == 0 && g.nums[kRowsWord] == 0) : nparts == 0) return false;
+    if (!m.total) {
+      // The running numbers must be the sum of the panes they cover.
+      if (sums[kRowsWord] != g.nums[kRowsWord]) return false;
+      for (const Slot& s : l.slots) {
+        if (s.kind == config::AggKind::CountOf && sums[s.word] != g.nums[s.word]) return false;
+        if ((s.kind == config::AggKind::Sum || s.kind == config::AggKind::Avg) &&
+            (sums[s.word] != g.nums[s.word] || sums[s.word + 1] != g.nums[s.word + 1] ||
+             get_i128(sums.data() + s.word + 2) != get_i128(g.nums.data() + s.word + 2))) {
+          return false;
+        }
+      }
+    }
+  }
+  if (r.left() != 0) return false;
+  m.reindex();
+  impl_ = std::move(fresh);
+  return true;
+}
+
+}  // namespace weir::window

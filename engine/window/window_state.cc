@@ -1,0 +1,533 @@
+#include "engine/window/window_state.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "engine/window/state_impl.h"
+
+namespace weir::window {
+
+using namespace detail;  // NOLINT: internal types of this module
+
+namespace {
+int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+size_t key_heap(const Key& k) {
+  size_t b = 16 + k.capacity() * sizeof(Value);
+  for (const Value& v : k) b += value_heap_bytes(v);
+  return b;
+}
+
+size_t set_sizes(const Layout& l, ConstPart p) {
+  size_t c = 0;
+  for (uint32_t i = 0; i < l.sets; ++i) c += p.s[i] ? p.s[i]->size() : 0;
+  return c;
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Geometry
+
+State::Impl::Impl(Plan p) : plan(std::move(p)), lay(plan.aggs) {
+  using K = config::Window::Kind;
+  int64_t len = std::clamp<int64_t>(plan.length_ms, 0, kMaxLength);
+  int64_t every = std::clamp<int64_t>(plan.every_ms, 0, kMaxLength);
+  total = plan.kind == K::Total;
+  if (plan.kind == K::Sliding) {
+    S = every > 0 ? every : std::max<int64_t>(len, 1);
+    len = std::max(len, S);
+    n = (len + S - 1) / S;
+  } else if (total) {
+    S = every > 0 ? every : std::max<int64_t>(len, 1);
+    n = 1;
+  } else {  // batch, tumbling: panes are the windows
+    S = len > 0 ? len : std::max<int64_t>(every, 1);
+    n = 1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Group storage
+
+size_t State::Impl::part_count(const Group& g) const {
+  return (g.nums.size() - lay.r_words) / lay.words - g.head;
+}
+
+int64_t State::Impl::pane_at(const Group& g, size_t i) const {
+  return g.nums[lay.r_words + (g.head + i) * lay.words + kPaneWord];
+}
+
+Part State::Impl::run(Group& g) {
+  Part p{g.nums.data(), nullptr, nullptr};
+  if (g.extra) {
+    p.v = g.extra->vals.data();
+    p.s = g.extra->sets.data();
+  }
+  return p;
+}
+
+Part State::Impl::part(Group& g, size_t i) {
+  size_t k = g.head + i;
+  Part p{g.nums.data() + lay.r_words + k * lay.words, nullptr, nullptr};
+  if (g.extra) {
+    p.v = g.extra->vals.data() + lay.vals * (k + 1);
+    p.s = g.extra->sets.data() + lay.sets * (k + 1);
+  }
+  return p;
+}
+
+size_t State::Impl::group_heap(const Group& g) const {
+  size_t b = g.nums.capacity() * sizeof(int64_t);
+  if (g.extra) {
+    b += sizeof(GroupValues) + 32 + g.extra->vals.capacity() * sizeof(Value) +
+         g.extra->sets.capacity() * sizeof(SetPtr);
+  }
+  return b;
+}
+
+Node* State::Impl::group_for(const Key& key) {
+  auto it = groups.find(key);
+  if (it != groups.end()) return &*it;
+  it = groups.emplace(key, Group{}).first;
+  Group& g = it->second;
+  g.nums.assign(lay.r_words, 0);
+  if (lay.vals + lay.sets > 0) {
+    g.extra = std::make_unique<GroupValues>();
+    g.extra->vals.resize(lay.vals);
+    g.extra->sets.resize(lay.sets);
+  }
+  heap += key_heap(it->first) + group_heap(g);
+  return &*it;
+}
+
+size_t State::Impl::find_part(const Group& g, int64_t pane) const {
+  size_t lo_i = 0, hi_i = part_count(g);
+  size_t count = hi_i;
+  while (lo_i < hi_i) {
+    size_t mid = (lo_i + hi_i) / 2;
+    if (pane_at(g, mid) < pane) {
+      lo_i = mid + 1;
+    } else {
+      hi_i = mid;
+    }
+  }
+  return (lo_i < count && pane_at(g, lo_i) == pane) ? lo_i : count;
+}
+
+size_t State::Impl::insert_part(Node* nd, int64_t pane) {
+  Group& g = nd->second;
+  size_t count = part_count(g);
+  if (count > 0 && pane_at(g, count - 1) == pane) return count - 1;  // the usual case: in order
+  size_t at = count;
+  if (count > 0 && pane_at(g, count - 1) > pane) {  // out of order: binary search
+    size_t a = 0, b = count;
+    while (a < b) {
+      size_t mid = (a + b) / 2;
+      if (pane_at(g, mid) < pane) {
+        a = mid + 1;
+      } else {
+        b = mid;
+      }
+    }
+    at = a;
+    if (pane_at(g, at) == pane) return at;
+  }
+  heap -= group_heap(g);
+  size_t k = g.head + at;
+  g.nums.insert(g.nums.begin() + static_cast<ptrdiff_t>(lay.r_words + k * lay.words), lay.words, 0);
+  g.nums[lay.r_words + k * lay.words + kPaneWord] = pane;
+  if (g.extra) {
+    auto& vals = g.extra->vals;
+    vals.insert(vals.begin() + static_cast<ptrdiff_t>(lay.vals * (k + 1)), lay.vals, Value());
+    auto& sets = g.extra->sets;
+    for (uint32_t i = 0; i < lay.sets; ++i) {
+      sets.emplace(sets.begin() + static_cast<ptrdiff_t>(lay.sets * (k + 1)));
+    }
+  }
+  heap += group_heap(g);
+  ++partials;
+  panes[pane].push_back(nd);
+  return at;
+}
+
+void State::Impl::pop_front(Group& g) {
+  size_t k = g.head;
+  if (g.extra) {
+    for (uint32_t i = 0; i < lay.vals; ++i) g.extra->vals[lay.vals * (k + 1) + i].set_null();
+    for (uint32_t i = 0; i < lay.sets; ++i) {
+      SetPtr& s = g.extra->sets[lay.sets * (k + 1) + i];
+      if (s) distinct_values -= s->size();
+      s.reset();
+    }
+  }
+  --partials;
+  ++g.head;
+  size_t stored = (g.nums.size() - lay.r_words) / lay.words;
+  if (g.head < stored && (g.head < 4 || g.head * 2 < stored)) return;
+  // Compact: drop the dead partials at the front, and give memory back after a burst.
+  size_t before = group_heap(g);
+  auto dead = static_cast<ptrdiff_t>(g.head);
+  g.nums.erase(g.nums.begin() + lay.r_words, g.nums.begin() + lay.r_words + dead * lay.words);
+  if (g.extra) {
+    auto& vals = g.extra->vals;
+    vals.erase(vals.begin() + lay.vals, vals.begin() + lay.vals + dead * lay.vals);
+    auto& sets = g.extra->sets;
+    sets.erase(sets.begin() + lay.sets, sets.begin() + lay.sets + dead * lay.sets);
+  }
+  g.head = 0;
+  if (g.nums.capacity() > 64 && g.nums.capacity() > 4 * g.nums.size()) {
+    g.nums.shrink_to_fit();
+    if (g.extra) {
+      g.extra->vals.shrink_to_fit();
+      g.extra->sets.shrink_to_fit();
+    }
+  }
+  heap = heap - before + group_heap(g);
+}
+
+void State::Impl::erase_group(Node* nd) {
+  if (nd->second.member >= 0) remove_member(nd);
+  Group& g = nd->second;
+  if (g.extra) distinct_values -= set_sizes(lay, run(g));
+  heap -= key_heap(nd->first) + group_heap(g);
+  groups.erase(groups.find(nd->first));
+}
+
+void State::Impl::add_member(Node* nd) {
+  nd->second.member = static_cast<int32_t>(members.size());
+  members.push_back(nd);
+  members_sorted = false;
+}
+
+void State::Impl::remove_member(Node* nd) {
+  auto i = static_cast<size_t>(nd->second.member);
+  if (i + 1 != members.size()) {
+    members[i] = members.back();
+    members[i]->second.member = static_cast<int32_t>(i);
+    members_sorted = false;
+  }
+  members.pop_back();
+  nd->second.member = -1;
+}
+
+void State::Impl::reindex() {
+  panes.clear();
+  members.clear();
+  partials = 0;
+  heap = 0;
+  distinct_values = 0;
+  for (Node& nd : groups) {
+    Group& g = nd.second;
+    nd.second.member = -1;
+    for (size_t i = 0, c = part_count(g); i < c; ++i) {
+      panes[pane_at(g, i)].push_back(&nd);
+      ++partials;
+      if (g.extra) distinct_values += set_sizes(lay, part(g, i));
+    }
+    if (g.extra) distinct_values += set_sizes(lay, run(g));
+    if (g.nums[kRowsWord] > 0) add_member(&nd);
+    heap += key_heap(nd.first) + group_heap(g);
+  }
+  // Pane lists in the order groups were created are not needed: any order works.
+  members_sorted = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+State::State(Plan plan) : impl_(std::make_unique<Impl>(std::move(plan))) {}
+State::~State() = default;
+State::State(State&&) noexcept = default;
+State& State::operator=(State&&) noexcept = default;
+
+void State::start_at(int64_t t_ms) {
+  Impl& m = *impl_;
+  m.processing = true;
+  int64_t s = floor_div(std::clamp(t_ms, -kMaxAbsTime, kMaxAbsTime), m.S);  // first window ending after t
+  if (!m.has_anchor || m.anchor < s - 1) {
+    m.has_anchor = true;
+    m.anchor = s - 1;
+  }
+  if (m.total && !m.has_start) {
+    m.has_start = true;
+    m.start_ms = t_ms;
+  }
+}
+
+bool State::add(int64_t t_ms, const Key& key, const Value* args) {
+  Impl& m = *impl_;
+  if (m.finished || t_ms < -kMaxAbsTime || t_ms > kMaxAbsTime) return false;
+  int64_t p = floor_div(t_ms, m.S);
+  if (!m.total && p + m.n - 1 <= m.closed) return false;  // every window of t is closed: late
+  assert(key.size() == m.plan.key_count);
+  uint64_t seq = ++m.seq;
+  Node* nd = m.group_for(key);
+  Group& g = nd->second;
+  if (m.total && !m.has_start) {
+    m.first_pane = m.has_first ? std::min(m.first_pane, p) : p;
+    m.has_first = true;
+  }
+  if (m.total && p <= m.hi) {
+    // Older than the last emitted boundary: counts from the next boundary on.
+    Part r = m.run(g);
+    size_t before = m.lay.sets ? set_sizes(m.lay, r) : 0;
+    apply(m.lay, r, args, seq, true, true);
+    if (m.lay.sets) m.distinct_values += set_sizes(m.lay, r) - before;
+    if (g.member < 0) m.add_member(nd);
+    m.dirty = true;
+    return true;
+  }
+  size_t i = m.insert_part(nd, p);
+  Part pp = m.part(g, i);
+  size_t before = m.lay.sets ? set_sizes(m.lay, pp) : 0;
+  apply(m.lay, pp, args, seq, true, false);
+  if (m.lay.sets) m.distinct_values += set_sizes(m.lay, pp) - before;
+  if (!m.total && p >= m.lo && p <= m.hi) {
+    // The pane is inside the running window: keep the running numbers equal to the panes' sum.
+    apply(m.lay, m.run(g), args, seq, false, true);
+    if (g.member < 0) m.add_member(nd);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emission
+
+namespace {
+
+struct Emitter {
+  State::Impl& m;
+  std::vector<Emission>& out;
+
+  int64_t window_start(int64_t j) const { return m.total ? m.start_ms : (j - m.n + 1) * m.S; }
+  int64_t window_end(int64_t j) const { return (j + 1) * m.S; }
+
+  // Frees every pane <= qmax (no window still to be emitted needs it), subtracting the ones inside
+  // the running window from the running partials.
+  void retire(int64_t qmax) {
+    while (!m.panes.empty() && m.panes.begin()->first <= qmax) {
+      auto pit = m.panes.begin();
+      int64_t q = pit->first;
+      bool in_run = q >= m.lo && q <= m.hi;
+      for (Node* nd : pit->second) {
+        Group& g = nd->second;
+        assert(m.part_count(g) > 0 && m.pane_at(g, 0) == q);  // panes retire in order
+        if (in_run) {
+          sub_numbers(m.lay, g.nums.data(), m.part(g, 0).w);
+          if (g.nums[kRowsWord] <= 0 && g.member >= 0) m.remove_member(nd);
+        }
+        m.pop_front(g);
+        if (m.part_count(g) == 0) m.erase_group(nd);
+      }
+      m.panes.erase(pit);
+    }
+    if (qmax >= m.lo) m.lo = qmax + 1;
+    if (m.hi < m.lo - 1) m.hi = m.lo - 1;
+  }
+
+  // Sliding/tumbling: adds the panes (hi, j] to the running partials.
+  void extend(int64_t j) {
+    for (auto pit = m.panes.upper_bound(m.hi); pit != m.panes.end() && pit->first <= j; ++pit) {
+      for (Node* nd : pit->second) {
+        Group& g = nd->second;
+        size_t i = m.find_part(g, pit->first);
+        assert(i < m.part_count(g));
+        add_numbers(m.lay, g.nums.data(), m.part(g, i).w);
+        if (g.member < 0 && g.nums[kRowsWord] > 0) m.add_member(nd);
+      }
+    }
+    m.hi = std::max(m.hi, j);
+  }
+
+  // Total: merges the panes <= j into the running partials for good.
+  void absorb(int64_t j) {
+    while (!m.panes.empty() && m.panes.begin()->first <= j) {
+      auto pit = m.panes.begin();
+      for (Node* nd : pit->second) {
+        Group& g = nd->second;
+        Part r = m.run(g);
+        size_t before = m.lay.sets ? set_sizes(m.lay, r) : 0;
+        merge_all(m.lay, r, m.part(g, 0));
+        if (m.lay.sets) m.distinct_values += set_sizes(m.lay, r) - before;
+        if (g.member < 0 && g.nums[kRowsWord] > 0) m.add_member(nd);
+        m.pop_front(g);
+      }
+      m.panes.erase(pit);
+    }
+    m.hi = std::max(m.hi, j);
+  }
+
+  int64_t next_data_window(int64_t j) const {
+    if (m.total) {
+      if (m.dirty) return j;
+      auto it = m.panes.lower_bound(j);
+      return it == m.panes.end() ? kNoWindow : it->first;
+    }
+    auto it = m.panes.lower_bound(j - m.n + 1);
+    return it == m.panes.end() ? kNoWindow : std::max(it->first, j);
+  }
+
+  void sort_members() {
+    if (m.members_sorted) return;
+    KeyLess less;
+    std::sort(m.members.begin(), m.members.end(),
+              [&](const Node* a, const Node* b) { return less(a->first, b->first); });
+    for (size_t i = 0; i < m.members.size(); ++i) m.members[i]->second.member = static_cast<int32_t>(i);
+    m.members_sorted = true;
+  }
+
+  // The pane partials of g inside the running window [lo, hi], in pane order.
+  void window_parts(Group& g) {
+    m.parts.clear();
+    for (size_t i = 0, c = m.part_count(g); i < c; ++i) {
+      int64_t q = m.pane_at(g, i);
+      if (q > m.hi) break;
+      if (q >= m.lo) m.parts.push_back(m.part(g, i));
+    }
+  }
+
+  void emit_rows(int64_t j, bool quiet = false) {
+    Emission e;
+    e.window_start_ms = window_start(j);
+    e.window_end_ms = window_end(j);
+    // A quiet sliding/tumbling window has no records (the running partials still hold an older one).
+    if (m.members.empty() || (quiet && !m.total)) {
+      if (!m.plan.emit_empty) return;  // no group had a record: nothing to emit
+      Row row;
+      finish_empty(m.lay, row);
+      e.rows.push_back(std::move(row));
+      out.push_back(std::move(e));
+      return;
+    }
+    sort_members();
+    e.rows.reserve(m.members.size());
+    for (Node* nd : m.members) {
+      Group& g = nd->second;
+      bool parts_ready = false;
+      if (!m.total && m.lay.has_float_sums) {
+        for (const Slot& s : m.lay.slots) {
+          if ((s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) ||
+              !float_sum_drifted(s, g.nums.data())) {
+            continue;
+          }
+          if (!parts_ready) window_parts(g);
+          parts_ready = true;
+          double f = 0;
+          for (const ConstPart& p : m.parts) {
+            if (p.w[s.word + 1] != 0) f += get_f(p.w + s.word + 4);
+          }
+          put_f(g.nums.data() + s.word + 4, f);
+          put_f(g.nums.data() + s.err, 0.0);
+        }
+      }
+      if (!m.total && m.lay.noninvertible && !parts_ready) window_parts(g);
+      Row row;
+      row.reserve(nd->first.size() + m.lay.slots.size());
+      row.insert(row.end(), nd->first.begin(), nd->first.end());
+      finish(m.lay, m.run(g), m.total, m.parts, m.scratch, row);
+      e.rows.push_back(std::move(row));
+    }
+    m.parts.clear();
+    out.push_back(std::move(e));
+  }
+
+  void emit_data(int64_t j) {
+    if (m.total) {
+      absorb(j);
+      m.dirty = false;
+      if (!m.has_start) {
+        m.has_start = true;
+        m.start_ms = (m.has_first ? m.first_pane : j) * m.S;
+      }
+    } else {
+      retire(j - m.n);
+      extend(j);
+    }
+    emit_rows(j);
+    if (!m.has_anchor || m.anchor < j) m.anchor = j;
+    m.has_anchor = true;
+  }
+
+  // Windows [a, b) hold no records of their own.
+  void emit_quiet(int64_t a, int64_t b) {
+    bool rows = m.plan.emit_empty || (m.total && !m.members.empty());
+    if (!rows || !m.has_anchor || a >= b) return;
+    // Saturating: the anchor may sit near INT64_MAX / S.
+    int64_t last =
+        m.anchor > INT64_MAX - State::kMaxQuietRun - 1 ? INT64_MAX - 1 : m.anchor + State::kMaxQuietRun;
+    int64_t from = std::max(a, m.anchor + 1);
+    int64_t to = std::min(b - 1, last);
+    for (int64_t w = from; w <= to; ++w) {
+      if (m.total) m.hi = std::max(m.hi, w);
+      emit_rows(w, true);
+    }
+    int64_t skip_from = std::max(a, last + 1);
+    if (b > skip_from) m.skipped += static_cast<uint64_t>(b - skip_from);
+  }
+};
+
+}  // namespace
+
+void State::advance(int64_t watermark_ms, std::vector<Emission>& out) {
+  Impl& m = *impl_;
+  if (m.finished || watermark_ms <= m.last_wm) return;
+  m.last_wm = watermark_ms;
+  bool final = watermark_ms == INT64_MAX;
+  int64_t cj = floor_div(watermark_ms, m.S) - 1;  // every window <= cj closes now
+  if (cj > m.closed) {
+    Emitter em{m, out};
+    int64_t j = m.closed + 1;
+    for (;;) {
+      int64_t dj = em.next_data_window(j);
+      int64_t quiet_end = std::min(dj, cj + 1);
+      if (dj == kNoWindow && final) quiet_end = j;  // end of input: no trailing quiet windows
+      em.emit_quiet(j, quiet_end);
+      if (dj > cj) break;
+      em.emit_data(dj);
+      j = dj + 1;
+    }
+    m.closed = cj;
+    if (m.processing && m.has_anchor && !final) m.anchor = std::max(m.anchor, cj);
+    if (m.total) {
+      m.hi = std::max(m.hi, cj);
+    } else {
+      em.retire(cj - m.n + 1);
+    }
+  }
+  if (final) m.finished = true;
+}
+
+int64_t State::next_window_end() const {
+  Impl& m = *impl_;
+  if (m.finished) return INT64_MAX;
+  std::vector<Emission> unused;
+  Emitter em{m, unused};
+  int64_t dj = em.next_data_window(m.closed + 1);
+  return dj == kNoWindow ? INT64_MAX : em.window_end(dj);
+}
+
+size_t State::groups() const {
+  return impl_->groups.size();
+}
+size_t State::panes() const {
+  return impl_->panes.size();
+}
+uint64_t State::skipped_windows() const {
+  return impl_->skipped;
+}
+
+size_t State::bytes() const {
+  const Impl& m = *impl_;
+  // unordered_map node: next pointer, cached hash, the pair; plus malloc overhead and the buckets.
+  size_t node = sizeof(Node) + 2 * sizeof(void*) + 16;
+  size_t b = sizeof(Impl) + m.groups.size() * node + m.groups.bucket_count() * sizeof(void*) + m.heap;
+  b += m.panes.size() * 64 + m.partials * sizeof(Node*);  // pane index: map nodes, group lists
+  b += m.members.capacity() * sizeof(Node*);
+  b += m.distinct_values * (sizeof(Value) + 32);  // set nodes and buckets
+  return b;
+}
+
+}  // namespace weir::window

@@ -1,0 +1,3 @@
+weir_add_unit_test(window SOURCES
+  window/window_test.cc
+  DEPS weir_window)

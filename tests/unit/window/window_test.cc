@@ -1,0 +1,239 @@
+// Exact, golden-style tests of window geometry, emission and aggregates (spec §5, §6).
+#include <catch2/catch.hpp>
+
+#include <climits>
+
+#include "tests/unit/window/window_test_util.h"
+
+using namespace wtest;
+using weir::window::State;
+
+namespace {
+// Adds with args given inline.
+bool add(State& st, int64_t t, Key key, std::vector<Value> args) {
+  return st.add(t, key, args.data());
+}
+
+std::string advance(State& st, int64_t wm) {
+  std::vector<Emission> out;
+  st.advance(wm, out);
+  return dump(out);
+}
+}  // namespace
+
+TEST_CASE("tumbling windows: boundaries, watermark, late records", "[window]") {
+  State st(plan(K::Tumbling, 1000, 1000, {A::Count, A::Sum}, 1));
+  CHECK(st.next_window_end() == INT64_MAX);
+  REQUIRE(add(st, 0, {S("a")}, {N(), I(1)}));
+  REQUIRE(add(st, 999, {S("b")}, {N(), I(2)}));
+  REQUIRE(add(st, 1000, {S("a")}, {N(), I(5)}));  // exactly on a boundary: the next window
+  REQUIRE(add(st, 500, {S("a")}, {N(), F(0.5)}));
+  CHECK(st.next_window_end() == 1000);
+  CHECK(advance(st, 999) == "");
+  CHECK(advance(st, 1000) == R"([0,1000) "a" i:2 f:1.5; "b" i:1 i:2)");
+  CHECK(st.next_window_end() == 2000);
+  CHECK_FALSE(add(st, 999, {S("a")}, {N(), I(100)}));  // its only window closed: late
+  REQUIRE(add(st, 1000, {S("b")}, {N(), I(7)}));
+  CHECK(advance(st, 1500) == "");
+  CHECK(advance(st, 2000) == R"([1000,2000) "a" i:1 i:5; "b" i:1 i:7)");
+  CHECK(st.next_window_end() == INT64_MAX);
+  CHECK(advance(st, 5000) == "");  // no empty emissions with group_by
+  CHECK(st.groups() == 0);
+  CHECK(st.panes() == 0);
+}
+
+TEST_CASE("batch windows are tumbling windows of the batch; negative times floor", "[window]") {
+  State st(plan(K::Batch, 2000, 2000, {A::Count}, 0));
+  REQUIRE(add(st, -1, {}, {N()}));
+  REQUIRE(add(st, -2000, {}, {N()}));
+  REQUIRE(add(st, 0, {}, {N()}));
+  REQUIRE(add(st, 3999, {}, {N()}));
+  CHECK(advance(st, INT64_MAX) == "[-2000,0) i:2 | [0,2000) i:1 | [2000,4000) i:1");
+  CHECK_FALSE(add(st, 10000, {}, {N()}));  // after the end of input
+}
+
+TEST_CASE("sliding windows: each record in L/S windows; partially closed records", "[window]") {
+  State st(plan(K::Sliding, 3000, 1000, {A::Count}, 1));
+  REQUIRE(add(st, 0, {S("a")}, {N()}));
+  REQUIRE(add(st, 1500, {S("a")}, {N()}));
+  REQUIRE(add(st, 2500, {S("b")}, {N()}));
+  CHECK(st.next_window_end() == 1000);
+  CHECK(advance(st, 2000) == R"([-2000,1000) "a" i:1 | [-1000,2000) "a" i:2)");
+  // Pane 0 is in windows ending 1000 and 2000 (closed) and 3000 (open): counts only there.
+  REQUIRE(add(st, 500, {S("c")}, {N()}));
+  // Pane 1 (t=1999): windows ending 3000 and 4000 still open.
+  REQUIRE(add(st, 1999, {S("d")}, {N()}));
+  REQUIRE(add(st, 2000, {S("e")}, {N()}));    // exactly at the watermark: open
+  CHECK_FALSE(add(st, -1, {S("x")}, {N()}));  // windows ending 0, 1000, 2000: all closed
+  CHECK(advance(st, INT64_MAX) ==
+        R"([0,3000) "a" i:2; "b" i:1; "c" i:1; "d" i:1; "e" i:1 | )"
+        R"([1000,4000) "a" i:1; "b" i:1; "d" i:1; "e" i:1 | [2000,5000) "b" i:1; "e" i:1)");
+  CHECK(st.groups() == 0);
+  CHECK(st.panes() == 0);
+}
+
+TEST_CASE("sliding windows skip gaps without data", "[window]") {
+  State st(plan(K::Sliding, 2000, 1000, {A::Count}, 0));
+  REQUIRE(add(st, 100, {}, {N()}));
+  REQUIRE(add(st, 10100, {}, {N()}));
+  CHECK(st.next_window_end() == 1000);
+  CHECK(advance(st, 5000) == "[-1000,1000) i:1 | [0,2000) i:1");
+  CHECK(st.next_window_end() == 11000);
+  CHECK(advance(st, 20000) == "[9000,11000) i:1 | [10000,12000) i:1");
+}
+
+TEST_CASE("empty windows are emitted without group_by, from the first window with data", "[window]") {
+  State st(plan(K::Tumbling, 1000, 1000, {A::Count, A::Sum, A::CountOf, A::CountDistinct, A::Min}, 0, true));
+  REQUIRE(add(st, 1500, {}, {N(), I(1), I(1), I(1), I(1)}));
+  REQUIRE(add(st, 4200, {}, {N(), N(), N(), N(), N()}));
+  CHECK(advance(st, 6000) ==
+        "[1000,2000) i:1 i:1 i:1 i:1 i:1 | [2000,3000) i:0 null i:0 i:0 null | "
+        "[3000,4000) i:0 null i:0 i:0 null | [4000,5000) i:1 null i:0 i:0 null | "
+        "[5000,6000) i:0 null i:0 i:0 null");
+  CHECK(advance(st, 7000) == "[6000,7000) i:0 null i:0 i:0 null");
+  CHECK(advance(st, INT64_MAX) == "");  // end of input: no trailing empty windows
+}
+
+TEST_CASE("empty windows from start_at, and none before any record without it", "[window]") {
+  State st(plan(K::Tumbling, 1000, 1000, {A::Count}, 0, true));
+  CHECK(advance(st, 3000) == "");  // no record yet and no start: nothing
+  State pt(plan(K::Tumbling, 1000, 1000, {A::Count}, 0, true));
+  pt.start_at(500);  // first window ending after 500: [0,1000)
+  CHECK(advance(pt, 3000) == "[0,1000) i:0 | [1000,2000) i:0 | [2000,3000) i:0");
+  REQUIRE(add(pt, 3000, {}, {N()}));
+  CHECK(advance(pt, 4000) == "[3000,4000) i:1");
+  // Sliding: empty windows are the ones with no pane holding data.
+  State sl(plan(K::Sliding, 2000, 1000, {A::Count}, 0, true));
+  sl.start_at(1000);
+  REQUIRE(add(sl, 1200, {}, {N()}));
+  CHECK(advance(sl, 5000) == "[0,2000) i:1 | [1000,3000) i:1 | [2000,4000) i:0 | [3000,5000) i:0");
+}
+
+TEST_CASE("windows with no group are not emitted with group_by", "[window]") {
+  State st(plan(K::Tumbling, 1000, 1000, {A::Count}, 1, false));
+  st.start_at(0);
+  REQUIRE(add(st, 0, {I(1)}, {N()}));
+  REQUIRE(add(st, 5000, {I(1)}, {N()}));
+  CHECK(advance(st, 6000) == "[0,1000) i:1 i:1 | [5000,6000) i:1 i:1");
+}
+
+TEST_CASE("total: running totals from the start, emitted at every boundary", "[window]") {
+  State st(plan(K::Total, 1000, 1000, {A::Count, A::Sum, A::First, A::Last}, 0, true));
+  st.start_at(1000);
+  REQUIRE(add(st, 1200, {}, {N(), I(1), I(1), I(1)}));
+  REQUIRE(add(st, 1700, {}, {N(), I(2), I(2), I(2)}));
+  CHECK(st.next_window_end() == 2000);
+  CHECK(advance(st, 2000) == "[1000,2000) i:2 i:3 i:1 i:2");
+  CHECK(advance(st, 3000) == "[1000,3000) i:2 i:3 i:1 i:2");
+  REQUIRE(add(st, 3100, {}, {N(), I(4), I(4), I(4)}));
+  CHECK(advance(st, 4000) == "[1000,4000) i:3 i:7 i:1 i:4");
+  CHECK(st.groups() == 1);
+  // A total with no record yet still emits its empty row (no group_by, processing time).
+  State empty(plan(K::Total, 1000, 1000, {A::Count, A::Sum}, 0, true));
+  empty.start_at(0);
+  CHECK(advance(empty, 2000) == "[0,1000) i:0 null | [0,2000) i:0 null");
+}
+
+TEST_CASE("total by key in event time: old records count from the next boundary", "[window]") {
+  State st(plan(K::Total, 1000, 1000, {A::Count}, 1));
+  REQUIRE(add(st, 2500, {S("a")}, {N()}));
+  REQUIRE(add(st, 3500, {S("b")}, {N()}));  // beyond the next boundary: not in it yet
+  CHECK(advance(st, 3000) == R"([2000,3000) "a" i:1)");
+  REQUIRE(add(st, 2100, {S("a")}, {N()}));  // older than the emitted boundary: never late for a total
+  CHECK(st.next_window_end() == 4000);
+  CHECK(advance(st, 4000) == R"([2000,4000) "a" i:2; "b" i:1)");
+  CHECK(advance(st, 5000) == R"([2000,5000) "a" i:2; "b" i:1)");
+  CHECK(advance(st, INT64_MAX) == "");
+  CHECK_FALSE(add(st, 6000, {S("a")}, {N()}));
+}
+
+TEST_CASE("aggregate results and types", "[window]") {
+  State st(plan(K::Tumbling, 1000, 1000,
+                {A::CountOf, A::Sum, A::Avg, A::Min, A::Max, A::CountDistinct, A::First, A::Last}, 0));
+  for (const Value& x : {N(), I(3), F(2.5), S("z"), I(3), F(3.0), N()}) {
+    std::vector<Value> args(8, x);
+    REQUIRE(st.add(10, {}, args.data()));
+  }
+  // count(x) 5; sum/avg over the numbers only; min by Value order (numbers < strings); 3 == 3.0.
+  CHECK(advance(st, 1000) == R"([0,1000) i:5 f:11.5 f:2.875 f:2.5 "z" i:3 i:3 f:3)");
+}
+
+TEST_CASE("sum stays int over ints, is exact past int64 and becomes float beyond it", "[window]") {
+  State st(plan(K::Tumbling, 1000, 1000, {A::Sum, A::Avg}, 1));
+  auto put = [&](int64_t t, const char* k, Value x) { REQUIRE(add(st, t, {S(k)}, {x, x})); };
+  put(0, "a", I(1));
+  put(0, "a", I(2));
+  put(0, "b", I(INT64_MAX));
+  put(0, "b", I(5));
+  put(0, "b", I(-10));  // passes beyond int64 in the middle, ends inside it: still exact
+  put(0, "c", I(INT64_MAX));
+  put(0, "c", I(1));
+  put(0, "d", N());
+  put(0, "e", S("text"));
+  CHECK(advance(st, 1000) ==
+        R"([0,1000) "a" i:3 f:1.5; "b" i:9223372036854775802 f:3.0744573456182584e+18; )"
+        R"("c" f:9.223372036854776e+18 f:4.611686018427388e+18; "d" null null; "e" null null)");
+}
+
+TEST_CASE("first and last follow arrival order across panes", "[window]") {
+  State st(plan(K::Sliding, 2000, 1000, {A::First, A::Last, A::Min, A::Max}, 0));
+  REQUIRE(add(st, 1500, {}, {S("A"), S("A"), S("A"), S("A")}));
+  REQUIRE(add(st, 500, {}, {S("B"), S("B"), S("B"), S("B")}));  // earlier pane, later arrival
+  REQUIRE(add(st, 700, {}, {N(), N(), N(), N()}));              // nulls are ignored
+  CHECK(advance(st, 3000) ==
+        R"([-1000,1000) "B" "B" "B" "B" | [0,2000) "A" "B" "A" "B" | [1000,3000) "A" "A" "A" "A")");
+}
+
+TEST_CASE("a far watermark jump emits at most kMaxQuietRun empty windows after the data", "[window]") {
+  State st(plan(K::Tumbling, 1000, 1000, {A::Count}, 0, true));
+  REQUIRE(add(st, 0, {}, {N()}));
+  std::vector<Emission> out;
+  const int64_t day = 86400000;
+  st.advance(10 * day, out);
+  REQUIRE(out.size() == 1 + State::kMaxQuietRun);
+  CHECK(out.front().window_end_ms == 1000);
+  CHECK(out.back().window_end_ms == (State::kMaxQuietRun + 1) * 1000);
+  CHECK(out.back().rows.size() == 1);
+  CHECK(st.skipped_windows() == static_cast<uint64_t>(10 * day / 1000 - 1 - State::kMaxQuietRun));
+  // The same result however the watermark got there.
+  State st2(plan(K::Tumbling, 1000, 1000, {A::Count}, 0, true));
+  REQUIRE(add(st2, 0, {}, {N()}));
+  std::vector<Emission> out2;
+  for (int64_t wm = 7000; wm < 10 * day; wm += day / 7) st2.advance(wm, out2);
+  st2.advance(10 * day, out2);
+  CHECK(dump(out2) == dump(out));
+  CHECK(st2.skipped_windows() == st.skipped_windows());
+  // Data again: windows resume from it.
+  REQUIRE(add(st, 10 * day + 500, {}, {N()}));
+  CHECK(advance(st, 10 * day + 3000) ==
+        "[864000000,864001000) i:1 | [864001000,864002000) i:0 | "
+        "[864002000,864003000) i:0");
+  // End of input right after a gap emits the gap's windows but nothing after the data.
+  State st3(plan(K::Sliding, 2000, 1000, {A::Count}, 0, true));
+  REQUIRE(add(st3, 0, {}, {N()}));
+  REQUIRE(add(st3, 4500, {}, {N()}));
+  CHECK(advance(st3, INT64_MAX) ==
+        "[-1000,1000) i:1 | [0,2000) i:1 | [1000,3000) i:0 | [2000,4000) i:0 | [3000,5000) i:1 | "
+        "[4000,6000) i:1");
+}
+
+TEST_CASE("a 1s slide over 1h and a 10-day jump stay cheap", "[window]") {
+  State st(plan(K::Sliding, 3600000, 1000, {A::Count, A::Sum}, 1, false));
+  for (int i = 0; i < 1000; ++i) REQUIRE(add(st, i * 37, {I(i % 10)}, {N(), I(i)}));
+  std::vector<Emission> out;
+  st.advance(10LL * 86400000, out);
+  // Windows ending 1000 ... 3600000 + 37000 hold data: one emission each, 10 groups at most.
+  CHECK(out.size() == 3600 + 36);
+  CHECK(st.groups() == 0);
+  CHECK(st.skipped_windows() == 0);  // not emit_empty: nothing is quiet-skipped
+}
+
+TEST_CASE("a default plan (pass-through outputs) constructs and works without throwing", "[window]") {
+  State st{weir::window::Plan{}};
+  CHECK(st.add(5, {}, nullptr));
+  std::vector<Emission> out;
+  st.advance(INT64_MAX, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].window_start_ms == 5);
+  CHECK(out[0].window_end_ms == 6);
+}
