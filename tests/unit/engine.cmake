@@ -1,0 +1,1 @@
+weir_add_unit_test(engine SOURCES engine/executor_test.cc DEPS weir_engine weir_config)

@@ -1,0 +1,228 @@
+#include <catch2/catch.hpp>
+
+#include "config/load.h"
+#include "engine/executor.h"
+#include "memory_connectors.h"
+
+using namespace weir;
+using weir::testing::InputRecord;
+using weir::testing::MemorySink;
+using weir::testing::VectorSource;
+
+namespace {
+
+constexpr int64_t kStart = 1484148840000;  // 2017-01-11T15:34:00Z
+
+struct Run {
+  config::Job job;
+  engine::JobPlan plan;
+  std::vector<MemorySink*> sinks;  // one per output (owned by the executor)
+  std::vector<std::string> dead;
+  int rc = -1;
+  std::string error;
+};
+
+// Loads a job (its sinks are replaced by memory sinks), runs it over `input` with a test clock.
+std::unique_ptr<Run> run_job(const std::string& yaml, std::vector<InputRecord> input, int64_t step_ms = 10,
+                             int sink_failures = 0, size_t streams = 0) {
+  auto run = std::make_unique<Run>();
+  auto loaded = config::load_job_text(yaml, "test.yaml");
+  for (const auto& e : loaded.errors) FAIL(e.format());
+  run->job = *loaded.job;
+  auto compiled = engine::compile(run->job);
+  for (const auto& e : compiled.errors) FAIL(e);
+  run->plan = *compiled.plan;
+  engine::Connectors conn;
+  conn.source = std::make_unique<VectorSource>(std::move(input), streams);
+  for (size_t i = 0; i < run->plan.outputs.size(); ++i) {
+    auto s = std::make_unique<MemorySink>(sink_failures);
+    run->sinks.push_back(s.get());
+    conn.sinks.emplace_back();
+    conn.sinks.back().push_back(std::move(s));
+  }
+  conn.dead_letter = std::make_unique<weir::testing::MemoryDeadLetters>(&run->dead);
+  TestClock clock(kStart, step_ms);
+  engine::Executor ex(run->job, run->plan, std::move(conn), clock);
+  engine::StopFlag stop{0};
+  run->rc = ex.run(stop);
+  run->error = ex.error();
+  return run;
+}
+
+std::vector<InputRecord> lines(std::initializer_list<const char*> l) {
+  std::vector<InputRecord> v;
+  for (const char* s : l) v.push_back({s, 0});
+  return v;
+}
+
+const char* kHeader = R"(
+batch: 1s
+source: stdin
+)";
+
+}  // namespace
+
+TEST_CASE("executor: per-batch count per author, rows in key order with window bounds", "[executor]") {
+  auto r = run_job(std::string(kHeader) + R"(
+fields: { author: user.screen_name }
+outputs:
+  - name: per-author
+    group_by: [author]
+    aggregate: { tweets: count() }
+    to: console
+)",
+                   lines({R"({"user":{"screen_name":"bob"}})", R"({"user":{"screen_name":"alice"}})",
+                          R"({"user":{"screen_name":"bob"}})"}));
+  REQUIRE(r->rc == 0);
+  REQUIRE(r->sinks[0]->rows() ==
+          std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z","alice",1])",
+                                   R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z","bob",2])"});
+  auto& cols = r->sinks[0]->schema.columns;
+  REQUIRE(cols.size() == 4);
+  REQUIRE(cols[2].name == "author");
+  REQUIRE(cols[3].type == Type::Int);
+}
+
+TEST_CASE("executor: batches are cut by the clock; an output without group_by emits every batch",
+          "[executor]") {
+  // 10 records, 250 ms apart: 4 per 1 s batch -> batches of 4, 4, 2.
+  std::vector<InputRecord> in;
+  for (int i = 0; i < 10; ++i) in.push_back({R"({"a":1})", 0});
+  auto r = run_job(std::string(kHeader) + R"(
+outputs:
+  - name: n
+    aggregate: { n: count() }
+    to: console
+)",
+                   in, 250);
+  REQUIRE(r->rc == 0);
+  auto rows = r->sinks[0]->rows();
+  REQUIRE(rows == std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z",4])",
+                                           R"(["2017-01-11T15:34:01.000Z","2017-01-11T15:34:02.000Z",4])",
+                                           R"(["2017-01-11T15:34:02.000Z","2017-01-11T15:34:03.000Z",2])"});
+  // Batch ids increase by one per batch.
+  REQUIRE(r->sinks[0]->batches.size() == 3);
+  REQUIRE(r->sinks[0]->batches[2].batch_id == r->sinks[0]->batches[0].batch_id + 2);
+}
+
+TEST_CASE("executor: bad records are counted, dead-lettered and do not stop the job", "[executor]") {
+  auto r = run_job(std::string(kHeader) + R"(
+fields: { n: { path: n, type: int } }
+on_error: { action: dead_letter, dead_letter: { file: { path: /dev/null } } }
+outputs:
+  - name: total
+    aggregate: { s: sum(n), c: count() }
+    to: console
+)",
+                   lines({R"({"n":1})", "not json", R"({"n":"x"})", "", R"({"n":2})", "[1,2]"}));
+  REQUIRE(r->rc == 0);
+  REQUIRE(r->sinks[0]->rows() ==
+          std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z",3,2])"});
+  REQUIRE(r->dead.size() == 4);
+  REQUIRE(r->dead[1].find("\"payload\":\"not json\"") != std::string::npos);
+  REQUIRE(r->dead[1].find("\"line\":2") != std::string::npos);
+}
+
+TEST_CASE("executor: on_error stop ends the job with exit code 1 and names the record", "[executor]") {
+  auto r = run_job(std::string(kHeader) + R"(
+on_error: { action: stop }
+outputs:
+  - name: all
+    aggregate: { c: count() }
+    to: console
+)",
+                   lines({R"({"n":1})", "{broken"}));
+  REQUIRE(r->rc == 1);
+  REQUIRE_THAT(r->error, Catch::Contains("line 2"));
+  REQUIRE(r->sinks[0]->batches.empty());  // the batch holding the bad record is not committed
+}
+
+TEST_CASE("executor: where, explode, select and pass-through rows", "[executor]") {
+  auto r = run_job(std::string(kHeader) + R"(
+fields: { text: text, lang: { path: lang, default: und } }
+outputs:
+  - name: words
+    where: "lang == 'en'"
+    explode: { field: text, split: " ", as: word }
+    group_by: [word]
+    aggregate: { n: count() }
+    order_by: [n desc]
+    limit: 2
+    to: console
+  - name: routed
+    where: "lang != 'en'"
+    select: { upper_text: upper(text) }
+    to: console
+)",
+                   lines({R"({"text":"a b  a","lang":"en"})", R"({"text":"b c","lang":"en"})",
+                          R"({"text":"hola","lang":"es"})", R"({"text":"x"})"}));
+  REQUIRE(r->rc == 0);
+  REQUIRE(r->sinks[0]->rows() ==
+          std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z","a",2])",
+                                   R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z","b",2])"});
+  REQUIRE(r->sinks[1]->rows() == std::vector<std::string>{R"(["hola","es","HOLA"])", R"(["x","und","X"])"});
+}
+
+TEST_CASE("executor: a sink that is down is retried until it takes the batch", "[executor]") {
+  auto r = run_job(std::string(kHeader) + R"(
+outputs:
+  - name: all
+    aggregate: { c: count() }
+    to: console
+)",
+                   lines({R"({"n":1})", R"({"n":2})"}), 10, /*sink_failures=*/3);
+  REQUIRE(r->rc == 0);
+  REQUIRE(r->sinks[0]->failures == 3);
+  REQUIRE(r->sinks[0]->rows().size() == 1);
+}
+
+TEST_CASE("executor: event time windows close on the watermark; late records are dead-lettered",
+          "[executor]") {
+  auto r = run_job(std::string(kHeader) + R"(
+time: { event: ts, lateness: 1s }
+fields: { ts: { path: ts, type: time, format: epoch_ms }, k: k }
+on_error: { late: dead_letter, dead_letter: { file: { path: /dev/null } } }
+outputs:
+  - name: per-key
+    window: { tumbling: 10s }
+    group_by: [k]
+    aggregate: { c: count() }
+    to: console
+)",
+                   lines({R"({"ts":1000,"k":"a"})", R"({"ts":9500,"k":"b"})", R"({"ts":11000,"k":"a"})",
+                          R"({"ts":9000,"k":"a"})",  // watermark 10000: window [0,10s) closed -> late
+                          R"({"ts":10500,"k":"b"})"}));
+  REQUIRE(r->rc == 0);
+  REQUIRE(r->sinks[0]->rows() ==
+          std::vector<std::string>{R"(["1970-01-01T00:00:00.000Z","1970-01-01T00:00:10.000Z","a",1])",
+                                   R"(["1970-01-01T00:00:00.000Z","1970-01-01T00:00:10.000Z","b",1])",
+                                   R"(["1970-01-01T00:00:10.000Z","1970-01-01T00:00:20.000Z","a",1])",
+                                   R"(["1970-01-01T00:00:10.000Z","1970-01-01T00:00:20.000Z","b",1])"});
+  REQUIRE(r->dead.size() == 1);
+  REQUIRE_THAT(r->dead[0], Catch::Contains("late record"));
+}
+
+TEST_CASE("executor: the watermark is the slowest partition's; in-order partitions are never late",
+          "[executor]") {
+  // Stream 1 lags far behind stream 0, but each is in order: nothing is late.
+  std::vector<InputRecord> in = {{R"({"ts":20000})", 0},
+                                 {R"({"ts":21000})", 0},
+                                 {R"({"ts":1000})", 1},
+                                 {R"({"ts":2000})", 1},
+                                 {R"({"ts":25000})", 1}};
+  auto r = run_job(std::string(kHeader) + R"(
+time: { event: ts }
+fields: { ts: { path: ts, type: time, format: epoch_ms } }
+outputs:
+  - name: n
+    window: { tumbling: 10s }
+    aggregate: { c: count() }
+    to: console
+)",
+                   in, 10, 0, /*streams=*/2);
+  REQUIRE(r->rc == 0);
+  REQUIRE(r->sinks[0]->rows() ==
+          std::vector<std::string>{R"(["1970-01-01T00:00:00.000Z","1970-01-01T00:00:10.000Z",2])",
+                                   R"(["1970-01-01T00:00:10.000Z","1970-01-01T00:00:20.000Z",0])",
+                                   R"(["1970-01-01T00:00:20.000Z","1970-01-01T00:00:30.000Z",3])"});
+}
