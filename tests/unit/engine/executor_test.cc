@@ -18,6 +18,8 @@ struct Run {
   engine::JobPlan plan;
   std::vector<MemorySink*> sinks;  // one per output (owned by the executor)
   std::vector<std::string> dead;
+  std::unique_ptr<TestClock> clock;
+  std::unique_ptr<engine::Executor> executor;  // owns the sinks
   int rc = -1;
   std::string error;
 };
@@ -41,11 +43,11 @@ std::unique_ptr<Run> run_job(const std::string& yaml, std::vector<InputRecord> i
     conn.sinks.back().push_back(std::move(s));
   }
   conn.dead_letter = std::make_unique<weir::testing::MemoryDeadLetters>(&run->dead);
-  TestClock clock(kStart, step_ms);
-  engine::Executor ex(run->job, run->plan, std::move(conn), clock);
+  run->clock = std::make_unique<TestClock>(kStart, step_ms);
+  run->executor = std::make_unique<engine::Executor>(run->job, run->plan, std::move(conn), *run->clock);
   engine::StopFlag stop{0};
-  run->rc = ex.run(stop);
-  run->error = ex.error();
+  run->rc = run->executor->run(stop);
+  run->error = run->executor->error();
   return run;
 }
 
@@ -119,8 +121,8 @@ outputs:
   REQUIRE(r->sinks[0]->rows() ==
           std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z",3,2])"});
   REQUIRE(r->dead.size() == 4);
-  REQUIRE(r->dead[1].find("\"payload\":\"not json\"") != std::string::npos);
-  REQUIRE(r->dead[1].find("\"line\":2") != std::string::npos);
+  REQUIRE(r->dead[0].find("\"payload\":\"not json\"") != std::string::npos);
+  REQUIRE(r->dead[0].find("\"line\":2") != std::string::npos);
 }
 
 TEST_CASE("executor: on_error stop ends the job with exit code 1 and names the record", "[executor]") {
