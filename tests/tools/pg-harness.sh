@@ -90,7 +90,7 @@ do_start() {
     chmod 700 "$dir"
   fi
   if [ ! -f "$data/PG_VERSION" ]; then
-    as_pg "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || {
+    as_pg "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-locale --no-sync >"$dir/initdb.log" 2>&1 || {
       cat "$dir/initdb.log" >&2
       exit 1
     }
