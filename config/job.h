@@ -72,6 +72,7 @@ struct GenerateSource {
 struct Source {
   std::variant<KafkaSource, SocketSource, FilesSource, StdinSource, GenerateSource> kind;
   Loc loc;
+  Properties settings;   // effective `key: value` text per declared key, secrets redacted (for explain)
   bool bounded() const;  // stdin, files with once, generate with limit
 };
 
@@ -123,6 +124,7 @@ struct Window {
   int64_t length_ms = 0;  // Tumbling, Sliding (Batch: set to the job's batch at load)
   int64_t every_ms = 0;   // Sliding (Tumbling/Batch: = length)
   Loc loc;
+  Loc length_loc, every_loc;  // where the durations were written (= loc when not written)
 };
 
 enum class AggKind { Count, CountOf, Sum, Min, Max, Avg, CountDistinct, First, Last };
@@ -134,12 +136,14 @@ struct Aggregate {
   expr::NodePtr arg;  // null for count()
   std::string text;   // as written
   Loc loc;
+  int col_base = 0;  // as Expr::col_base, for `text`
 };
 
 struct Expr {
   expr::NodePtr node;
   std::string text;
   Loc loc;
+  int col_base = 0;  // > 0: file column of text's first character (on loc.line), columns map 1:1
   explicit operator bool() const { return node != nullptr; }
 };
 
@@ -183,6 +187,7 @@ struct PostgresSink {
   std::vector<std::string> key;
   bool create = false;
   std::vector<std::pair<std::string, std::string>> columns;  // table column <- output column
+  Loc key_loc, columns_loc;
 };
 struct KafkaSink {
   std::vector<std::string> brokers;  // default: the Kafka source's brokers
@@ -196,6 +201,7 @@ struct KafkaSink {
 struct Sink {
   std::variant<ConsoleSink, FileSink, PostgresSink, KafkaSink> kind;
   Loc loc;
+  Properties settings;  // effective `key: value` text per declared key, secrets redacted (for explain)
 };
 
 struct Output {

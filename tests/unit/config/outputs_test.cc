@@ -1,0 +1,212 @@
+// Output rules: windows, aggregates, expressions (located inside the text), having/order_by/keys,
+// implicit fields, explode, event time, decode text.
+#include <catch2/catch.hpp>
+
+#include "helpers.h"
+
+using namespace weir::config;
+using namespace weir::config::test;
+
+// kHead declares fields author (any) and n (int); outputs go below it, starting on line 6.
+static std::string job(const std::string& outputs) {
+  return std::string(kHead) + outputs;
+}
+
+TEST_CASE("windows: defaults and parsed forms") {
+  Job j =
+      ok("batch: 5s\n" +
+         job("  - { name: a, aggregate: { c: count() }, to: console }\n"
+             "  - { name: b, window: { sliding: 60s, every: 5s }, aggregate: { c: count() }, to: console }\n"
+             "  - { name: c, window: { tumbling: 10s }, aggregate: { c: count() }, to: console }\n"
+             "  - { name: d, window: total, aggregate: { c: count() }, to: console }\n"));
+  CHECK(j.outputs[0].window.kind == Window::Kind::Batch);
+  CHECK(j.outputs[0].window.length_ms == 5000);
+  CHECK(j.outputs[1].window.kind == Window::Kind::Sliding);
+  CHECK(j.outputs[1].window.every_ms == 5000);
+  CHECK(j.outputs[2].window.length_ms == 10000);
+  CHECK(j.outputs[3].window.kind == Window::Kind::Total);
+}
+
+TEST_CASE("window durations must be multiples of batch in processing time") {
+  std::string b = "batch: 5s\n";  // shifts lines by one: outputs start at line 7
+  has_error(
+      b + job("  - name: o\n    window: { tumbling: 7s }\n    aggregate: { c: count() }\n    to: console\n"),
+      8, 25, "window tumbling 7s is not a multiple of batch 5s");
+  has_error(b + job("  - name: o\n    window: { sliding: 60s, every: 3s }\n    aggregate: { c: count() }\n   "
+                    " to: console\n"),
+            8, 36, "window every 3s is not a multiple of batch 5s");
+  // Event time has no such rule.
+  ok("batch: 5s\ntime: { event: n }\n" +
+     job("  - { name: o, window: { tumbling: 7s }, aggregate: { c: count() }, to: console }\n"));
+}
+
+TEST_CASE("sliding length must be a multiple of every") {
+  has_error(job("  - name: o\n    window: { sliding: 60s, every: 7s }\n    aggregate: { c: count() }\n    "
+                "to: console\n"),
+            7, 24, "sliding length 1m is not a multiple of every 7s");
+  has_error(
+      job("  - name: o\n    window: { sliding: 60s }\n    aggregate: { c: count() }\n    to: console\n"), 7,
+      13, "a sliding window needs every");
+  has_error(job("  - name: o\n    window: weekly\n    aggregate: { c: count() }\n    to: console\n"), 7, 13,
+            "window must be batch, total");
+}
+
+TEST_CASE("aggregates: unknown name with did-you-mean, wrong arity, not a call") {
+  has_error(job("  - name: o\n    aggregate: { c: cnt() }\n    to: console\n"), 7, 21,
+            "unknown aggregate 'cnt' (did you mean 'count'?)");
+  has_error(job("  - name: o\n    aggregate: { c: \"count(n, author)\" }\n    to: console\n"), 7, 22,
+            "count() takes 0 or 1 arguments, got 2");
+  has_error(job("  - name: o\n    aggregate:\n      c: sum()\n    to: console\n"), 8, 10,
+            "sum() takes exactly 1 argument, got 0");
+  has_error(job("  - name: o\n    aggregate: { c: n + 1 }\n    to: console\n"), 7, 21,
+            "is not an aggregate call");
+  Job j =
+      ok(job("  - name: o\n    aggregate: { a: count(), b: count(n), s: SUM(n), m: avg(n), d: "
+             "count_distinct(author) }\n"
+             "    to: console\n"));
+  const auto& a = j.outputs[0].aggregate;
+  REQUIRE(a.size() == 5);
+  CHECK(a[0].kind == AggKind::Count);
+  CHECK(a[1].kind == AggKind::CountOf);
+  CHECK(a[2].kind == AggKind::Sum);
+  CHECK(a[3].kind == AggKind::Avg);
+  CHECK(a[4].kind == AggKind::CountDistinct);
+  CHECK(a[1].arg != nullptr);
+}
+
+TEST_CASE("expression syntax errors point at the character inside the expression") {
+  // plain scalar: `where: n > > 1` — the second '>' is column 5 of the expression, file column 16.
+  LoadResult r = load(job("  - name: o\n    where: n > > 1\n    to: console\n"));
+  INFO(all_errors(r));
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].line == 7);
+  CHECK(r.errors[0].col == 16);
+  CHECK(r.errors[0].message.find("column 5") != std::string::npos);
+  CHECK(r.errors[0].message.rfind("where: ", 0) == 0);
+  // double-quoted: the quote shifts by one.
+  has_error(job("  - name: o\n    where: \"n > > 1\"\n    to: console\n"), 7, 17, "column 5");
+  // single-quoted with an escaped quote before the error: 'a' is written ''a''.
+  has_error(job("  - name: o\n    where: 'author == ''a'' and and'\n    to: console\n"), 7, 33, "column 19");
+  // block scalar: the start of the scalar.
+  has_error(job("  - name: o\n    where: |\n      n > > 1\n    to: console\n"), 7, 12, "column 5");
+}
+
+TEST_CASE("expression check errors (unknown function) are located too") {
+  has_error(job("  - name: o\n    where: lowr(author) == 'x'\n    to: console\n"), 7, 12, "lowr");
+  has_error(job("  - name: o\n    select: { x: \"upper(1, 2)\" }\n    to: console\n"), 7, 19, "upper");
+}
+
+TEST_CASE("having may use only group keys, aggregate columns and window bounds") {
+  has_error(
+      job("  - name: o\n    group_by: [author]\n    aggregate: { c: count() }\n    having: c > 1 and n > 2\n"
+          "    to: console\n"),
+      9, 23, "having: 'n' is not a column of output 'o'");
+  ok(
+      job("  - name: o\n    group_by: [author]\n    aggregate: { c: count() }\n"
+          "    having: c > 1 and author != 'x' and window_end is not null\n    to: console\n"));
+  has_error(job("  - name: o\n    having: n > 1\n    to: console\n"), 7, 13, "having needs aggregate");
+}
+
+TEST_CASE("order_by must name output columns") {
+  has_error(job("  - name: o\n    group_by: [author]\n    aggregate: { tweets: count() }\n    order_by: "
+                "[tweet desc]\n"
+                "    to: console\n"),
+            9, 16,
+            "order_by: 'tweet' is not a column of output 'o' (columns: window_start, window_end, author, "
+            "tweets) (did you mean 'tweets'?)");
+  has_error(job("  - name: o\n    aggregate: { c: count() }\n    order_by: [c downwards]\n    to: console\n"),
+            8, 16, "must be `column`, `column asc` or `column desc`");
+  Job j = ok(job(
+      "  - name: o\n    group_by: [author]\n    aggregate: { c: count() }\n    order_by: [c DESC, author]\n"
+      "    to: console\n"));
+  CHECK(j.outputs[0].order_by[0].desc);
+  CHECK_FALSE(j.outputs[0].order_by[1].desc);
+}
+
+TEST_CASE("postgres: upsert needs key; key and columns must be output columns") {
+  std::string pg = "    to:\n      postgres:\n        dsn: host=x\n        table: t\n";
+  has_error(job("  - name: o\n    aggregate: { c: count() }\n" + pg + "        mode: upsert\n"), 12, 15,
+            "postgres mode upsert needs `key:`");
+  has_error(job("  - name: o\n    group_by: [author]\n    aggregate: { c: count() }\n" + pg +
+                "        mode: upsert\n        key: [window_end, autor]\n"),
+            14, 14, "postgres.key: 'autor' is not a column of output 'o'");
+  has_error(job("  - name: o\n    aggregate: { c: count() }\n" + pg + "        columns: { cnt: count }\n"),
+            12, 18, "postgres.columns: 'count' is not a column");
+  Job j = ok(job("  - name: o\n    group_by: [author]\n    aggregate: { c: count() }\n" + pg +
+                 "        mode: upsert\n        key: [window_end, who]\n        columns: { who: author }\n"));
+  const auto& s = std::get<PostgresSink>(j.outputs[0].sinks[0].kind);
+  CHECK(s.mode == PostgresSink::Mode::Upsert);
+  CHECK(s.columns[0] == std::pair<std::string, std::string>{"who", "author"});
+}
+
+TEST_CASE("implicit fields: undeclared names are JSON paths, added once") {
+  Job j = ok(job(
+      "  - name: o\n    where: user.lang == 'en' and _topic != 'x'\n    select: { l: \"lower(user.lang)\" }\n"
+      "    group_by: [l, retweeted_status.user.id]\n    aggregate: { c: count(), s: sum(n) }\n"
+      "    to: console\n"));
+  std::vector<std::string> implicit;
+  for (const auto& f : j.fields)
+    if (f.implicit) implicit.push_back(f.name);
+  CHECK(implicit == std::vector<std::string>{"user.lang", "retweeted_status.user.id"});
+  CHECK(j.fields.back().path.size() == 3);
+  CHECK(j.outputs[0].group_by[1].name == "retweeted_status.user.id");
+}
+
+TEST_CASE("group keys: a field, an expression named by its text, or { name: expr }") {
+  Job j =
+      ok(job("  - name: o\n    group_by: [author, \"lower( author )\", { len: length(author) }]\n"
+             "    aggregate: { c: count() }\n    to: console\n"));
+  const auto& g = j.outputs[0].group_by;
+  CHECK(g[0].name == "author");
+  CHECK(g[1].name == "lower( author )");
+  CHECK(g[2].name == "len");
+  has_error(
+      job("  - name: o\n    group_by: [author, author]\n    aggregate: { c: count() }\n    to: console\n"), 7,
+      24, "column 'author' appears twice");
+}
+
+TEST_CASE("where cannot use names made later by explode or select") {
+  has_error(job("  - name: o\n    where: w == 'x'\n    explode: { field: author, split: ' ', as: w }\n    "
+                "to: console\n"),
+            7, 12, "where: 'w' is made by explode/select");
+}
+
+TEST_CASE("explode: declared field types, paths, unknown fields") {
+  Job j = ok(
+      job("  - name: o\n    explode: { field: \"entities.hashtags[*].text\", as: tag }\n    group_by: [tag]\n"
+          "    aggregate: { c: count() }\n    to: console\n"));
+  CHECK(j.fields.back().name == "entities.hashtags[*].text");
+  CHECK(j.fields.back().implicit);
+  has_error(job("  - name: o\n    explode: { field: n, as: x }\n    to: console\n"), 7, 14,
+            "explode: field 'n' has type int; without split: it must be a list");
+  has_error(job("  - name: o\n    explode: { field: \"a[\", as: x }\n    to: console\n"), 7, 14,
+            "explode: unknown field 'a['");
+  has_error(job("  - name: o\n    explode: { field: a }\n    to: console\n"), 7, 14, "explode needs 'as'");
+}
+
+TEST_CASE("event time: the field must be declared and of type time, int or float") {
+  std::string outs = "outputs: [{ name: o, to: console }]\n";
+  has_error("source: stdin\ntime: { event: ts }\n" + outs, 2, 16, "time.event: 'ts' is not a declared field");
+  has_error("source: stdin\nfields: { ts: created_at }\ntime:\n  event: ts\n" + outs, 4, 10,
+            "field 'ts' has type any; event time needs type time, int or float");
+  Job j = ok("source: stdin\nfields: { ts: { path: t, type: time } }\ntime: { event: ts, lateness: 5s }\n" +
+             outs);
+  CHECK(j.time.event);
+  CHECK(j.time.lateness_ms == 5000);
+  CHECK(j.time.idle_ms == 60000);
+  has_error("source: stdin\ntime: eventually\n" + outs, 2, 7, "time must be `processing`");
+}
+
+TEST_CASE("decode text: only the field `line`") {
+  Job j = ok(
+      "source: stdin\ndecode: text\noutputs:\n  - name: o\n    explode: { field: line, split: ' ', as: w }\n"
+      "    group_by: [w]\n    aggregate: { c: count() }\n    to: console\n");
+  REQUIRE(j.fields.size() == 1);
+  CHECK(j.fields[0].name == "line");
+  CHECK(j.fields[0].type == FieldType::String);
+  has_error(
+      "source: stdin\ndecode: text\nfields: { author: user.name }\noutputs: [{ name: o, to: console }]\n", 3,
+      11, "field 'author': with decode: text");
+  has_error("source: stdin\ndecode: text\noutputs: [{ name: o, where: \"user.x = 1\", to: console }]\n", 3,
+            30, "'user.x' is not a field; with decode: text the only field is `line`");
+}
