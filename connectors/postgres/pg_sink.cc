@@ -193,10 +193,22 @@ Status PostgresSink::open(const SinkContext& ctx) {
   types_.assign(cols_.size(), pg::PgType::Other);
   table_sql_.clear();
   table_ready_ = false;
+  progress_ready_ = false;
   opened_ = true;
 
   Status s = connect();
   if (!s.is_ok()) return s;
+  s = prepare_progress();
+  if (!s.is_ok()) return s;
+  s = prepare_table(nullptr);
+  if (!s.is_ok()) return s;
+  logger()->info("PostgreSQL sink of job {} output {} writes to table {} at {} ({}, committed batch {}).",
+                 ctx_.job, ctx_.output, table_.display(), conn_info_.summary,
+                 cfg_.mode == config::PostgresSink::Mode::Upsert ? "upsert" : "append", committed_);
+  return Status::ok();
+}
+
+Status PostgresSink::prepare_progress() {
   try {
     pqxx::work w(*conn_);
     auto exists = w.exec_params("SELECT to_regclass($1) IS NOT NULL", progress_sql_);
@@ -216,11 +228,7 @@ Status PostgresSink::open(const SinkContext& ctx) {
   } catch (const std::exception& e) {
     return fail(e, "preparing the progress table");
   }
-  s = prepare_table(nullptr);
-  if (!s.is_ok()) return s;
-  logger()->info("PostgreSQL sink of job {} output {} writes to table {} at {} ({}, committed batch {}).",
-                 ctx_.job, ctx_.output, table_.display(), conn_info_.summary,
-                 cfg_.mode == config::PostgresSink::Mode::Upsert ? "upsert" : "append", committed_);
+  progress_ready_ = true;
   return Status::ok();
 }
 
@@ -379,6 +387,10 @@ Status PostgresSink::write(const BatchOutput& batch) {
     Status s = connect();
     if (!s.is_ok()) return s;
   }
+  if (!progress_ready_) {
+    Status s = prepare_progress();
+    if (!s.is_ok()) return s;
+  }
   bool has_rows = std::any_of(batch.emissions.begin(), batch.emissions.end(),
                               [](const Emission& e) { return !e.rows.empty(); });
   if (!table_ready_ && has_rows) {
@@ -388,9 +400,12 @@ Status PostgresSink::write(const BatchOutput& batch) {
   std::string data;
   size_t rows = 0;
   if (table_ready_) encode(batch, &data, &rows);
-  for (const RejectedRow& r : rejected_) {
-    logger()->warn("Job {} output {}: a row of batch {} was not written to table {}: column \"{}\": {}.",
-                   ctx_.job, ctx_.output, batch.batch_id, table_.display(), r.column, r.reason);
+  if (!rejected_.empty()) {
+    logger()->warn(
+        "Job {} output {}: {} rows of batch {} cannot go in table {} and are left out (first: column "
+        "\"{}\": {}).",
+        ctx_.job, ctx_.output, rejected_.size(), batch.batch_id, table_.display(), rejected_[0].column,
+        rejected_[0].reason);
   }
   auto batch_id = int64_t(batch.batch_id);
   try {

@@ -46,7 +46,8 @@ class PostgresSink : public Sink {
   // the committed batch. Fatal: bad configuration, missing table without `create`, incompatible columns.
   // Retryable: the server cannot be reached (call open again later).
   Status open(const SinkContext& ctx) override;
-  // The batch id stored in weir_progress for (job, output) when open() ran, advanced by each commit.
+  // The batch id stored in weir_progress for (job, output) when open() succeeded, advanced by each
+  // commit (0 before a successful open: only trust it after open() returned ok).
   uint64_t committed_batch() override { return committed_; }
   // One transaction for the batch (see above). Retryable: not committed (connection trouble); the same
   // batch may be written again. Fatal: the table no longer fits, or PostgreSQL refused the data.
@@ -67,6 +68,7 @@ class PostgresSink : public Sink {
 
  private:
   Status connect();
+  Status prepare_progress();
   Status prepare_table(const BatchOutput* first_batch);
   Status check_existing_columns();
   Status check_unique_key();
@@ -88,6 +90,7 @@ class PostgresSink : public Sink {
   struct Conn;                     // the libpqxx connection
   std::unique_ptr<Conn> conn_;
   bool opened_ = false;
+  bool progress_ready_ = false;
   bool table_ready_ = false;
   uint64_t committed_ = 0;
   std::vector<RejectedRow> rejected_;

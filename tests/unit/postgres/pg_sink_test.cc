@@ -330,6 +330,19 @@ TEST_CASE("write_with_retry gives up with the retryable status when asked to sto
   CHECK(scalar("SELECT count(*) FROM words_stop") == "1");
 }
 
+TEST_CASE("open while the server is down is retryable and a later write sets everything up") {
+  PgServer::shared().stop();
+  PostgresSink sink(cfg_for("words_late_open"));
+  Status st = sink.open(ctx("counts", kWords));
+  PgServer::shared().start();
+  REQUIRE(st.is_retryable());
+  CHECK_THAT(st.message(), Catch::Contains("cannot connect to PostgreSQL at host=127.0.0.1"));
+  std::atomic<bool> stop{false};
+  REQUIRE(sink.write_with_retry(batch(1, {word_row("a", 1)}), stop).is_ok());
+  CHECK(query("SELECT word, n FROM words_late_open") == Rows{{"a", "1"}});
+  CHECK(sink.committed_batch() == 1);
+}
+
 TEST_CASE("pg_terminate_backend between batches and during a batch: no loss and no duplicates") {
   auto s = kWords;
   PostgresSink sink(upsert_cfg("words_terminated", {"word"}));
@@ -598,7 +611,7 @@ TEST_CASE("bench: 1M rows append and upsert", "[.][bench]") {
   for (bool upsert : {false, true}) {
     auto c = upsert ? upsert_cfg("bench_upsert", {"window_end", "key"}) : cfg_for("bench_append");
     PostgresSink sink(c);
-    REQUIRE(sink.open(ctx("bench", s)).is_ok());
+    REQUIRE(sink.open(ctx(upsert ? "bench_upsert" : "bench_append", s)).is_ok());
     for (int round = 1; round <= 2; ++round) {
       BatchOutput b = batch(uint64_t(round), rows_for(round));
       auto t0 = std::chrono::steady_clock::now();
@@ -606,6 +619,10 @@ TEST_CASE("bench: 1M rows append and upsert", "[.][bench]") {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::printf("%s round %d: 1M rows in %.2f s = %.0f rows/s\n", upsert ? "upsert" : "append", round, secs,
                   1e6 / secs);
+      CHECK(sink.rejected_rows().empty());
     }
+    CHECK(scalar(std::string("SELECT count(*) FROM ") + (upsert ? "bench_upsert" : "bench_append")) ==
+          (upsert ? "1000000" : "2000000"));
+    if (upsert) CHECK(scalar("SELECT min(n) FROM bench_upsert") == "2");
   }
 }
