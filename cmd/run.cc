@@ -59,7 +59,10 @@ int run_job(const RunOptions& o) {
     return 1;
   }
   install_stop_signals();
-  engine::Executor ex(job, *compiled.plan, std::move(conn), *clock);
+  engine::ExecutorOptions eo;
+  eo.checkpoint_dir = job.checkpoint.dir.empty() ? o.state_dir + "/" + job.name : job.checkpoint.dir;
+  eo.reset_state = o.reset_state;
+  engine::Executor ex(job, *compiled.plan, std::move(conn), *clock, eo);
   return ex.run(g_stop);
 }
 }  // namespace

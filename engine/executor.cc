@@ -23,15 +23,20 @@ int64_t floor_to(int64_t t, int64_t unit) {
 }
 }  // namespace
 
-Executor::Executor(const config::Job& job, const JobPlan& plan, Connectors connectors, Clock& clock)
+Executor::Executor(const config::Job& job, const JobPlan& plan, Connectors connectors, Clock& clock,
+                   ExecutorOptions options)
     : job_(job),
       plan_(plan),
       conn_(std::move(connectors)),
       clock_(clock),
+      opts_(std::move(options)),
       extractor_(job.fields, job.decode),
       bad_(job.name, job.on_error, std::move(conn_.dead_letter)),
       slots_(plan.slots.size()) {
   runners_.reserve(plan.outputs.size());
+  pending_.resize(plan.outputs.size());
+  fresh_state_.assign(plan.outputs.size(), true);
+  if (!opts_.checkpoint_dir.empty()) store_.emplace(opts_.checkpoint_dir);
   for (const auto& op : plan.outputs) {
     runners_.emplace_back(op);
     auto m = std::make_unique<OutputMetrics>();
@@ -61,7 +66,111 @@ Status Executor::open() {
   // Batch ids keep increasing across runs, so that exactly-once sinks never mistake a new batch for one they
   // already hold.
   batch_id_ = committed + 1;
-  if (Status s = conn_.source->open(nullptr); !s.is_ok()) return Status::fatal("source: " + s.message());
+  const Positions* resume = nullptr;
+  if (store_) {
+    if (Status s = restore(committed, resume); !s.is_ok()) return s;
+  }
+  if (Status s = conn_.source->open(resume); !s.is_ok()) return Status::fatal("source: " + s.message());
+  return Status::ok();
+}
+
+Status Executor::restore(uint64_t committed, const Positions*& resume) {
+  auto log = log::get("engine");
+  if (opts_.reset_state) {
+    if (Status s = store_->reset(); !s.is_ok()) return s;
+    log->warn(
+        "Job '{}': --reset-state: the checkpoint in {} was discarded; starting with empty state at batch {}.",
+        job_.name, store_->dir(), batch_id_);
+    return Status::ok();
+  }
+  auto entries = store_->list();
+  const checkpoint::Checkpoint* use = nullptr;
+  std::vector<std::string> unusable;
+  for (auto& e : entries) {
+    if (!e.checkpoint) {
+      log->error("Job '{}': checkpoint {} is unusable: {}.", job_.name, e.path, e.error);
+      unusable.push_back(e.path + ": " + e.error);
+      continue;
+    }
+    const auto& cp = *e.checkpoint;
+    if (cp.job_fingerprint != checkpoint::job_fingerprint(job_)) {
+      return Status::fatal(fmt::format(
+          "the job's source, fields, time or batch changed since checkpoint {} was written, so its state no "
+          "longer fits. Start over with `weir run --reset-state` (discards the state) or use a new "
+          "checkpoint.dir",
+          e.path));
+    }
+    std::vector<std::string> changed;
+    for (const auto& o : job_.outputs) {
+      const auto* st = cp.find(o.name);
+      if (st != nullptr && st->fingerprint != checkpoint::output_fingerprint(job_, o))
+        changed.push_back(o.name);
+    }
+    if (!changed.empty()) {
+      return Status::fatal(fmt::format(
+          "output(s) {} changed where/explode/select/group_by/window/aggregate since checkpoint {}, so their "
+          "state "
+          "no longer fits. Rename the changed output(s) to start them empty, start over with `weir run "
+          "--reset-state`, or use a new checkpoint.dir",
+          fmt::join(changed, ", "), e.path));
+    }
+    if (cp.batch < committed) {
+      return Status::fatal(
+          fmt::format("a sink has committed batch {} but the newest usable checkpoint ({}) holds batch {}; "
+                      "refusing to start "
+                      "from older state (that would count records twice). Restore the checkpoint directory, "
+                      "or start over "
+                      "with `weir run --reset-state`",
+                      committed, e.path, cp.batch));
+    }
+    use = &cp;
+    break;
+  }
+  if (use == nullptr) {
+    if (!unusable.empty()) {
+      return Status::fatal(fmt::format(
+          "no usable checkpoint in {} ({}); refusing to start from empty state. Restore the directory from a "
+          "backup, or start over with `weir run --reset-state`",
+          store_->dir(), fmt::join(unusable, "; ")));
+    }
+    if (committed > 0) {
+      return Status::fatal(
+          fmt::format("a sink has committed batch {} for this job but there is no checkpoint in {}; refusing "
+                      "to start from "
+                      "empty state (records would be counted twice or lost). Restore the checkpoint "
+                      "directory, or start over "
+                      "with `weir run --reset-state`",
+                      committed, store_->dir()));
+    }
+    log->info("Job '{}': no checkpoint in {}; starting fresh.", job_.name, store_->dir());
+    return Status::ok();
+  }
+  restored_ = *use;
+  for (const auto& st : restored_.outputs) {
+    bool found = false;
+    for (size_t i = 0; i < runners_.size(); ++i) {
+      if (plan_.outputs[i].name != st.name) continue;
+      found = true;
+      if (!runners_[i].state().load(st.state)) {
+        return Status::fatal(fmt::format("checkpoint batch {}: the state of output '{}' does not load",
+                                         restored_.batch, st.name));
+      }
+      fresh_state_[i] = false;
+      pending_[i] = st.pending;
+    }
+    if (!found) {
+      log->info("Job '{}': output '{}' is no longer in the job file; its checkpointed state is dropped.",
+                job_.name, st.name);
+    }
+  }
+  watermark_ms_ = restored_.watermark_ms;
+  metrics_.watermark_ms = watermark_ms_;
+  streams_.clear();
+  for (int64_t m : restored_.stream_max) streams_.push_back(StreamTime{m, steady_ms()});
+  batch_id_ = restored_.batch + 1;
+  resume = &restored_.positions;
+  log->info("Job '{}': resuming from checkpoint batch {} ({} source position(s)).", job_.name,
+            restored_.batch, restored_.positions.size());
   return Status::ok();
 }
 
@@ -76,8 +185,17 @@ int Executor::run(const StopFlag& stop) {
   int64_t now = clock_.now_ms();
   batch_start_ms_ = floor_to(now, batch);
   if (!job_.time.event) {
-    for (auto& r : runners_) r.start_at(batch_start_ms_);
+    for (size_t i = 0; i < runners_.size(); ++i) {
+      if (fresh_state_[i]) runners_[i].start_at(batch_start_ms_);
+    }
   }
+  // Batches the checkpoint holds that a sink may not have committed: write them again (exactly-once sinks
+  // skip what they already have).
+  if (!deliver_pending(false, stop)) {
+    log->error("Job '{}' failed: {}", job_.name, error_);
+    return 1;
+  }
+  if (!restored_.positions.empty()) conn_.source->committed(restored_.positions);
   log->info("Job '{}' started: batch {} ms, {} output(s), {} time.", job_.name, batch, runners_.size(),
             job_.time.event ? "event" : "processing");
   const bool manual = clock_.manual();
@@ -252,28 +370,105 @@ bool Executor::close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, 
     fail("dead-letter sink: " + s.message());
     return false;
   }
-  Positions positions = conn_.source->positions();
   for (size_t o = 0; o < runners_.size(); ++o) {
     BatchOutput out;
     out.batch_id = batch_id_;
-    out.positions = positions;
     runners_[o].take(start_ms, end_ms, out.emissions);
     size_t rows = 0;
     for (const auto& e : out.emissions) rows += e.rows.size();
+    // Best-effort and at-least-once sinks get the rows now; exactly-once sinks after the checkpoint.
     for (auto& sink : conn_.sinks[o]) {
-      if (!write_with_retry(*sink, runners_[o].plan().name, out, stop)) return false;
+      if (!sink->exactly_once() && !write_with_retry(*sink, runners_[o].plan().name, out, stop)) return false;
     }
     metrics_.outputs[o]->rows.fetch_add(rows, std::memory_order_relaxed);
     metrics_.outputs[o]->state_groups = runners_[o].state().groups();
     metrics_.outputs[o]->state_bytes = runners_[o].state().bytes();
+    pending_[o].push_back(std::move(out));
   }
-  conn_.source->committed(positions);
+  ++batches_since_checkpoint_;
+  int every = std::max(1, job_.checkpoint.every);
+  if (batches_since_checkpoint_ >= every || end_of_input || stop.load() != 0) {
+    if (!checkpoint_and_commit(end_ms, stop)) return false;
+  }
   metrics_.batches.fetch_add(1, std::memory_order_relaxed);
   metrics_.last_batch_end_ms = end_ms;
   metrics_.last_success_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();
   ++batch_id_;
+  return true;
+}
+
+bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop) {
+  Positions positions = conn_.source->positions();
+  for (auto& outs : pending_) {
+    for (auto& b : outs) b.positions = positions;
+  }
+  if (store_) {
+    checkpoint::Checkpoint cp;
+    cp.job = job_.name;
+    cp.job_fingerprint = checkpoint::job_fingerprint(job_);
+    cp.batch = batch_id_;
+    cp.batch_end_ms = batch_end_ms;
+    cp.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    cp.positions = positions;
+    cp.watermark_ms = watermark_ms_;
+    for (const auto& st : streams_) cp.stream_max.push_back(st.max_ms);
+    for (size_t o = 0; o < runners_.size(); ++o) {
+      checkpoint::OutputState os;
+      os.name = plan_.outputs[o].name;
+      os.fingerprint = checkpoint::output_fingerprint(job_, job_.outputs[o]);
+      runners_[o].state().save(os.state);
+      os.pending = pending_[o];
+      cp.outputs.push_back(std::move(os));
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    int64_t backoff_ms = 100;
+    bool warned = false;
+    size_t bytes = 0;
+    while (true) {
+      Status s = store_->write(cp, &bytes);
+      if (s.is_ok()) break;
+      if (s.is_fatal() || stop.load() >= 2) {
+        fail("checkpoint: " + s.message());
+        return false;
+      }
+      if (!warned) {
+        log::get("engine")->error(
+            "Job '{}': cannot write checkpoint for batch {} ({}); no sink commits until it is written; "
+            "retrying.",
+            job_.name, batch_id_, s.message());
+        warned = true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
+    }
+    if (warned) log::get("engine")->info("Job '{}': checkpoint for batch {} written.", job_.name, batch_id_);
+    metrics_.checkpoint_bytes = bytes;
+    metrics_.checkpoint_duration_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+  }
+  if (!deliver_pending(true, stop)) return false;
+  conn_.source->committed(positions);
+  if (store_) store_->remove_older_than(batch_id_);
+  batches_since_checkpoint_ = 0;
+  return true;
+}
+
+// Hands every pending batch to the sinks that have not committed it (exactly-once sinks only, or all).
+bool Executor::deliver_pending(bool exactly_once_only, const StopFlag& stop) {
+  for (size_t o = 0; o < pending_.size(); ++o) {
+    for (const BatchOutput& b : pending_[o]) {
+      for (auto& sink : conn_.sinks[o]) {
+        if (exactly_once_only && !sink->exactly_once()) continue;
+        if (sink->exactly_once() && sink->committed_batch() >= b.batch_id) continue;
+        if (!write_with_retry(*sink, plan_.outputs[o].name, b, stop)) return false;
+      }
+    }
+    pending_[o].clear();
+  }
   return true;
 }
 

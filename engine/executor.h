@@ -11,6 +11,7 @@
 #include "connectors/sink.h"
 #include "connectors/source.h"
 #include "engine/bad_records.h"
+#include "engine/checkpoint.h"
 #include "engine/clock.h"
 #include "engine/fields/extract.h"
 #include "engine/metrics.h"
@@ -29,9 +30,15 @@ struct Connectors {
 // Set by signal handlers: 1 = stop gracefully (commit the batch in flight), 2 = stop now.
 using StopFlag = std::atomic<int>;
 
+struct ExecutorOptions {
+  std::string checkpoint_dir;  // empty: no checkpoints (tests of the batch loop only)
+  bool reset_state = false;    // discard the checkpoint and start fresh
+};
+
 class Executor final : public RecordHandler {
  public:
-  Executor(const config::Job& job, const JobPlan& plan, Connectors connectors, Clock& clock);
+  Executor(const config::Job& job, const JobPlan& plan, Connectors connectors, Clock& clock,
+           ExecutorOptions options = {});
   ~Executor() override;
 
   // Runs until a bounded source ends (0), a graceful stop (0), or a failure (1; see error()).
@@ -43,6 +50,11 @@ class Executor final : public RecordHandler {
 
  private:
   Status open();
+  // Restores the newest usable checkpoint (DELIVERY.md recovery); fills `resume` with its positions.
+  Status restore(uint64_t sinks_committed, const Positions*& resume);
+  // Writes a checkpoint of the current state, then hands the pending batches to the exactly-once sinks.
+  bool checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop);
+  bool deliver_pending(bool exactly_once_only, const StopFlag& stop);
   // Ends the batch [start, end): closes windows, writes every output's emissions, acknowledges positions.
   bool close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, const StopFlag& stop);
   bool write_with_retry(Sink& sink, const std::string& output, const BatchOutput& batch,
@@ -54,6 +66,12 @@ class Executor final : public RecordHandler {
   const JobPlan& plan_;
   Connectors conn_;
   Clock& clock_;
+  ExecutorOptions opts_;
+  std::optional<checkpoint::Store> store_;
+  checkpoint::Checkpoint restored_;                // positions live here while the source resumes from them
+  std::vector<std::vector<BatchOutput>> pending_;  // per output: batches not yet checkpointed and committed
+  int batches_since_checkpoint_ = 0;
+  std::vector<bool> fresh_state_;  // per output: no state was restored
   fields::Extractor extractor_;
   BadRecords bad_;
   std::vector<OutputRunner> runners_;

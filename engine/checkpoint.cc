@@ -1,0 +1,342 @@
+#include "engine/checkpoint.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "engine/codec.h"
+
+namespace weir::checkpoint {
+
+namespace {
+
+constexpr char kMagic[8] = {'W', 'E', 'I', 'R', 'C', 'K', 'P', 'T'};
+
+void put_positions(std::string& out, const Positions& ps) {
+  codec::put_varint(out, ps.size());
+  for (const auto& p : ps) {
+    codec::put_bytes(out, p.stream);
+    codec::put_i64(out, p.offset);
+    codec::put_i64(out, p.aux);
+  }
+}
+bool get_positions(codec::Reader& r, Positions& ps) {
+  uint64_t n;
+  if (!r.count(n, 3)) return false;
+  ps.resize(n);
+  for (auto& p : ps) {
+    if (!r.str(p.stream) || !r.i64(p.offset) || !r.i64(p.aux)) return false;
+  }
+  return true;
+}
+
+void put_batch(std::string& out, const BatchOutput& b) {
+  codec::put_varint(out, b.batch_id);
+  put_positions(out, b.positions);
+  codec::put_varint(out, b.emissions.size());
+  for (const auto& e : b.emissions) {
+    codec::put_i64(out, e.window_start_ms);
+    codec::put_i64(out, e.window_end_ms);
+    codec::put_varint(out, e.rows.size());
+    for (const auto& row : e.rows) {
+      codec::put_varint(out, row.size());
+      for (const auto& v : row) codec::put_value(out, v);
+    }
+  }
+}
+bool get_batch(codec::Reader& r, BatchOutput& b) {
+  uint64_t n;
+  if (!r.varint(b.batch_id) || !get_positions(r, b.positions) || !r.count(n, 3)) return false;
+  b.emissions.resize(n);
+  for (auto& e : b.emissions) {
+    uint64_t rows;
+    if (!r.i64(e.window_start_ms) || !r.i64(e.window_end_ms) || !r.count(rows)) return false;
+    e.rows.resize(rows);
+    for (auto& row : e.rows) {
+      uint64_t cols;
+      if (!r.count(cols)) return false;
+      row.resize(cols);
+      for (auto& v : row) {
+        if (!r.value(v)) return false;
+      }
+    }
+  }
+  return true;
+}
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : s) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string expr_text(const config::Expr& e) {
+  return e.node ? expr::to_string(*e.node) : "";
+}
+
+Status errno_status(const std::string& what, const std::string& path) {
+  int e = errno;
+  std::string msg = fmt::format("{} {}: {}", what, path, std::strerror(e));
+  // A full disk or quota is worth waiting for; the rest is not.
+  if (e == ENOSPC || e == EDQUOT || e == EINTR || e == EAGAIN || e == EFBIG) return Status::retryable(msg);
+  return Status::fatal(msg);
+}
+
+}  // namespace
+
+const OutputState* Checkpoint::find(const std::string& output) const {
+  for (const auto& o : outputs) {
+    if (o.name == output) return &o;
+  }
+  return nullptr;
+}
+
+std::string encode(const Checkpoint& c) {
+  std::string body;
+  codec::put_bytes(body, c.job);
+  codec::put_bytes(body, c.job_fingerprint);
+  codec::put_varint(body, c.batch);
+  codec::put_i64(body, c.batch_end_ms);
+  codec::put_i64(body, c.created_ms);
+  put_positions(body, c.positions);
+  codec::put_i64(body, c.watermark_ms);
+  codec::put_varint(body, c.stream_max.size());
+  for (int64_t m : c.stream_max) codec::put_i64(body, m);
+  codec::put_varint(body, c.outputs.size());
+  for (const auto& o : c.outputs) {
+    codec::put_bytes(body, o.name);
+    codec::put_bytes(body, o.fingerprint);
+    codec::put_bytes(body, o.state);
+    codec::put_varint(body, o.pending.size());
+    for (const auto& b : o.pending) put_batch(body, b);
+  }
+  std::string out(kMagic, sizeof kMagic);
+  codec::put_varint(out, kFormatVersion);
+  codec::put_varint(out, body.size());
+  out += body;
+  uint32_t crc = codec::crc32c(out);
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+  return out;
+}
+
+std::optional<Checkpoint> decode(std::string_view bytes, std::string& error) {
+  if (bytes.size() < sizeof kMagic + 6 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+    error = bytes.empty() ? "the file is empty" : "not a weir checkpoint (bad magic or too short)";
+    return std::nullopt;
+  }
+  std::string_view framed = bytes.substr(0, bytes.size() - 4);
+  uint32_t stored = 0;
+  for (int i = 0; i < 4; ++i)
+    stored |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[bytes.size() - 4 + i])) << (8 * i);
+  codec::Reader head(framed.substr(sizeof kMagic));
+  uint64_t version = 0, len = 0;
+  if (!head.varint(version)) {
+    error = "truncated header";
+    return std::nullopt;
+  }
+  if (version != kFormatVersion) {
+    error = fmt::format("checkpoint format version {} is not supported by this weir (it reads version {})",
+                        version, kFormatVersion);
+    return std::nullopt;
+  }
+  if (codec::crc32c(framed) != stored) {
+    error = "checksum mismatch (the file is corrupt or truncated)";
+    return std::nullopt;
+  }
+  if (!head.varint(len) || len != framed.size() - sizeof kMagic - head.pos()) {
+    error = "length field does not match the file size";
+    return std::nullopt;
+  }
+  codec::Reader r(framed.substr(sizeof kMagic + head.pos()));
+  Checkpoint c;
+  uint64_t n;
+  bool ok = r.str(c.job) && r.str(c.job_fingerprint) && r.varint(c.batch) && r.i64(c.batch_end_ms) &&
+            r.i64(c.created_ms) && get_positions(r, c.positions) && r.i64(c.watermark_ms) && r.count(n);
+  if (ok) {
+    c.stream_max.resize(n);
+    for (auto& m : c.stream_max) ok = ok && r.i64(m);
+  }
+  ok = ok && r.count(n, 4);
+  if (ok) {
+    c.outputs.resize(n);
+    for (auto& o : c.outputs) {
+      uint64_t pending;
+      ok = ok && r.str(o.name) && r.str(o.fingerprint) && r.str(o.state) && r.count(pending, 3);
+      if (!ok) break;
+      o.pending.resize(pending);
+      for (auto& b : o.pending) ok = ok && get_batch(r, b);
+    }
+  }
+  if (!ok || !r.done()) {
+    error = "malformed contents";
+    return std::nullopt;
+  }
+  return c;
+}
+
+std::string job_fingerprint(const config::Job& job) {
+  std::string s = fmt::format("batch={};decode={};", job.batch_ms, static_cast<int>(job.decode));
+  std::visit(
+      [&](const auto& src) {
+        using T = std::decay_t<decltype(src)>;
+        if constexpr (std::is_same_v<T, config::KafkaSource>) {
+          s += "kafka:" + fmt::format("{}", fmt::join(src.topics, ",")) + ";";
+        } else if constexpr (std::is_same_v<T, config::FilesSource>) {
+          s += "files:" + src.dir + "/" + src.pattern + ";";
+        } else if constexpr (std::is_same_v<T, config::SocketSource>) {
+          s += "socket:" + src.host + ":" + std::to_string(src.port) + ";";
+        } else if constexpr (std::is_same_v<T, config::StdinSource>) {
+          s += "stdin;";
+        } else {
+          s += fmt::format("generate:seed={};", src.seed ? std::to_string(*src.seed) : "none");
+        }
+      },
+      job.source.kind);
+  for (const auto& f : job.fields) {
+    s += fmt::format("field:{}={}:{}:{}:{}:{}:{};", f.name, f.path_text, static_cast<int>(f.type),
+                     f.default_value ? f.default_value->to_json() : "", f.required,
+                     static_cast<int>(f.time_format), f.strftime);
+  }
+  if (job.time.event)
+    s += fmt::format("event:{}:{}:{};", job.time.field, job.time.lateness_ms, job.time.idle_ms);
+  return fmt::format("{:016x}", fnv1a(s));
+}
+
+std::string output_fingerprint(const config::Job& job, const config::Output& o) {
+  std::string s = "where:" + expr_text(o.where) + ";";
+  if (o.explode)
+    s += fmt::format("explode:{}:{}:{};", o.explode->field, o.explode->split.value_or("<list>"),
+                     o.explode->as);
+  for (const auto& sel : o.select) s += "select:" + sel.name + "=" + expr_text(sel.expr) + ";";
+  if (o.select_raw) s += "select:*;";
+  for (const auto& k : o.group_by) s += "key:" + k.name + "=" + expr_text(k.expr) + ";";
+  s +=
+      fmt::format("window:{}:{}:{};", static_cast<int>(o.window.kind), o.window.length_ms, o.window.every_ms);
+  for (const auto& a : o.aggregate) {
+    s += fmt::format("agg:{}={}({});", a.column, static_cast<int>(a.kind),
+                     a.arg ? expr::to_string(*a.arg) : "");
+  }
+  // Fields the output reads are covered by the job fingerprint.
+  (void)job;
+  return fmt::format("{:016x}", fnv1a(s));
+}
+
+Status Store::write(const Checkpoint& c, size_t* bytes) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) return Status::fatal(fmt::format("cannot create checkpoint directory {}: {}", dir_, ec.message()));
+  ::chmod(dir_.c_str(), 0700);
+  std::string data = encode(c);
+  if (bytes != nullptr) *bytes = data.size();
+  std::string final_path = fmt::format("{}/ckpt-{:012d}.bin", dir_, c.batch);
+  std::string tmp = final_path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return errno_status("cannot create", tmp);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = errno_status("cannot write", tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Status s = errno_status("cannot fsync", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    Status s = errno_status("cannot rename", tmp);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::ok();
+}
+
+std::vector<Store::Entry> Store::files() const {
+  std::vector<Entry> out;
+  DIR* d = ::opendir(dir_.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    unsigned long long batch = 0;
+    int used = 0;
+    if (std::sscanf(name.c_str(), "ckpt-%llu.bin%n", &batch, &used) != 1 ||
+        used != static_cast<int>(name.size())) {
+      continue;
+    }
+    Entry en;
+    en.path = dir_ + "/" + name;
+    en.batch = batch;
+    out.push_back(std::move(en));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.batch > b.batch; });
+  return out;
+}
+
+std::vector<Store::Entry> Store::list() const {
+  std::vector<Entry> out = files();
+  for (auto& en : out) {
+    std::string bytes;
+    FILE* f = std::fopen(en.path.c_str(), "rb");
+    if (f == nullptr) {
+      en.error = std::strerror(errno);
+      continue;
+    }
+    char buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.append(buf, n);
+    std::fclose(f);
+    en.checkpoint = decode(bytes, en.error);
+    if (en.checkpoint && en.checkpoint->batch != en.batch) {
+      en.error = fmt::format("holds batch {} but is named for batch {}", en.checkpoint->batch, en.batch);
+      en.checkpoint.reset();
+    }
+  }
+  return out;
+}
+
+void Store::remove_older_than(uint64_t batch) {
+  for (const auto& e : files()) {
+    if (e.batch < batch) ::unlink(e.path.c_str());
+  }
+  // Temporary files left by a crash during a write.
+  std::error_code ec;
+  for (const auto& de : std::filesystem::directory_iterator(dir_, ec)) {
+    std::string name = de.path().filename().string();
+    if (name.starts_with("ckpt-") && name.ends_with(".bin.tmp")) std::filesystem::remove(de.path(), ec);
+  }
+}
+
+Status Store::reset() {
+  std::error_code ec;
+  for (const auto& e : files()) std::filesystem::remove(e.path, ec);
+  if (ec) return Status::fatal(fmt::format("cannot remove checkpoints in {}: {}", dir_, ec.message()));
+  return Status::ok();
+}
+
+}  // namespace weir::checkpoint

@@ -1,0 +1,78 @@
+// Checkpoints (spec §9, DELIVERY.md): the source positions, watermarks, every output's window state and the
+// rows of the batch(es) not yet known to be committed by every sink. Binary, versioned, CRC-32C checked,
+// written atomically (temp file, fsync, rename, fsync of the directory), mode 0600.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/job.h"
+#include "connectors/sink.h"
+#include "connectors/source.h"
+#include "connectors/status.h"
+
+namespace weir::checkpoint {
+
+constexpr uint32_t kFormatVersion = 1;
+
+struct OutputState {
+  std::string name;
+  std::string fingerprint;
+  std::string state;                 // window::State::save()
+  std::vector<BatchOutput> pending;  // rows of the batches this checkpoint covers that sinks may still lack
+};
+
+struct Checkpoint {
+  std::string job;
+  std::string job_fingerprint;
+  uint64_t batch = 0;  // the last batch folded into this state
+  int64_t batch_end_ms = 0;
+  int64_t created_ms = 0;
+  Positions positions;
+  int64_t watermark_ms = INT64_MIN;
+  std::vector<int64_t> stream_max;
+  std::vector<OutputState> outputs;
+  const OutputState* find(const std::string& output) const;
+};
+
+std::string encode(const Checkpoint& c);
+// Checks magic, format version and checksum; `error` says what is wrong.
+std::optional<Checkpoint> decode(std::string_view bytes, std::string& error);
+
+// Fingerprints of what shapes state (spec §9): source, decode, fields, time, batch; and per output
+// where/explode/select/group_by/window/aggregate. Sinks, limit, order_by, having do not count.
+std::string job_fingerprint(const config::Job& job);
+std::string output_fingerprint(const config::Job& job, const config::Output& o);
+
+class Store {
+ public:
+  explicit Store(std::string dir) : dir_(std::move(dir)) {}
+  const std::string& dir() const { return dir_; }
+
+  // Writes ckpt-<batch>.bin atomically (creating the directory, mode 0700). Returns the file size in `bytes`.
+  // Retryable: the disk is full (try again later); fatal: anything else.
+  Status write(const Checkpoint& c, size_t* bytes = nullptr);
+  // Removes checkpoints older than `batch` and stale temporary files (call once `batch` is committed
+  // everywhere).
+  void remove_older_than(uint64_t batch);
+
+  struct Entry {
+    std::string path;
+    uint64_t batch = 0;
+    std::optional<Checkpoint> checkpoint;  // absent when unreadable/corrupt
+    std::string error;
+  };
+  // Every checkpoint file, newest first, not decoded (cheap).
+  std::vector<Entry> files() const;
+  // Every checkpoint file, newest first, each decoded.
+  std::vector<Entry> list() const;
+  // Deletes every checkpoint (--reset-state).
+  Status reset();
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace weir::checkpoint
