@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cmd/commands.h"
 #include "cmd/run.h"
 
 int main(int argc, char** argv) {
@@ -10,6 +11,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   weir::cmd::register_run(app, exit_code);
+  weir::cmd::register_validate(app, exit_code);
+  weir::cmd::register_explain(app, exit_code);
   auto* version = app.add_subcommand("version", "Print weir's version");
   version->callback([] { fmt::print("weir {}\n", WEIR_VERSION); });
   try {

@@ -64,6 +64,12 @@ const KeyDecl& MapReader::decl(std::string_view key) const {
   return *d;
 }
 
+std::string MapReader::path(std::string_view key) const {
+  if (what_ == "the job") return std::string(key);                                     // top level: `batch`
+  if (!what_.empty() && what_.back() == '\'') return what_ + ": " + std::string(key);  // output 'o': limit
+  return what_ + "." + std::string(key);                                               // source.kafka.start
+}
+
 bool MapReader::has(std::string_view key) const {
   return entry(key) != nullptr;
 }
@@ -100,7 +106,7 @@ std::optional<std::string> MapReader::text_or_default(std::string_view key, cons
     if (d.def.empty() || d.def.find('<') != std::string_view::npos) return std::nullopt;  // computed later
     return std::string(d.def);
   }
-  return scalar_text(ctx_, e->value, fmt::format("{}.{}", what_, key));
+  return scalar_text(ctx_, e->value, path(key));
 }
 
 std::optional<std::string> MapReader::str(std::string_view key) {
@@ -117,14 +123,14 @@ std::optional<int64_t> MapReader::integer(std::string_view key) {
   if (!t) return std::nullopt;
   int64_t v;
   if (!parse_int(*t, v)) {
-    ctx_.error(loc(key), fmt::format("{}.{} must be an integer, got '{}'", what_, key, *t));
+    ctx_.error(loc(key), fmt::format("{} must be an integer, got '{}'", path(key), *t));
     return std::nullopt;
   }
   if (v < d.min || v > d.max) {
     ctx_.error(loc(key),
                d.max == std::numeric_limits<int64_t>::max()
-                   ? fmt::format("{}.{} must be at least {}, got {}", what_, key, d.min, v)
-                   : fmt::format("{}.{} must be between {} and {}, got {}", what_, key, d.min, d.max, v));
+                   ? fmt::format("{} must be at least {}, got {}", path(key), d.min, v)
+                   : fmt::format("{} must be between {} and {}, got {}", path(key), d.min, d.max, v));
     return std::nullopt;
   }
   record_value(d, *t, !e);
@@ -139,7 +145,7 @@ std::optional<bool> MapReader::boolean(std::string_view key) {
     record_value(decl(key), *t, !e);
     return *t == "true";
   }
-  ctx_.error(loc(key), fmt::format("{}.{} must be true or false, got '{}'", what_, key, *t));
+  ctx_.error(loc(key), fmt::format("{} must be true or false, got '{}'", path(key), *t));
   return std::nullopt;
 }
 
@@ -150,14 +156,14 @@ std::optional<int64_t> MapReader::duration(std::string_view key) {
   if (!t) return std::nullopt;
   auto v = parse_duration(*t);
   if (!v) {
-    ctx_.error(loc(key), fmt::format("{}.{}: '{}' is not a duration (write an integer followed by ms, s, m "
+    ctx_.error(loc(key), fmt::format("{}: '{}' is not a duration (write an integer followed by ms, s, m "
                                      "or h, e.g. 500ms, 5s, 1m)",
-                                     what_, key, *t));
+                                     path(key), *t));
     return std::nullopt;
   }
   if (*v < d.min) {
     ctx_.error(loc(key),
-               fmt::format("{}.{} must be at least {}, got {}", what_, key, format_duration(d.min), *t));
+               fmt::format("{} must be at least {}, got {}", path(key), format_duration(d.min), *t));
     return std::nullopt;
   }
   record_value(d, *t, !e);
@@ -172,11 +178,11 @@ std::optional<int64_t> MapReader::bytes(std::string_view key) {
   auto v = parse_bytes(*t);
   if (!v) {
     ctx_.error(loc(key),
-               fmt::format("{}.{}: '{}' is not a byte size (e.g. 1000, 512KiB, 1MiB, 1MB)", what_, key, *t));
+               fmt::format("{}: '{}' is not a byte size (e.g. 1000, 512KiB, 1MiB, 1MB)", path(key), *t));
     return std::nullopt;
   }
   if (*v < d.min) {
-    ctx_.error(loc(key), fmt::format("{}.{} must be at least {}, got {}", what_, key, d.min, *t));
+    ctx_.error(loc(key), fmt::format("{} must be at least {}, got {}", path(key), d.min, *t));
     return std::nullopt;
   }
   record_value(d, *t, !e);
@@ -194,8 +200,8 @@ std::optional<std::string> MapReader::choice(std::string_view key) {
       record_value(d, *t, !e);
       return t;
     }
-  ctx_.error(loc(key), fmt::format("{}.{} must be one of {}, got '{}'{}", what_, key,
-                                   fmt::join(allowed, ", "), *t, did_you_mean(*t, allowed)));
+  ctx_.error(loc(key), fmt::format("{} must be one of {}, got '{}'{}", path(key), fmt::join(allowed, ", "),
+                                   *t, did_you_mean(*t, allowed)));
   return std::nullopt;
 }
 
@@ -204,7 +210,7 @@ std::optional<std::vector<std::string>> MapReader::strings(std::string_view key)
   const Entry* e = entry(key);
   if (!e || e->value.IsNull()) return std::nullopt;
   std::vector<std::string> out;
-  std::string what = fmt::format("{}.{}", what_, key);
+  std::string what = path(key);
   if (e->value.IsSequence()) {
     for (const auto& item : e->value)
       if (auto s = scalar_text(ctx_, item, what)) out.push_back(*s);

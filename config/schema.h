@@ -95,6 +95,7 @@ class MapReader {
     YAML::Node value;
   };
   const Entry* entry(std::string_view key) const;
+  std::string path(std::string_view key) const;  // a key's name in messages
   const KeyDecl& decl(std::string_view key) const;
   std::optional<std::string> text_or_default(std::string_view key, const Entry*& e);
   void record_value(const KeyDecl& d, const std::string& text, bool is_default);

@@ -45,7 +45,7 @@ TEST_CASE("five different mistakes in one file give five located messages in fil
       "    to: console\n");
   INFO(all_errors(r));
   REQUIRE(r.errors.size() == 5);
-  CHECK(r.errors[0].format().rfind("job.yaml:1:8: the job.batch: '5' is not a duration", 0) == 0);
+  CHECK(r.errors[0].format().rfind("job.yaml:1:8: batch: '5' is not a duration", 0) == 0);
   CHECK(r.errors[1].format().rfind("job.yaml:4:11: output name 'Top' must match", 0) == 0);
   CHECK(r.errors[2].format().rfind("job.yaml:5:17: where: ", 0) == 0);
   CHECK(r.errors[3].format().rfind(

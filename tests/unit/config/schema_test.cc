@@ -31,7 +31,7 @@ TEST_CASE("missing required keys") {
 }
 
 TEST_CASE("wrong types") {
-  has_error("source: stdin\nbatch: [1s]\n" + kOut, 2, 8, "the job.batch must be a string, got a list");
+  has_error("source: stdin\nbatch: [1s]\n" + kOut, 2, 8, "batch must be a string, got a list");
   has_error("source: { socket: { port: lots } }\n" + kOut, 1, 27,
             "source.socket.port must be an integer, got 'lots'");
   has_error("source: { socket: { port: 70000 } }\n" + kOut, 1, 27, "must be between 1 and 65535");
