@@ -1,0 +1,186 @@
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "config/load.h"
+#include "engine/checkpoint.h"
+#include "engine/codec.h"
+
+using namespace weir;
+using namespace weir::checkpoint;
+
+namespace {
+
+Checkpoint sample(uint64_t batch) {
+  Checkpoint c;
+  c.job = "j";
+  c.job_fingerprint = "0123456789abcdef";
+  c.batch = batch;
+  c.batch_end_ms = 1000 * static_cast<int64_t>(batch);
+  c.positions = {{"twitter/0", 42, 0}, {"twitter/1", 7, 0}};
+  c.watermark_ms = -5;
+  c.stream_max = {10, INT64_MIN};
+  OutputState o;
+  o.name = "out";
+  o.fingerprint = "fp";
+  o.state = std::string("\x00\x01\x02state", 8);
+  BatchOutput b;
+  b.batch_id = batch;
+  b.positions = c.positions;
+  Emission e;
+  e.window_start_ms = 0;
+  e.window_end_ms = 1000;
+  e.rows.push_back({Value::time(0), Value::string("a\0b"), Value::integer(-3), Value::real(2.5), Value(),
+                    Value::boolean(true), Value::list({Value::integer(1)})});
+  b.emissions.push_back(e);
+  o.pending.push_back(b);
+  c.outputs.push_back(o);
+  return c;
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/weir-ckpt-test.XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+std::string read_file(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+void write_file(const std::string& p, const std::string& s) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << s;
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: encode/decode round trip keeps every field", "[checkpoint]") {
+  Checkpoint c = sample(7);
+  std::string err;
+  auto d = decode(encode(c), err);
+  REQUIRE(d);
+  REQUIRE(d->job == "j");
+  REQUIRE(d->batch == 7);
+  REQUIRE(d->positions == c.positions);
+  REQUIRE(d->watermark_ms == -5);
+  REQUIRE(d->stream_max == c.stream_max);
+  REQUIRE(d->outputs.size() == 1);
+  REQUIRE(d->outputs[0].state == c.outputs[0].state);
+  const Row& row = d->outputs[0].pending[0].emissions[0].rows[0];
+  REQUIRE(Value::list(row).to_json() == Value::list(c.outputs[0].pending[0].emissions[0].rows[0]).to_json());
+}
+
+TEST_CASE("checkpoint: corrupt, truncated, empty and future-version files are rejected with a reason",
+          "[checkpoint]") {
+  std::string good = encode(sample(3));
+  std::string err;
+  SECTION("zero length") {
+    REQUIRE_FALSE(decode("", err));
+    REQUIRE_THAT(err, Catch::Contains("empty"));
+  }
+  SECTION("every truncation") {
+    for (size_t n = 1; n < good.size(); ++n) {
+      REQUIRE_FALSE(decode(good.substr(0, n), err));
+    }
+  }
+  SECTION("every single flipped byte") {
+    for (size_t i = 0; i < good.size(); ++i) {
+      std::string bad = good;
+      bad[i] = static_cast<char>(bad[i] ^ 0x40);
+      REQUIRE_FALSE(decode(bad, err));
+    }
+  }
+  SECTION("future format version") {
+    std::string future = good;
+    future[8] = static_cast<char>(kFormatVersion + 1);
+    REQUIRE_FALSE(decode(future, err));
+    REQUIRE_THAT(err, Catch::Contains("format version 2"));
+  }
+}
+
+TEST_CASE("checkpoint: the store writes atomically with mode 0600, lists newest first, prunes older ones",
+          "[checkpoint]") {
+  TempDir t;
+  Store s(t.path + "/job");
+  REQUIRE(s.write(sample(1)).is_ok());
+  REQUIRE(s.write(sample(2)).is_ok());
+  auto l = s.list();
+  REQUIRE(l.size() == 2);
+  REQUIRE(l[0].batch == 2);
+  REQUIRE(l[0].checkpoint);
+  struct stat st {};
+  REQUIRE(stat(l[0].path.c_str(), &st) == 0);
+  REQUIRE((st.st_mode & 0777) == 0600);
+  REQUIRE(stat((t.path + "/job").c_str(), &st) == 0);
+  REQUIRE((st.st_mode & 0777) == 0700);
+  // A torn temporary file from a crash mid-write is ignored, then cleaned up.
+  write_file(t.path + "/job/ckpt-000000000003.bin.tmp", "partial");
+  REQUIRE(s.list().size() == 2);
+  s.remove_older_than(2);
+  REQUIRE(s.files().size() == 1);
+  REQUIRE_FALSE(std::filesystem::exists(t.path + "/job/ckpt-000000000003.bin.tmp"));
+  // A corrupted newest file is reported as unusable, the older one still decodes.
+  REQUIRE(s.write(sample(3)).is_ok());
+  std::string p3 = s.files()[0].path;
+  std::string bytes = read_file(p3);
+  bytes[bytes.size() / 2] ^= 1;
+  write_file(p3, bytes);
+  l = s.list();
+  REQUIRE_FALSE(l[0].checkpoint);
+  REQUIRE_THAT(l[0].error, Catch::Contains("checksum"));
+  REQUIRE(l[1].checkpoint);
+  REQUIRE(s.reset().is_ok());
+  REQUIRE(s.files().empty());
+}
+
+TEST_CASE("checkpoint: fingerprints change with state-shaping parts only", "[checkpoint]") {
+  auto load = [](const std::string& extra_out) {
+    std::string y = R"(
+batch: 1s
+source: stdin
+fields: { a: a, n: { path: n, type: int } }
+outputs:
+  - name: o
+    group_by: [a]
+    aggregate: { s: sum(n) }
+)" + extra_out + "    to: console\n";
+    auto r = config::load_job_text(y, "fp.yaml");
+    for (const auto& e : r.errors) FAIL(e.format());
+    return *r.job;
+  };
+  config::Job base = load("");
+  std::string fp = output_fingerprint(base, base.outputs[0]);
+  // order_by, limit, having, sinks: same fingerprint.
+  config::Job same = load("    order_by: [s desc]\n    limit: 3\n    having: \"s > 1\"\n");
+  REQUIRE(output_fingerprint(same, same.outputs[0]) == fp);
+  REQUIRE(job_fingerprint(same) == job_fingerprint(base));
+  // where and window: different.
+  config::Job w = load("    where: \"n > 0\"\n");
+  REQUIRE(output_fingerprint(w, w.outputs[0]) != fp);
+  config::Job win = load("    window: { tumbling: 2s }\n");
+  REQUIRE(output_fingerprint(win, win.outputs[0]) != fp);
+}
+
+TEST_CASE("codec: reader rejects garbage without reading past the end", "[checkpoint]") {
+  for (int seed = 0; seed < 2000; ++seed) {
+    std::string junk;
+    uint32_t x = static_cast<uint32_t>(seed) * 2654435761u + 1;
+    for (int i = 0; i < 1 + seed % 40; ++i) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      junk.push_back(static_cast<char>(x));
+    }
+    codec::Reader r(junk);
+    Value v;
+    while (r.value(v)) {
+    }
+  }
+  REQUIRE(codec::crc32c("123456789") == 0xE3069283u);  // the CRC-32C check value
+}
