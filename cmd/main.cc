@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cmd/checkpoint.h"
 #include "cmd/commands.h"
 #include "cmd/run.h"
 
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   weir::cmd::register_run(app, exit_code);
+  weir::cmd::register_checkpoint(app, exit_code);
   weir::cmd::register_validate(app, exit_code);
   weir::cmd::register_explain(app, exit_code);
   auto* version = app.add_subcommand("version", "Print weir's version");

@@ -119,6 +119,8 @@ std::string encode(const Checkpoint& c) {
     codec::put_bytes(body, o.name);
     codec::put_bytes(body, o.fingerprint);
     codec::put_bytes(body, o.state);
+    codec::put_varint(body, o.groups);
+    codec::put_varint(body, o.panes);
     codec::put_varint(body, o.pending.size());
     for (const auto& b : o.pending) put_batch(body, b);
   }
@@ -173,7 +175,8 @@ std::optional<Checkpoint> decode(std::string_view bytes, std::string& error) {
     c.outputs.resize(n);
     for (auto& o : c.outputs) {
       uint64_t pending;
-      ok = ok && r.str(o.name) && r.str(o.fingerprint) && r.str(o.state) && r.count(pending, 3);
+      ok = ok && r.str(o.name) && r.str(o.fingerprint) && r.str(o.state) && r.varint(o.groups) &&
+           r.varint(o.panes) && r.count(pending, 3);
       if (!ok) break;
       o.pending.resize(pending);
       for (auto& b : o.pending) ok = ok && get_batch(r, b);

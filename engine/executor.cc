@@ -421,6 +421,8 @@ bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop)
       os.name = plan_.outputs[o].name;
       os.fingerprint = checkpoint::output_fingerprint(job_, job_.outputs[o]);
       runners_[o].state().save(os.state);
+      os.groups = runners_[o].state().groups();
+      os.panes = runners_[o].state().panes();
       os.pending = pending_[o];
       cp.outputs.push_back(std::move(os));
     }

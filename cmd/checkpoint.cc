@@ -1,0 +1,72 @@
+#include "cmd/checkpoint.h"
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "engine/checkpoint.h"
+
+namespace weir::cmd {
+
+namespace {
+
+std::string time_or_none(int64_t ms) {
+  if (ms == INT64_MIN) return "none";
+  return format_rfc3339_ms(ms);
+}
+
+int show(const std::string& dir) {
+  checkpoint::Store store(dir);
+  auto entries = store.list();
+  if (entries.empty()) {
+    std::cerr << "weir checkpoint show: no checkpoint files (ckpt-*.bin) in " << dir << "\n";
+    return 1;
+  }
+  bool any_ok = false;
+  for (const auto& e : entries) {
+    if (!e.checkpoint) {
+      fmt::print("{}: UNUSABLE: {}\n", e.path, e.error);
+      continue;
+    }
+    any_ok = true;
+    const auto& c = *e.checkpoint;
+    fmt::print("{}:\n", e.path);
+    fmt::print("  job:          {}\n", c.job);
+    fmt::print("  fingerprint:  {}\n", c.job_fingerprint);
+    fmt::print("  batch:        {} (ends {})\n", c.batch, time_or_none(c.batch_end_ms));
+    fmt::print("  written:      {}\n", time_or_none(c.created_ms));
+    fmt::print("  watermark:    {}\n", time_or_none(c.watermark_ms));
+    fmt::print("  positions:\n");
+    for (const auto& p : c.positions) {
+      fmt::print("    {} offset {}{}\n", p.stream, p.offset,
+                 p.aux != 0 ? fmt::format(" (line {})", p.aux) : "");
+    }
+    fmt::print("  outputs:\n");
+    for (const auto& o : c.outputs) {
+      size_t rows = 0;
+      for (const auto& b : o.pending) {
+        for (const auto& em : b.emissions) rows += em.rows.size();
+      }
+      fmt::print(
+          "    {} (fingerprint {}): {} groups, {} panes, {} bytes of state, {} pending batch(es) with {} "
+          "row(s)\n",
+          o.name, o.fingerprint, o.groups, o.panes, o.state.size(), o.pending.size(), rows);
+      for (const auto& b : o.pending) fmt::print("      pending batch {}\n", b.batch_id);
+    }
+  }
+  return any_ok ? 0 : 1;
+}
+
+}  // namespace
+
+void register_checkpoint(CLI::App& app, int& exit_code) {
+  auto* cp = app.add_subcommand("checkpoint", "Inspect checkpoints");
+  cp->require_subcommand(1);
+  auto dir = std::make_shared<std::string>();
+  auto* sh = cp->add_subcommand("show", "Print what the checkpoints in DIR hold (newest first)");
+  sh->add_option("dir", *dir, "Checkpoint directory (<state dir>/<job> or the job's checkpoint.dir)")
+      ->required();
+  sh->callback([dir, &exit_code] { exit_code = show(*dir); });
+}
+
+}  // namespace weir::cmd
