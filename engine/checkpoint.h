@@ -20,7 +20,9 @@ constexpr uint32_t kFormatVersion = 1;
 struct OutputState {
   std::string name;
   std::string fingerprint;
-  std::string state;                 // window::State::save()
+  std::string state;    // window::State::save()
+  uint64_t groups = 0;  // state size, for `weir checkpoint show`
+  uint64_t panes = 0;
   std::vector<BatchOutput> pending;  // rows of the batches this checkpoint covers that sinks may still lack
 };
 
