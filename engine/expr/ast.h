@@ -53,7 +53,12 @@ struct ParseError {
   std::string message;
 };
 
-// Parses one expression. Never throws; a syntax error is returned with its column.
+// Parses one expression. Never throws; a syntax error is returned with its column (columns count
+// code points, not bytes). String literals: 'x' or "x" with escapes \' \" \\ \n \t \r; any other
+// backslash is kept as written, so a regex such as '\d+' needs no doubling. Names: identifier paths
+// (user.screen_name, entities.hashtags[0].text, tags[*]) or `backquoted any text` (`` for a
+// backquote). A sign directly before a number literal is folded into it (-5 is Literal -5).
+// Nesting deeper than 500 levels is refused.
 // Keywords (and, or, not, in, is, null, true, false) are case-insensitive; function names too.
 struct ParseResult {
   NodePtr expr;  // set on success
@@ -67,8 +72,9 @@ std::string to_string(const Node& n);
 // Every field reference (Op::Field names) in the expression, in order of appearance, without duplicates.
 std::vector<std::string> field_refs(const Node& n);
 
-// Static checks that need no data: known function names, arity, literal type mismatches
-// (e.g. `lower(42)`, `'a' + 1`, `regex` arguments that do not compile).
+// Static checks that need no data: known function names (with "did you mean"), arity, literal and
+// typed-field type mismatches (e.g. `lower(42)`, `'a' + 1`, `author = 5` when author is a string),
+// regex literals that do not compile, `x = null` (never true: write `x is null`).
 // `field_type` answers the declared type of a field name, or Type::Null when unknown/any.
 std::optional<ParseError> check(const Node& n, const std::function<Type(const std::string&)>& field_type);
 

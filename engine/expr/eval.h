@@ -27,9 +27,30 @@ class Compiled {
   std::shared_ptr<const Program> prog_;
 };
 
-// Compiles once per job (regexes compiled, names bound to slots). An unknown name is an error.
+// Compiles once per job (regexes compiled, names bound to slots). Runs check() (without field
+// types) first, so unknown functions, bad arity and invalid regex literals are errors here too.
+// An unknown name is an error with the column of its first use.
 std::variant<Compiled, ParseError> compile(const NodePtr& node, const Resolver& resolve);
 
+// Semantics (spec §10), with the choices the spec leaves open:
+// - Comparisons (= != < <= > >=) with a null operand are false, != included. Numbers compare
+//   numerically (int vs float exactly), strings bytewise, bools false < true, times with times or
+//   with numbers (epoch ms); lists compare with lists. Other mixes are an error (the record is bad).
+// - `x in (a, b)` is true when x equals an element (null elements never match) and null when x is
+//   null, so `x not in (...)` (= not (x in (...))) is not true for a null x either.
+// - not null = null; and/or are three-valued and short-circuit (false and x = false, true or x =
+//   true, without evaluating x; otherwise null when either side is null). Non-bool operands: error.
+// - Arithmetic with null is null. int op int is int (overflow is an error; / truncates toward
+//   zero; % has the sign of the dividend); a float operand makes it float (a non-finite result is
+//   an error); / or % by zero (int or float) is an error. time ± int → time; time - time → int ms.
+//   string + string is an error: use the concat(a, b, ...) extension.
+// - Functions return null when any argument is null (coalesce excepted, which evaluates lazily).
+//   round(x) half away from zero, floor(x), ceil(x) return an int (a float out of the int range
+//   is an error); round(x, d) keeps x's type (negative d rounds to tens, hundreds...). contains()
+//   also accepts a list as first argument (element membership). A regex argument that is not a
+//   literal is compiled at run time (the last one per thread is cached); an invalid one is an error.
+// - Errors name the function and the type, or the operator and the sub-expression.
+//
 // Evaluates over `slots` (indexed by the resolver's answers). Never throws: returns false and sets
 // `error` on a type error, division by zero or int overflow (the record is then bad, spec §10).
 bool eval(const Compiled& c, const Value* slots, Value& out, std::string& error);

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <functional>
+#include <random>
+
 #include "tests/unit/expr/eval_helpers.h"
 
 using namespace expr_test;
@@ -191,4 +194,71 @@ TEST_CASE("eval: evaluation reuses the output value and is repeatable", "[expr]"
   Value five = I(5);
   REQUIRE(!weir::expr::eval(c, &five, out, e));
   REQUIRE_THAT(e, Catch::Contains("lower() expects a string, got int"));
+}
+
+TEST_CASE("eval: random expressions over odd records never crash", "[expr]") {
+  static const char* atoms[] = {
+      "s", "n", "i",  "f",   "t",     "no", "big",          "small", "ts",   "lst",
+      "0", "1", "-1", "2.5", "'abc'", "''", "'\\xff\\x80'", "null",  "true", "9223372036854775807"};
+  static const char* unary[] = {"-",    "not ",   "lower(", "upper(", "length(", "trim(",     "url_host(",
+                                "abs(", "round(", "floor(", "ceil(",  "to_int(", "to_float(", "to_string("};
+  static const char* binary[] = {" + ",  " - ", " * ",  " / ",   " % ", " = ",
+                                 " != ", " < ", " >= ", " and ", " or "};
+  static const char* calls2[] = {"starts_with(", "ends_with(", "contains(", "matches(",
+                                 "extract(",     "coalesce(",  "round(",    "concat("};
+  std::mt19937 rng(777);
+  auto pick = [&](auto& arr) { return std::string(arr[rng() % (sizeof arr / sizeof arr[0])]); };
+  std::function<std::string(int)> gen = [&](int depth) -> std::string {
+    if (depth == 0) return pick(atoms);
+    switch (rng() % 5) {
+      case 0: {
+        std::string u = pick(unary);
+        if (u.back() != '(') return "(" + u + gen(depth - 1) + ")";
+        return u + gen(depth - 1) + ")";
+      }
+      case 1:
+        return "(" + gen(depth - 1) + pick(binary) + gen(depth - 1) + ")";
+      case 2:
+        return pick(calls2) + gen(depth - 1) + ", " + gen(depth - 1) + ")";
+      case 3:
+        return "split_part(" + gen(depth - 1) + ", ',', " + gen(depth - 1) + ")";
+      default:
+        return "(" + gen(depth - 1) + (rng() % 2 ? " in (" + gen(0) + ", " + gen(0) + ")" : " is not null") +
+               ")";
+    }
+  };
+  std::vector<std::string> names;
+  std::vector<Value> slots;
+  for (const auto& [k, v] : rec) {
+    names.push_back(k);
+    slots.push_back(v);
+  }
+  auto resolve = [&](const std::string& n) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == n) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  int compiled = 0, succeeded = 0, failed = 0;
+  for (int k = 0; k < 3000; ++k) {
+    std::string text = gen(1 + static_cast<int>(rng() % 4));
+    auto p = weir::expr::parse(text);
+    INFO(text);
+    REQUIRE(p.expr);
+    auto c = weir::expr::compile(p.expr, resolve);
+    if (std::holds_alternative<weir::expr::ParseError>(c)) continue;
+    ++compiled;
+    Value out;
+    std::string e;
+    if (weir::expr::eval(std::get<weir::expr::Compiled>(c), slots.data(), out, e)) {
+      ++succeeded;
+      REQUIRE(e.empty());
+    } else {
+      ++failed;
+      REQUIRE(!e.empty());
+    }
+  }
+  REQUIRE(compiled > 500);
+  REQUIRE(succeeded > 100);
+  REQUIRE(failed > 100);
 }
