@@ -58,6 +58,22 @@ std::unique_ptr<re2::RE2> compile_regex(const std::string& pattern, std::string&
 // Compiles a regex for functions whose pattern is not a literal, keeping the last one per thread.
 const re2::RE2* cached_regex(const std::string& pattern, std::string& err);
 
+// Sets `err` to "<fn>() expects <expected>, got <type>" and returns false.
+inline bool type_error(std::string& err, std::string_view fn, std::string_view expected, const Value& got) {
+  err =
+      std::string(fn) + "() expects " + std::string(expected) + ", got " + std::string(type_name(got.type()));
+  return false;
+}
+std::string_view trim_view(std::string_view s);  // without surrounding ASCII whitespace
+
+// Numeric functions (functions_num.cc).
+bool fn_abs(const Value* const* args, int n, const re2::RE2* re, Value& out, std::string& err);
+bool fn_round(const Value* const* args, int n, const re2::RE2* re, Value& out, std::string& err);
+bool fn_floor(const Value* const* args, int n, const re2::RE2* re, Value& out, std::string& err);
+bool fn_ceil(const Value* const* args, int n, const re2::RE2* re, Value& out, std::string& err);
+bool fn_to_int(const Value* const* args, int n, const re2::RE2* re, Value& out, std::string& err);
+bool fn_to_float(const Value* const* args, int n, const re2::RE2* re, Value& out, std::string& err);
+
 // "string", "int" ... for messages.
 std::string_view kind_name(Arg a);
 
