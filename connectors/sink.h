@@ -59,6 +59,14 @@ class Sink {
   virtual Status write(const BatchOutput& batch) = 0;
   virtual bool exactly_once() const { return false; }
   virtual void close() {}
+
+  // Rows the last successful write() left out because the destination cannot hold them (e.g. text with a NUL
+  // byte in PostgreSQL). The engine dead-letters them; the batch still counts as written.
+  struct Rejected {
+    Row row;
+    std::string reason;
+  };
+  virtual std::vector<Rejected> take_rejected() { return {}; }
 };
 
 // Where bad records go (on_error.dead_letter). `entry` is a complete JSON object (spec §8).

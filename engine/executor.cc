@@ -57,8 +57,22 @@ Status Executor::open() {
   for (size_t o = 0; o < conn_.sinks.size(); ++o) {
     for (auto& sink : conn_.sinks[o]) {
       SinkContext ctx{job_.name, plan_.outputs[o].name, plan_.outputs[o].schema};
-      if (Status s = sink->open(ctx); !s.is_ok()) {
-        return Status::fatal(fmt::format("output '{}': {}", plan_.outputs[o].name, s.message()));
+      // A sink that cannot be reached yet (database restarting) is waited for; a misconfigured one is fatal.
+      int64_t backoff_ms = 100;
+      bool warned = false;
+      while (true) {
+        Status s = sink->open(ctx);
+        if (s.is_ok()) break;
+        if (s.is_fatal() || stop_->load() != 0) {
+          return Status::fatal(fmt::format("output '{}': {}", plan_.outputs[o].name, s.message()));
+        }
+        if (!warned) {
+          log::get("engine")->warn("Job '{}', output '{}': sink not reachable at start ({}); retrying.",
+                                   job_.name, plan_.outputs[o].name, s.message());
+          warned = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+        backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
       }
       committed = std::max(committed, sink->committed_batch());
     }
@@ -176,6 +190,7 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
 
 int Executor::run(const StopFlag& stop) {
   auto log = log::get("engine");
+  stop_ = &stop;
   if (Status s = open(); !s.is_ok()) {
     fail(s.message());
     return 1;
@@ -483,6 +498,14 @@ bool Executor::write_with_retry(Sink& sink, const std::string& output, const Bat
   while (true) {
     Status s = sink.write(batch);
     if (s.is_ok()) {
+      for (auto& rej : sink.take_rejected()) {
+        // The row never reached the destination: dead-letter it like a bad record of this output.
+        RawRecord r;
+        std::string payload = Value::list(rej.row).to_json();
+        r.payload = payload;
+        metrics_.bad.fetch_add(1, std::memory_order_relaxed);
+        if (!bad_.bad(r, output, "the sink refused the row: " + rej.reason)) stop_on_bad_ = true;
+      }
       if (attempts > 0) {
         log->info("Job '{}', output '{}': sink recovered; batch {} written after {} retries.", job_.name,
                   output, batch.batch_id, attempts);

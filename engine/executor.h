@@ -82,6 +82,7 @@ class Executor final : public RecordHandler {
   uint64_t batch_id_ = 1;
   int64_t batch_start_ms_ = 0;
   bool stop_on_bad_ = false;
+  const StopFlag* stop_ = nullptr;
   std::string error_;
 
   // event time

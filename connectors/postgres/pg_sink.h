@@ -62,6 +62,11 @@ class PostgresSink : public Sink {
 
   // The rows of the last write() that were not written and never will be (same for a replay).
   const std::vector<RejectedRow>& rejected_rows() const { return rejected_; }
+  std::vector<Rejected> take_rejected() override {
+    std::vector<Rejected> out;
+    for (auto& r : rejected_) out.push_back({r.values, "column \"" + r.column + "\": " + r.reason});
+    return out;
+  }
 
   // The server process id of the current connection (0: not connected). For tests and diagnostics.
   int backend_pid() const;
