@@ -35,7 +35,6 @@ Executor::Executor(const config::Job& job, const JobPlan& plan, Connectors conne
       slots_(plan.slots.size()) {
   runners_.reserve(plan.outputs.size());
   pending_.resize(plan.outputs.size());
-  fresh_state_.assign(plan.outputs.size(), true);
   if (!opts_.checkpoint_dir.empty()) store_.emplace(opts_.checkpoint_dir);
   for (const auto& op : plan.outputs) {
     runners_.emplace_back(op);
@@ -169,7 +168,6 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
         return Status::fatal(fmt::format("checkpoint batch {}: the state of output '{}' does not load",
                                          restored_.batch, st.name));
       }
-      fresh_state_[i] = false;
       pending_[i] = st.pending;
     }
     if (!found) {
@@ -200,9 +198,9 @@ int Executor::run(const StopFlag& stop) {
   int64_t now = clock_.now_ms();
   batch_start_ms_ = floor_to(now, batch);
   if (!job_.time.event) {
-    for (size_t i = 0; i < runners_.size(); ++i) {
-      if (fresh_state_[i]) runners_[i].start_at(batch_start_ms_);
-    }
+    // Processing time: windows are emitted from this run's first batch on. For restored state this skips the
+    // quiet windows of the time the job was not running (windows holding records are still emitted).
+    for (auto& r : runners_) r.start_at(batch_start_ms_);
   }
   // Batches the checkpoint holds that a sink may not have committed: write them again (exactly-once sinks
   // skip what they already have).

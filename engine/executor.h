@@ -71,7 +71,6 @@ class Executor final : public RecordHandler {
   checkpoint::Checkpoint restored_;                // positions live here while the source resumes from them
   std::vector<std::vector<BatchOutput>> pending_;  // per output: batches not yet checkpointed and committed
   int batches_since_checkpoint_ = 0;
-  std::vector<bool> fresh_state_;  // per output: no state was restored
   fields::Extractor extractor_;
   BadRecords bad_;
   std::vector<OutputRunner> runners_;
