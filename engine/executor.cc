@@ -202,9 +202,9 @@ int Executor::run(const StopFlag& stop) {
     // quiet windows of the time the job was not running (windows holding records are still emitted).
     for (auto& r : runners_) r.start_at(batch_start_ms_);
   }
-  // Batches the checkpoint holds that a sink may not have committed: write them again (exactly-once sinks
-  // skip what they already have).
-  if (!deliver_pending(false, stop)) {
+  // Batches the checkpoint holds that an exactly-once sink may not have committed: write them again (they
+  // skip what they already have). Other sinks got those rows before the checkpoint was written.
+  if (!deliver_pending(true, stop)) {
     log->error("Job '{}' failed: {}", job_.name, error_);
     return 1;
   }
