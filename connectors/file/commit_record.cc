@@ -17,8 +17,12 @@ std::string render_commit_record(const CommitRecord& c) {
 }
 
 std::optional<CommitRecord> parse_commit_record(std::string_view text) {
+  // RapidJSON is built with SSE4.2, whose scanner reads whole 16-byte blocks: parse a padded copy.
+  std::string padded;
+  padded.reserve(text.size() + 32);
+  padded.assign(text.data(), text.size());
   rapidjson::Document d;
-  d.Parse(text.data(), text.size());
+  d.Parse(padded.data(), padded.size());
   if (d.HasParseError() || !d.IsObject()) return std::nullopt;
   auto str = [&](const char* k) -> const rapidjson::Value* {
     auto it = d.FindMember(k);
