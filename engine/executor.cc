@@ -260,6 +260,9 @@ int Executor::run(const StopFlag& stop) {
 }
 
 void Executor::update_watermark(uint32_t stream, int64_t t_ms) {
+  // Only partitioned sources (Kafka) keep a watermark per stream; files are read one after another, so a
+  // finished file must not hold the watermark back.
+  if (conn_.source->streams() == 0) stream = 0;
   int64_t now = steady_ms();
   size_t known = std::max(conn_.source->streams(), static_cast<size_t>(stream) + 1);
   if (streams_.size() < known) streams_.resize(known, StreamTime{INT64_MIN, started_steady_ms_});
