@@ -1,0 +1,61 @@
+// A librdkafka producer that counts delivery reports, shared by the Kafka sink and the Kafka
+// dead-letter sink: produce() queues, wait() blocks until every queued message is acknowledged or
+// failed and turns failures into a retryable or fatal Status.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <librdkafka/rdkafka.h>
+
+#include "config/job.h"
+#include "connectors/kafka/kafka_config.h"
+#include "connectors/status.h"
+
+namespace weir::kafka {
+
+class Producer {
+ public:
+  explicit Producer(std::string what) : what_(std::move(what)), errors_(what_) {}
+  ~Producer() { close(); }
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  Status open(const config::Properties& settings);
+  bool is_open() const { return rk_ != nullptr; }
+  rd_kafka_t* handle() { return rk_; }
+
+  // Queues one message (copied). Waits (serving delivery reports) while the local queue is full.
+  // `key`: nullopt = no key.
+  Status produce(const std::string& topic, std::optional<std::string_view> key, std::string_view value);
+  // Waits until every message produced since the last wait() has a delivery report. Ok only when all
+  // were acknowledged; otherwise the first failure, classified.
+  Status wait();
+  // A fatal producer error (fenced, idempotence broken, ...), if one happened.
+  std::optional<Status> fatal_error() const;
+  void close();
+
+  // Internal, from librdkafka callbacks.
+  void on_delivery(const rd_kafka_message_t* m);
+  void on_error(int err, const char* reason);
+
+  static bool fatal_code(rd_kafka_resp_err_t e);
+
+ private:
+  rd_kafka_topic_t* topic(const std::string& name);
+
+  std::string what_;
+  ErrorLog errors_;
+  rd_kafka_t* rk_ = nullptr;
+  std::string topic_name_;
+  rd_kafka_topic_t* rkt_ = nullptr;
+  size_t produced_ = 0;
+  size_t acked_ = 0;
+  size_t failed_ = 0;
+  rd_kafka_resp_err_t first_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::string first_error_text_;
+};
+
+}  // namespace weir::kafka

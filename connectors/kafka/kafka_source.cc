@@ -1,0 +1,361 @@
+#include "connectors/kafka/kafka_source.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace weir::kafka {
+namespace {
+
+void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                  void* opaque) {
+  static_cast<KafkaSource*>(opaque)->on_rebalance(err, parts);
+}
+void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  static_cast<KafkaSource*>(opaque)->on_error(err, reason);
+}
+void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  static_cast<KafkaSource*>(opaque)->on_commit(err, offsets);
+}
+
+struct ListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+};
+using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+// Errors that all mean "cannot reach the cluster": logged as one state, not one line per attempt.
+rd_kafka_resp_err_t error_class(int err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+      return RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
+    default:
+      return static_cast<rd_kafka_resp_err_t>(err);
+  }
+}
+
+// "topic/partition" -> (topic, partition); false when it is not of that form.
+bool split_stream(const std::string& s, std::string& topic, int32_t& partition) {
+  auto slash = s.rfind('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == s.size()) return false;
+  int64_t p = 0;
+  for (size_t i = slash + 1; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9' || p > 1'000'000) return false;
+    p = p * 10 + (s[i] - '0');
+  }
+  topic = s.substr(0, slash);
+  partition = static_cast<int32_t>(p);
+  return true;
+}
+
+std::string describe(const rd_kafka_topic_partition_list_t* parts, bool with_offsets) {
+  std::string out;
+  for (int i = 0; i < parts->cnt; ++i) {
+    const auto& e = parts->elems[i];
+    if (i > 0) out += ", ";
+    if (i == 16) {
+      out += fmt::format("... ({} more)", parts->cnt - 16);
+      break;
+    }
+    out += fmt::format("{}/{}", e.topic, e.partition);
+    if (with_offsets) {
+      out += e.offset >= 0 ? fmt::format(" at {}", e.offset) : std::string(" at the group offset");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+KafkaSource::KafkaSource(config::KafkaSource cfg, std::string job)
+    : cfg_(std::move(cfg)),
+      job_(std::move(job)),
+      what_(fmt::format("job {}: Kafka source", job_)),
+      errors_(what_),
+      commit_errors_(what_ + " (committing group offsets)") {}
+
+KafkaSource::~KafkaSource() {
+  close();
+}
+
+Status KafkaSource::open(const Positions* resume) {
+  if (rk_) return Status::fatal(what_ + " is already open");
+  if (cfg_.topics.empty()) return Status::fatal(what_ + " has no topics");
+  std::string error;
+  ConfPtr conf = make_conf(consumer_settings(cfg_, job_), error);
+  if (!conf) return Status::fatal(what_ + ": " + error);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance_cb);
+  rd_kafka_conf_set_error_cb(conf.get(), error_cb);
+  rd_kafka_conf_set_offset_commit_cb(conf.get(), commit_cb);
+
+  resume_.clear();
+  if (resume) {
+    for (const auto& p : *resume) {
+      std::string topic;
+      int32_t partition = 0;
+      if (!split_stream(p.stream, topic, partition) || p.offset < 0) {
+        return Status::fatal(fmt::format("{}: checkpoint position '{}' at {} is not a Kafka partition offset",
+                                         what_, p.stream, p.offset));
+      }
+      resume_[p.stream] = p.offset;
+    }
+  }
+
+  char err[512];
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
+  if (!rk_) return Status::fatal(fmt::format("{}: cannot create the consumer: {}", what_, err));
+  conf.release();  // owned by rk_ now
+  rd_kafka_poll_set_consumer(rk_);
+
+  ListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(cfg_.topics.size())));
+  for (const auto& t : cfg_.topics)
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto e = rd_kafka_subscribe(rk_, topics.get())) {
+    rd_kafka_destroy(rk_);
+    rk_ = nullptr;
+    return Status::fatal(fmt::format("{}: cannot subscribe: {}", what_, rd_kafka_err2str(e)));
+  }
+  logger()->info("{}: subscribed to {} at {} as group {} ({} resume positions).", what_,
+                 join_brokers(cfg_.topics), join_brokers(cfg_.brokers),
+                 cfg_.group.empty() ? "weir-" + job_ : cfg_.group, resume_.size());
+  return Status::ok();
+}
+
+KafkaSource::Part& KafkaSource::part(const std::string& topic, int32_t partition) {
+  auto [it, inserted] = parts_.try_emplace({topic, partition});
+  if (inserted) {
+    it->second.topic = topic;
+    it->second.partition = partition;
+    it->second.stream_name = fmt::format("{}/{}", topic, partition);
+    it->second.stream = next_stream_++;
+  }
+  return it->second;
+}
+
+KafkaSource::Part* KafkaSource::part_for(const rd_kafka_message_t* m) {
+  if (m->rkt == cache_rkt_ && m->partition == cache_partition_) return cache_part_;
+  auto it = parts_.find({rd_kafka_topic_name(m->rkt), m->partition});
+  if (it == parts_.end()) return nullptr;
+  cache_rkt_ = m->rkt;
+  cache_partition_ = m->partition;
+  cache_part_ = &it->second;
+  return cache_part_;
+}
+
+void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0;
+  rd_kafka_error_t* error = nullptr;
+  rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    assign(parts);
+    if (cooperative) {
+      error = rd_kafka_incremental_assign(rk_, parts);
+    } else {
+      e = rd_kafka_assign(rk_, parts);
+    }
+    if (paused_) rd_kafka_pause_partitions(rk_, parts);
+  } else {
+    revoke(parts, rd_kafka_assignment_lost(rk_));
+    if (cooperative) {
+      error = rd_kafka_incremental_unassign(rk_, parts);
+    } else {
+      e = rd_kafka_assign(rk_, nullptr);
+    }
+  }
+  if (error) {
+    logger()->error("{}: applying a rebalance failed: {}", what_, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  } else if (e) {
+    logger()->error("{}: applying a rebalance failed: {}", what_, rd_kafka_err2str(e));
+  }
+}
+
+void KafkaSource::assign(rd_kafka_topic_partition_list_t* parts) {
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto& el = parts->elems[i];
+    Part& p = part(el.topic, el.partition);
+    p.assigned = true;
+    p.next = -1;
+    // Newest first: what the engine committed in this run, then the checkpoint, then the group.
+    if (auto c = engine_commits_.find(p.stream_name); c != engine_commits_.end()) {
+      p.next = c->second;
+    } else if (auto r = resume_.find(p.stream_name); r != resume_.end()) {
+      p.next = r->second;
+    }
+    el.offset = p.next >= 0 ? p.next : RD_KAFKA_OFFSET_INVALID;
+  }
+  logger()->info("{}: assigned {} partitions: {}.", what_, parts->cnt, describe(parts, true));
+}
+
+void KafkaSource::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto it = parts_.find({parts->elems[i].topic, parts->elems[i].partition});
+    if (it == parts_.end()) continue;
+    it->second.assigned = false;
+    it->second.next = -1;
+  }
+  cache_rkt_ = nullptr;
+  cache_part_ = nullptr;
+  rebalanced_ = true;
+  logger()->info("{}: {} {} partitions: {}.", what_, lost ? "lost" : "revoked", parts->cnt,
+                 describe(parts, false));
+}
+
+bool KafkaSource::take_rebalanced() {
+  return std::exchange(rebalanced_, false);
+}
+
+std::vector<std::string> KafkaSource::assignment() const {
+  std::vector<std::string> out;
+  for (const auto& [k, p] : parts_) {
+    if (p.assigned) out.push_back(p.stream_name);
+  }
+  return out;
+}
+
+void KafkaSource::on_error(int err, const char* reason) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    auto orig = rd_kafka_fatal_error(rk_, buf, sizeof(buf));
+    fatal_ = true;
+    last_error_ = Status::fatal(fmt::format("{}: fatal error {}: {}", what_, rd_kafka_err2name(orig), buf));
+    logger()->error("{}", last_error_.message());
+    return;
+  }
+  errors_.error(error_class(err), fmt::format("{} ({}); retrying", reason,
+                                              rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))));
+}
+
+void KafkaSource::on_commit(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets) {
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing to commit
+  if (err) {
+    commit_errors_.error(err,
+                         fmt::format("{}; the group offsets lag until the next commit (recovery uses the "
+                                     "checkpoint, not these offsets)",
+                                     rd_kafka_err2str(err)));
+  } else {
+    commit_errors_.ok();
+  }
+}
+
+PollResult KafkaSource::poll(RecordHandler& h, std::chrono::steady_clock::time_point deadline,
+                             size_t max_records) {
+  if (fatal_) return PollResult::Error;
+  if (!rk_) {
+    last_error_ = Status::fatal(what_ + " is not open");
+    return PollResult::Error;
+  }
+  size_t n = 0;
+  while (n < max_records) {
+    auto now = std::chrono::steady_clock::now();
+    int timeout_ms = 0;
+    if (now < deadline) {
+      timeout_ms = static_cast<int>(
+          std::min<int64_t>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count(), 1000));
+    }
+    MessagePtr m(rd_kafka_consumer_poll(rk_, timeout_ms));
+    if (fatal_) return PollResult::Error;
+    if (!m) {
+      if (timeout_ms == 0) break;
+      continue;
+    }
+    if (m->err) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+        on_error(m->err, "fatal consumer error");
+        return PollResult::Error;
+      }
+      std::string where = m->rkt ? fmt::format(" (topic {})", rd_kafka_topic_name(m->rkt)) : std::string();
+      errors_.error(error_class(m->err), fmt::format("{}{} ({}); waiting", rd_kafka_message_errstr(m.get()),
+                                                     where, rd_kafka_err2name(m->err)));
+      continue;
+    }
+    Part* p = part_for(m.get());
+    if (!p || !p->assigned) continue;  // from a partition revoked meanwhile
+    RawRecord r;
+    if (m->payload) {
+      r.payload = std::string_view(static_cast<const char*>(m->payload), m->len);
+    } else {
+      r.null_payload = true;
+    }
+    r.topic = p->topic;
+    r.partition = p->partition;
+    r.offset = m->offset;
+    if (m->key) r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m.get(), &tstype);
+    r.timestamp_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
+    r.stream = p->stream;
+    p->next = m->offset + 1;
+    ++n;
+    h.on_record(r);
+  }
+  if (n > 0) errors_.ok();
+  return PollResult::Ok;
+}
+
+Positions KafkaSource::positions() const {
+  Positions out;
+  for (const auto& [k, p] : parts_) {
+    if (p.assigned && p.next >= 0) out.push_back(Position{p.stream_name, p.next, 0});
+  }
+  return out;
+}
+
+void KafkaSource::committed(const Positions& positions) {
+  if (!rk_) return;
+  ListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  for (const auto& pos : positions) {
+    std::string topic;
+    int32_t partition = 0;
+    if (!split_stream(pos.stream, topic, partition) || pos.offset < 0) continue;
+    engine_commits_[pos.stream] = pos.offset;
+    auto it = parts_.find({topic, partition});
+    if (it == parts_.end() || !it->second.assigned) continue;  // revoked: its new owner commits
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = pos.offset;
+  }
+  if (list->cnt == 0) return;
+  if (auto e = rd_kafka_commit(rk_, list.get(), 1)) {
+    commit_errors_.error(e, fmt::format("{}; will retry with the next batch", rd_kafka_err2str(e)));
+  }
+}
+
+void KafkaSource::pause() {
+  if (!rk_ || paused_) return;
+  paused_ = true;
+  rd_kafka_topic_partition_list_t* a = nullptr;
+  if (rd_kafka_assignment(rk_, &a) == RD_KAFKA_RESP_ERR_NO_ERROR && a) {
+    rd_kafka_pause_partitions(rk_, a);
+    rd_kafka_topic_partition_list_destroy(a);
+  }
+}
+
+void KafkaSource::resume() {
+  if (!rk_ || !paused_) return;
+  paused_ = false;
+  rd_kafka_topic_partition_list_t* a = nullptr;
+  if (rd_kafka_assignment(rk_, &a) == RD_KAFKA_RESP_ERR_NO_ERROR && a) {
+    rd_kafka_resume_partitions(rk_, a);
+    rd_kafka_topic_partition_list_destroy(a);
+  }
+}
+
+void KafkaSource::close() {
+  if (!rk_) return;
+  if (auto e = rd_kafka_consumer_close(rk_)) {
+    logger()->warn("{}: leaving the group failed: {}", what_, rd_kafka_err2str(e));
+  }
+  rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+  logger()->info("{}: closed.", what_);
+}
+
+}  // namespace weir::kafka

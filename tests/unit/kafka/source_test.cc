@@ -1,0 +1,338 @@
+// KafkaSource against the mock broker helper.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "connectors/kafka/kafka_source.h"
+#include "tests/unit/kafka/kafka_test_util.h"
+
+using namespace weir;
+using namespace weir::kafka::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+config::KafkaSource source_cfg(const MockBroker& b, const std::string& topic, const std::string& group,
+                               config::KafkaSource::Start start = config::KafkaSource::Start::Earliest) {
+  config::KafkaSource c;
+  c.brokers = {b.bootstrap()};
+  c.topics = {topic};
+  c.group = group;
+  c.start = start;
+  c.properties = {kFastGroup.begin(), kFastGroup.end()};
+  return c;
+}
+
+// Message i of partition p: payload "p<p>-<i>", key "k<i>" except every 7th (null key); every 10th
+// is a tombstone.
+std::vector<Msg> partitioned(int partitions, int per_partition) {
+  std::vector<Msg> out;
+  for (int p = 0; p < partitions; ++p) {
+    for (int i = 0; i < per_partition; ++i) {
+      Msg m;
+      m.partition = p;
+      if (i % 7 != 0) m.key = "k" + std::to_string(i);
+      if (i % 10 != 9) m.value = "p" + std::to_string(p) + "-" + std::to_string(i);
+      out.push_back(std::move(m));
+    }
+  }
+  return out;
+}
+
+int64_t offset_of(const Positions& ps, const std::string& stream) {
+  for (const auto& p : ps) {
+    if (p.stream == stream) return p.offset;
+  }
+  return -1;
+}
+
+void wait_assigned(kafka::KafkaSource& src, Collector& h, size_t n = 1) {
+  auto end = std::chrono::steady_clock::now() + 20s;
+  while (src.assignment().size() < n && std::chrono::steady_clock::now() < end) {
+    REQUIRE(src.poll(h, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+  }
+  REQUIRE(src.assignment().size() >= n);
+}
+
+}  // namespace
+
+TEST_CASE("kafka source delivers every record of a 4-partition topic once, with metadata") {
+  MockBroker b({"--topic", "t:4"});
+  auto msgs = partitioned(4, 250);
+  produce(b.bootstrap(), "t", msgs);
+
+  kafka::KafkaSource src(source_cfg(b, "t", "g1"), "job1");
+  REQUIRE_OK(src.open(nullptr));
+  CHECK(src.replayable());
+  CHECK_FALSE(src.bounded());
+  Collector h;
+  poll_until(src, h, 1000, 20s);
+  // Nothing more arrives.
+  REQUIRE(src.poll(h, std::chrono::steady_clock::now() + 300ms, 100000) == PollResult::Ok);
+  REQUIRE(h.recs.size() == 1000);
+
+  std::set<std::pair<int32_t, int64_t>> seen;
+  std::map<int32_t, uint32_t> stream_of;
+  std::vector<int64_t> next(4, 0);
+  for (const auto& r : h.recs) {
+    CHECK(r.topic == "t");
+    REQUIRE(r.partition >= 0);
+    REQUIRE(r.partition < 4);
+    CHECK(seen.insert({r.partition, r.offset}).second);
+    CHECK(r.offset == next[r.partition]);  // in order per partition
+    next[r.partition] = r.offset + 1;
+    int i = static_cast<int>(r.offset);
+    if (i % 7 == 0) {
+      CHECK_FALSE(r.key.has_value());
+    } else {
+      CHECK(r.key == "k" + std::to_string(i));
+    }
+    if (i % 10 == 9) {
+      CHECK(r.null_payload);
+      CHECK(r.payload.empty());
+    } else {
+      CHECK_FALSE(r.null_payload);
+      CHECK(r.payload == "p" + std::to_string(r.partition) + "-" + std::to_string(i));
+    }
+    CHECK(r.timestamp_ms > 1'600'000'000'000);
+    auto [it, inserted] = stream_of.try_emplace(r.partition, r.stream);
+    CHECK(it->second == r.stream);
+  }
+  // Streams: dense indices 0..3, one per partition.
+  std::set<uint32_t> streams;
+  for (auto& [p, s] : stream_of) streams.insert(s);
+  CHECK(streams == std::set<uint32_t>{0, 1, 2, 3});
+  CHECK(src.streams() == 4);
+  Positions pos = src.positions();
+  REQUIRE(pos.size() == 4);
+  for (int p = 0; p < 4; ++p) CHECK(offset_of(pos, "t/" + std::to_string(p)) == 250);
+  src.close();
+}
+
+TEST_CASE("kafka source start: latest skips old records, earliest reads them") {
+  MockBroker b({"--topic", "t:2"});
+  produce(b.bootstrap(), "t", {{std::nullopt, "old", 0}, {std::nullopt, "old", 1}});
+
+  kafka::KafkaSource latest(source_cfg(b, "t", "g-latest", config::KafkaSource::Start::Latest), "j");
+  REQUIRE_OK(latest.open(nullptr));
+  Collector h;
+  wait_assigned(latest, h, 2);
+  REQUIRE(latest.poll(h, std::chrono::steady_clock::now() + 1500ms, 100000) == PollResult::Ok);
+  produce(b.bootstrap(), "t", {{std::nullopt, "new", 0}, {std::nullopt, "new", 1}});
+  poll_until(latest, h, 2, 10s);
+  REQUIRE(h.recs.size() == 2);
+  for (const auto& r : h.recs) CHECK(r.payload == "new");
+  latest.close();
+
+  kafka::KafkaSource earliest(source_cfg(b, "t", "g-earliest"), "j");
+  REQUIRE_OK(earliest.open(nullptr));
+  Collector h2;
+  poll_until(earliest, h2, 4, 15s);
+  CHECK(h2.recs.size() == 4);
+}
+
+TEST_CASE("kafka source commits group offsets on committed() and resumes from checkpoint positions") {
+  MockBroker b({"--topic", "t:4"});
+  produce(b.bootstrap(), "t", partitioned(4, 100));
+
+  {
+    kafka::KafkaSource src(source_cfg(b, "t", "g"), "j");
+    REQUIRE_OK(src.open(nullptr));
+    Collector h;
+    poll_until(src, h, 400, 20s);
+    REQUIRE(h.recs.size() == 400);
+    // Not committed yet: group offsets are untouched by consuming.
+    src.committed({{"t/0", 90, 0}, {"t/1", 90, 0}, {"t/2", 90, 0}, {"t/3", 90, 0}});
+    // Let the async commit complete.
+    REQUIRE(src.poll(h, std::chrono::steady_clock::now() + 500ms, 100000) == PollResult::Ok);
+
+    rd_kafka_t* other = new_client(RD_KAFKA_CONSUMER, b.bootstrap(), {{"group.id", "g"}});
+    auto* list = rd_kafka_topic_partition_list_new(4);
+    for (int p = 0; p < 4; ++p) rd_kafka_topic_partition_list_add(list, "t", p);
+    REQUIRE(rd_kafka_committed(other, list, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    for (int p = 0; p < 4; ++p) CHECK(list->elems[p].offset == 90);
+    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_destroy(other);
+    src.close();
+  }
+
+  // Resume: checkpoint positions win over the group offsets (90); t/3 has none -> group offset.
+  kafka::KafkaSource src(source_cfg(b, "t", "g"), "j");
+  Positions resume{{"t/0", 50, 0}, {"t/1", 10, 0}, {"t/2", 100, 0}};
+  REQUIRE_OK(src.open(&resume));
+  Collector h;
+  poll_until(src, h, 50 + 90 + 0 + 10, 20s);
+  REQUIRE(src.poll(h, std::chrono::steady_clock::now() + 300ms, 100000) == PollResult::Ok);
+  std::map<int32_t, std::pair<int64_t, size_t>> first_and_count;
+  for (const auto& r : h.recs) {
+    auto [it, inserted] = first_and_count.try_emplace(r.partition, r.offset, 0);
+    it->second.second++;
+  }
+  CHECK(first_and_count[0] == std::make_pair<int64_t, size_t>(50, 50));
+  CHECK(first_and_count[1] == std::make_pair<int64_t, size_t>(10, 90));
+  CHECK(first_and_count.count(2) == 0);
+  CHECK(first_and_count[3] == std::make_pair<int64_t, size_t>(90, 10));
+  CHECK(h.recs.size() == 150);
+  // Positions are known for every partition resumed from the checkpoint, even without records.
+  Positions pos = src.positions();
+  CHECK(offset_of(pos, "t/2") == 100);
+  CHECK(offset_of(pos, "t/0") == 100);
+}
+
+TEST_CASE("kafka source rejects resume positions that are not partitions") {
+  MockBroker b({"--topic", "t:1"});
+  kafka::KafkaSource src(source_cfg(b, "t", "g"), "j");
+  Positions bad{{"not-a-partition", 5, 0}};
+  Status st = src.open(&bad);
+  CHECK(st.is_fatal());
+  CHECK(st.message().find("not-a-partition") != std::string::npos);
+}
+
+TEST_CASE("kafka source rejects a bad property at open") {
+  MockBroker b({"--topic", "t:1"});
+  auto cfg = source_cfg(b, "t", "g");
+  cfg.properties.push_back({"no.such.property", "1"});
+  kafka::KafkaSource src(cfg, "j");
+  Status st = src.open(nullptr);
+  CHECK(st.is_fatal());
+  CHECK(st.message().find("no.such.property") != std::string::npos);
+  Collector h;
+  CHECK(src.poll(h, std::chrono::steady_clock::now(), 10) == PollResult::Error);
+}
+
+TEST_CASE("kafka source survives all brokers going down for a few seconds") {
+  MockBroker b({"--topic", "t:2"});
+  produce(b.bootstrap(), "t", partitioned(2, 100));
+  LogCapture logs;
+  kafka::KafkaSource src(source_cfg(b, "t", "g"), "jdown");
+  REQUIRE_OK(src.open(nullptr));
+  Collector h;
+  poll_until(src, h, 200, 20s);
+  REQUIRE(h.recs.size() == 200);
+
+  REQUIRE(b.command("down 1") == "OK");
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 6; ++i) {
+    auto deadline = std::chrono::steady_clock::now() + 500ms;
+    REQUIRE(src.poll(h, deadline, 100000) == PollResult::Ok);
+    CHECK(std::chrono::steady_clock::now() < deadline + 200ms);  // returns by the deadline
+  }
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  REQUIRE(b.command("up 1") == "OK");
+  produce(b.bootstrap(), "t", partitioned(2, 100));  // offsets 100..199 per partition
+  poll_until(src, h, 400, 30s);
+  REQUIRE(src.poll(h, std::chrono::steady_clock::now() + 300ms, 100000) == PollResult::Ok);
+  CHECK(h.recs.size() == 400);
+  std::set<std::pair<int32_t, int64_t>> seen;
+  for (const auto& r : h.recs) CHECK(seen.insert({r.partition, r.offset}).second);
+  CHECK(offset_of(src.positions(), "t/0") == 200);
+  CHECK(offset_of(src.positions(), "t/1") == 200);
+  // The outage was logged (rate-limited: a handful of lines, not one per retry).
+  size_t lines = logs.count("job jdown: Kafka source");
+  CHECK(lines >= 1);
+  CHECK(lines < 30);
+}
+
+TEST_CASE("kafka source with a wrong broker address logs and returns empty polls") {
+  LogCapture logs;
+  config::KafkaSource cfg;
+  cfg.brokers = {"127.0.0.1:1"};
+  cfg.topics = {"t"};
+  cfg.group = "g";
+  kafka::KafkaSource src(cfg, "jwrong");
+  REQUIRE_OK(src.open(nullptr));
+  Collector h;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(src.poll(h, std::chrono::steady_clock::now() + 500ms, 100) == PollResult::Ok);
+  }
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+  CHECK(h.recs.empty());
+  CHECK(src.positions().empty());
+  auto lines = logs.count("job jwrong: Kafka source:");
+  CHECK(lines >= 1);
+  CHECK(lines <= 3);
+  src.close();
+}
+
+TEST_CASE("kafka source waits for an unknown topic and reads it once it exists") {
+  // The mock creates topics on metadata requests, so "unknown" is set as the topic's metadata error.
+  MockBroker b({"--topic", "late:2"});
+  REQUIRE(b.command("topic-error late 3") == "OK");  // UNKNOWN_TOPIC_OR_PART
+  LogCapture logs;
+  auto cfg = source_cfg(b, "late", "g");
+  cfg.properties.push_back({"topic.metadata.refresh.interval.ms", "500"});
+  kafka::KafkaSource src(cfg, "junknown");
+  REQUIRE_OK(src.open(nullptr));
+  Collector h;
+  for (int i = 0; i < 8; ++i)
+    REQUIRE(src.poll(h, std::chrono::steady_clock::now() + 500ms, 100) == PollResult::Ok);
+  CHECK(h.recs.empty());
+  CHECK(src.assignment().empty());
+  size_t lines = logs.count("UNKNOWN_TOPIC_OR_PART");
+  CHECK(lines >= 1);
+  CHECK(lines <= 2);  // rate-limited
+  REQUIRE(b.command("topic-error late 0") == "OK");
+  produce(b.bootstrap(), "late", {{std::nullopt, "a", 0}, {std::nullopt, "b", 1}});
+  poll_until(src, h, 2, 20s);
+  CHECK(h.recs.size() == 2);
+}
+
+TEST_CASE("kafka source pause stops delivery and resume continues") {
+  MockBroker b({"--topic", "t:2"});
+  kafka::KafkaSource src(source_cfg(b, "t", "g"), "j");
+  REQUIRE_OK(src.open(nullptr));
+  Collector h;
+  wait_assigned(src, h, 2);
+  src.pause();
+  produce(b.bootstrap(), "t", partitioned(2, 50));
+  for (int i = 0; i < 4; ++i)
+    REQUIRE(src.poll(h, std::chrono::steady_clock::now() + 250ms, 100000) == PollResult::Ok);
+  CHECK(h.recs.empty());
+  src.resume();
+  poll_until(src, h, 100, 10s);
+  CHECK(h.recs.size() == 100);
+}
+
+TEST_CASE("kafka source reports rebalances and shares partitions with a second member") {
+  MockBroker b({"--topic", "t:4"});
+  produce(b.bootstrap(), "t", partitioned(4, 50));
+  kafka::KafkaSource a(source_cfg(b, "t", "g"), "j");
+  REQUIRE_OK(a.open(nullptr));
+  Collector ha;
+  poll_until(a, ha, 200, 20s);
+  REQUIRE(ha.recs.size() == 200);
+  CHECK_FALSE(a.take_rebalanced());
+  a.committed(a.positions());
+
+  kafka::KafkaSource c(source_cfg(b, "t", "g"), "j");
+  REQUIRE_OK(c.open(nullptr));
+  Collector hc;
+  auto end = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < end &&
+         !(a.assignment().size() == 2 && c.assignment().size() == 2)) {
+    REQUIRE(a.poll(ha, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+    REQUIRE(c.poll(hc, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+  }
+  REQUIRE(a.assignment().size() == 2);
+  REQUIRE(c.assignment().size() == 2);
+  CHECK(a.take_rebalanced());
+  CHECK_FALSE(a.take_rebalanced());  // reported once
+  // The second member starts at the committed offsets: nothing is read twice.
+  CHECK(hc.recs.empty());
+  // Positions only cover partitions still assigned.
+  for (const auto& p : a.positions()) {
+    auto as = a.assignment();
+    CHECK(std::find(as.begin(), as.end(), p.stream) != as.end());
+  }
+  produce(b.bootstrap(), "t", partitioned(4, 10));
+  end = std::chrono::steady_clock::now() + 15s;
+  while (ha.recs.size() + hc.recs.size() < 240 && std::chrono::steady_clock::now() < end) {
+    REQUIRE(a.poll(ha, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+    REQUIRE(c.poll(hc, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+  }
+  CHECK(ha.recs.size() + hc.recs.size() == 240);
+  CHECK(hc.recs.size() == 20);
+  c.close();
+  a.close();
+}
