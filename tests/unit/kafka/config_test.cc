@@ -15,7 +15,7 @@ std::string get(const config::Properties& p, const std::string& k) {
 }
 }  // namespace
 
-TEST_CASE("kafka consumer settings: delivery-safe defaults, throughput tuning, user overrides") {
+TEST_CASE("consumer settings: delivery-safe defaults, throughput tuning, user overrides") {
   config::KafkaSource s;
   s.brokers = {"h1:9092", "h2:9093"};
   s.topics = {"t"};
@@ -40,7 +40,7 @@ TEST_CASE("kafka consumer settings: delivery-safe defaults, throughput tuning, u
   CHECK(make_conf(p, err) != nullptr);
 }
 
-TEST_CASE("kafka producer settings: idempotent, acks=all, transactional id only for exactly_once") {
+TEST_CASE("producer settings: idempotent, acks=all, transactional id only for exactly_once") {
   auto p = producer_settings({"h:1"}, {{"linger.ms", "20"}}, "j", std::nullopt);
   CHECK(get(p, "enable.idempotence") == "true");
   CHECK(get(p, "acks") == "all");
@@ -50,7 +50,7 @@ TEST_CASE("kafka producer settings: idempotent, acks=all, transactional id only 
   CHECK(get(p, "transactional.id") == "weir-j-o");
 }
 
-TEST_CASE("kafka properties are checked: unknown, invalid, reserved; values never echoed") {
+TEST_CASE("properties are checked: unknown, invalid, reserved; values never echoed") {
   auto problems = check_properties({{"security.protocol", "SASL_SSL"},
                                     {"sasl.mechanisms", "PLAIN"},
                                     {"no.such", "x"},
@@ -66,7 +66,7 @@ TEST_CASE("kafka properties are checked: unknown, invalid, reserved; values neve
   CHECK(err.find("bogus.key") != std::string::npos);
 }
 
-TEST_CASE("kafka error log reports a state once, then its recovery") {
+TEST_CASE("error log reports a state once, then its recovery") {
   ErrorLog log("job j: Kafka source", std::chrono::seconds(3600));
   CHECK(log.error(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "down"));
   CHECK_FALSE(log.error(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "down"));

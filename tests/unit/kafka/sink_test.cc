@@ -47,7 +47,7 @@ BatchOutput batch(uint64_t id, int rows) {
 
 }  // namespace
 
-TEST_CASE("kafka sink writes each row as a JSON object with its key") {
+TEST_CASE("sink writes each row as a JSON object with its key") {
   MockBroker b({"--topic", "out:1"});
   kafka::KafkaSink sink(sink_cfg(b, "out"), 4, {false, false, false, false, true});
   REQUIRE_OK(sink.open(context()));
@@ -67,7 +67,7 @@ TEST_CASE("kafka sink writes each row as a JSON object with its key") {
   }
 }
 
-TEST_CASE("kafka sink uses the display form of non-string keys and keeps all columns by default") {
+TEST_CASE("sink uses the display form of non-string keys and keeps all columns by default") {
   MockBroker b({"--topic", "out:1"});
   kafka::KafkaSink sink(sink_cfg(b, "out"), 2);
   REQUIRE_OK(sink.open(context()));
@@ -80,7 +80,7 @@ TEST_CASE("kafka sink uses the display form of non-string keys and keeps all col
   CHECK(got[0].value->find("\"hidden_key\":null") != std::string::npos);
 }
 
-TEST_CASE("kafka sink reports undeliverable batches as errors") {
+TEST_CASE("sink reports undeliverable batches as errors") {
   MockBroker b({"--topic", "out:1"});
   SECTION("brokers down past the message timeout: retryable") {
     auto cfg = sink_cfg(b, "out");
@@ -123,7 +123,7 @@ TEST_CASE("kafka sink reports undeliverable batches as errors") {
   }
 }
 
-TEST_CASE("kafka sink with exactly_once uses transactions") {
+TEST_CASE("sink with exactly_once uses transactions") {
   MockBroker b({"--topic", "out:2", "--topic", "src:2"});
   auto cfg = sink_cfg(b, "out");
   cfg.exactly_once = true;
@@ -160,7 +160,7 @@ TEST_CASE("kafka sink with exactly_once uses transactions") {
   }
 }
 
-TEST_CASE("kafka dead-letter sink produces entries and flush waits for acknowledgements") {
+TEST_CASE("dead-letter sink produces entries and flush waits for acknowledgements") {
   MockBroker b({"--topic", "dlq:1"});
   auto cfg = sink_cfg(b, "dlq");
   cfg.properties = {{"message.timeout.ms", "1500"}};

@@ -56,7 +56,7 @@ void wait_assigned(kafka::KafkaSource& src, Collector& h, size_t n = 1) {
 
 }  // namespace
 
-TEST_CASE("kafka source delivers every record of a 4-partition topic once, with metadata") {
+TEST_CASE("source delivers every record of a 4-partition topic once, with metadata") {
   MockBroker b({"--topic", "t:4"});
   auto msgs = partitioned(4, 250);
   produce(b.bootstrap(), "t", msgs);
@@ -109,7 +109,7 @@ TEST_CASE("kafka source delivers every record of a 4-partition topic once, with 
   src.close();
 }
 
-TEST_CASE("kafka source start: latest skips old records, earliest reads them") {
+TEST_CASE("source start: latest skips old records, earliest reads them") {
   MockBroker b({"--topic", "t:2"});
   produce(b.bootstrap(), "t", {{std::nullopt, "old", 0}, {std::nullopt, "old", 1}});
 
@@ -131,7 +131,7 @@ TEST_CASE("kafka source start: latest skips old records, earliest reads them") {
   CHECK(h2.recs.size() == 4);
 }
 
-TEST_CASE("kafka source commits group offsets on committed() and resumes from checkpoint positions") {
+TEST_CASE("source commits group offsets on committed() and resumes from checkpoint positions") {
   MockBroker b({"--topic", "t:4"});
   produce(b.bootstrap(), "t", partitioned(4, 100));
 
@@ -179,7 +179,7 @@ TEST_CASE("kafka source commits group offsets on committed() and resumes from ch
   CHECK(offset_of(pos, "t/0") == 100);
 }
 
-TEST_CASE("kafka source rejects resume positions that are not partitions") {
+TEST_CASE("source rejects resume positions that are not partitions") {
   MockBroker b({"--topic", "t:1"});
   kafka::KafkaSource src(source_cfg(b, "t", "g"), "j");
   Positions bad{{"not-a-partition", 5, 0}};
@@ -188,7 +188,7 @@ TEST_CASE("kafka source rejects resume positions that are not partitions") {
   CHECK(st.message().find("not-a-partition") != std::string::npos);
 }
 
-TEST_CASE("kafka source rejects a bad property at open") {
+TEST_CASE("source rejects a bad property at open") {
   MockBroker b({"--topic", "t:1"});
   auto cfg = source_cfg(b, "t", "g");
   cfg.properties.push_back({"no.such.property", "1"});
@@ -200,7 +200,7 @@ TEST_CASE("kafka source rejects a bad property at open") {
   CHECK(src.poll(h, std::chrono::steady_clock::now(), 10) == PollResult::Error);
 }
 
-TEST_CASE("kafka source survives all brokers going down for a few seconds") {
+TEST_CASE("source survives all brokers going down for a few seconds") {
   MockBroker b({"--topic", "t:2"});
   produce(b.bootstrap(), "t", partitioned(2, 100));
   LogCapture logs;
@@ -233,7 +233,7 @@ TEST_CASE("kafka source survives all brokers going down for a few seconds") {
   CHECK(lines < 30);
 }
 
-TEST_CASE("kafka source with a wrong broker address logs and returns empty polls") {
+TEST_CASE("source with a wrong broker address logs and returns empty polls") {
   LogCapture logs;
   config::KafkaSource cfg;
   cfg.brokers = {"127.0.0.1:1"};
@@ -255,13 +255,17 @@ TEST_CASE("kafka source with a wrong broker address logs and returns empty polls
   src.close();
 }
 
-TEST_CASE("kafka source waits for an unknown topic and reads it once it exists") {
+TEST_CASE("source waits for an unknown topic and reads it once it exists") {
   // The mock creates topics on metadata requests, so "unknown" is set as the topic's metadata error.
   MockBroker b({"--topic", "late:2"});
   REQUIRE(b.command("topic-error late 3") == "OK");  // UNKNOWN_TOPIC_OR_PART
   LogCapture logs;
   auto cfg = source_cfg(b, "late", "g");
-  cfg.properties.push_back({"topic.metadata.refresh.interval.ms", "500"});
+  // The group rejoins when the topic appears; the mock ends that rebalance at max.poll.interval.ms.
+  cfg.properties = {{"topic.metadata.refresh.interval.ms", "500"},
+                    {"session.timeout.ms", "3000"},
+                    {"max.poll.interval.ms", "3000"},
+                    {"heartbeat.interval.ms", "300"}};
   kafka::KafkaSource src(cfg, "junknown");
   REQUIRE_OK(src.open(nullptr));
   Collector h;
@@ -274,11 +278,11 @@ TEST_CASE("kafka source waits for an unknown topic and reads it once it exists")
   CHECK(lines <= 2);  // rate-limited
   REQUIRE(b.command("topic-error late 0") == "OK");
   produce(b.bootstrap(), "late", {{std::nullopt, "a", 0}, {std::nullopt, "b", 1}});
-  poll_until(src, h, 2, 20s);
+  poll_until(src, h, 2, 30s);
   CHECK(h.recs.size() == 2);
 }
 
-TEST_CASE("kafka source pause stops delivery and resume continues") {
+TEST_CASE("source pause stops delivery and resume continues") {
   MockBroker b({"--topic", "t:2"});
   kafka::KafkaSource src(source_cfg(b, "t", "g"), "j");
   REQUIRE_OK(src.open(nullptr));
@@ -294,7 +298,7 @@ TEST_CASE("kafka source pause stops delivery and resume continues") {
   CHECK(h.recs.size() == 100);
 }
 
-TEST_CASE("kafka source reports rebalances and shares partitions with a second member") {
+TEST_CASE("source reports rebalances and shares partitions with a second member") {
   MockBroker b({"--topic", "t:4"});
   produce(b.bootstrap(), "t", partitioned(4, 50));
   kafka::KafkaSource a(source_cfg(b, "t", "g"), "j");
