@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -94,7 +96,51 @@ Status errno_status(const std::string& what, const std::string& path) {
   return Status::fatal(msg);
 }
 
+struct CrashAt {
+  CrashPoint point = CrashPoint::None;
+  uint64_t batch = 0;
+};
+
+CrashAt parse_crash_at() {
+  CrashAt c;
+  const char* v = std::getenv("WEIR_TEST_CRASH_AT");
+  if (v == nullptr || *v == 0) return c;
+  std::string_view s(v);
+  auto colon = s.find(':');
+  std::string_view name = s.substr(0, colon);
+  static constexpr std::pair<std::string_view, CrashPoint> kPoints[] = {
+      {"before_checkpoint", CrashPoint::BeforeCheckpoint},
+      {"mid_checkpoint", CrashPoint::MidCheckpoint},
+      {"after_checkpoint", CrashPoint::AfterCheckpoint},
+      {"after_commit", CrashPoint::AfterCommit}};
+  for (const auto& [n, p] : kPoints) {
+    if (n == name) c.point = p;
+  }
+  unsigned long long batch = 0;
+  if (c.point == CrashPoint::None || colon == std::string_view::npos ||
+      std::sscanf(v + colon + 1, "%llu", &batch) != 1) {
+    std::fprintf(stderr, "weir: ignoring WEIR_TEST_CRASH_AT=%s (expected <point>:<batch>)\n", v);
+    return CrashAt{};
+  }
+  c.batch = batch;
+  return c;
+}
+
+const CrashAt g_crash_at = parse_crash_at();
+
 }  // namespace
+
+bool crash_requested(CrashPoint point, uint64_t batch) {
+  return g_crash_at.point == point && point != CrashPoint::None && g_crash_at.batch == batch;
+}
+
+void crash_point(CrashPoint point, uint64_t batch) {
+  if (crash_requested(point, batch)) {
+    std::fprintf(stderr, "weir: WEIR_TEST_CRASH_AT: exiting at batch %llu\n",
+                 static_cast<unsigned long long>(batch));
+    ::_exit(137);
+  }
+}
 
 const OutputState* Checkpoint::find(const std::string& output) const {
   for (const auto& o : outputs) {
@@ -248,6 +294,12 @@ Status Store::write(const Checkpoint& c, size_t* bytes) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return errno_status("cannot create", tmp);
   size_t done = 0;
+  if (crash_requested(CrashPoint::MidCheckpoint, c.batch)) {
+    // TEST ONLY: a torn write, as if the process died halfway through.
+    [[maybe_unused]] ssize_t n = ::write(fd, data.data(), data.size() / 2);
+    ::fsync(fd);
+    crash_point(CrashPoint::MidCheckpoint, c.batch);
+  }
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0) {

@@ -48,6 +48,14 @@ std::optional<Checkpoint> decode(std::string_view bytes, std::string& error);
 std::string job_fingerprint(const config::Job& job);
 std::string output_fingerprint(const config::Job& job, const config::Output& o);
 
+// TEST ONLY (docs/semantics.md, "Crash points"): WEIR_TEST_CRASH_AT=<point>:<batch> makes the process
+// _exit(137) at that point while handling that batch id. The variable is read once at program start;
+// when it is unset, crash_requested() is a comparison against None.
+enum class CrashPoint { None, BeforeCheckpoint, MidCheckpoint, AfterCheckpoint, AfterCommit };
+bool crash_requested(CrashPoint point, uint64_t batch);
+// _exit(137) when crash_requested(point, batch).
+void crash_point(CrashPoint point, uint64_t batch);
+
 class Store {
  public:
   explicit Store(std::string dir) : dir_(std::move(dir)) {}

@@ -191,6 +191,7 @@ int Executor::run(const StopFlag& stop) {
   stop_ = &stop;
   if (Status s = open(); !s.is_ok()) {
     fail(s.message());
+    log->error("Job '{}' cannot start: {}", job_.name, error_);
     return 1;
   }
   started_steady_ms_ = steady_ms();
@@ -416,6 +417,7 @@ bool Executor::close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, 
 }
 
 bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop) {
+  checkpoint::crash_point(checkpoint::CrashPoint::BeforeCheckpoint, batch_id_);  // test only
   Positions positions = conn_.source->positions();
   for (auto& outs : pending_) {
     for (auto& b : outs) b.positions = positions;
@@ -468,7 +470,9 @@ bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop)
     metrics_.checkpoint_duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
   }
+  checkpoint::crash_point(checkpoint::CrashPoint::AfterCheckpoint, batch_id_);  // test only
   if (!deliver_pending(true, stop)) return false;
+  checkpoint::crash_point(checkpoint::CrashPoint::AfterCommit, batch_id_);  // test only
   conn_.source->committed(positions);
   if (store_) store_->remove_older_than(batch_id_);
   batches_since_checkpoint_ = 0;
