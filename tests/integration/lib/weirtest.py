@@ -344,6 +344,64 @@ def tally(records, keys=("branch", "currency"), value="amount"):
     return out
 
 
+def treasury_job_text(name, input_dir, batch="200ms", once=False, totals_extra="", flow_extra=""):
+    """The standard treasury job: a files source of {branch, currency, amount} and two PostgreSQL outputs,
+    `totals` (window: total, upsert into <name>_totals keyed by branch, currency) and `flow` (per-batch sums
+    appended to <name>_flow). *_extra: YAML lines added to an output (indented by 4 spaces)."""
+    return f"""
+batch: {batch}
+source: {{ files: {{ dir: {input_dir}, pattern: "*.jsonl", once: {"true" if once else "false"} }} }}
+fields:
+  branch: {{ path: branch, type: string, required: true }}
+  currency: {{ path: currency, type: string, required: true }}
+  amount: {{ path: amount, type: int, required: true }}
+outputs:
+  - name: totals
+    group_by: [branch, currency]
+    window: total
+    aggregate: {{ amount: sum(amount), transactions: count() }}
+{totals_extra}
+    to:
+      postgres: {{ dsn: "${{WEIR_PG_DSN}}", table: {name}_totals, mode: upsert, key: [branch, currency],
+                  create: true }}
+  - name: flow
+    group_by: [branch, currency]
+    aggregate: {{ amount: sum(amount), transactions: count() }}
+{flow_extra}
+    to:
+      postgres: {{ dsn: "${{WEIR_PG_DSN}}", table: {name}_flow, mode: append, create: true }}
+"""
+
+
+def wait_consumed(pg, job, inp, outputs=("totals", "flow"), timeout=90):
+    """Polls weir_progress until every output of `job` has committed every file of `inp` to its end."""
+    for out in outputs:
+        poll(lambda: inp.consumed_by((pg.progress(job, out) or (0, []))[1]), timeout,
+             "job %s output %s to commit every input file" % (job, out))
+
+
+def treasury_tables(pg, name):
+    """(running totals, per-group sums of the per-batch rows, duplicate (window_end, group) rows) of the
+    treasury job's tables: dicts {(branch, currency): (amount, transactions)}, and a list."""
+    totals = {(b, c): (int(a), int(n)) for b, c, a, n in
+              pg.query("SELECT branch, currency, amount, transactions FROM %s_totals" % name)}
+    flow = {(b, c): (int(a), int(n)) for b, c, a, n in pg.query(
+        "SELECT branch, currency, sum(amount), sum(transactions) FROM %s_flow GROUP BY 1, 2" % name)}
+    dups = pg.query("SELECT window_end, branch, currency, count(*) FROM %s_flow GROUP BY 1, 2, 3 "
+                    "HAVING count(*) > 1" % name)
+    return totals, flow, dups
+
+
+def assert_treasury_oracle(test, pg, name, records):
+    """The running totals and the sums of the per-batch rows equal tally(records); no duplicate rows."""
+    expected = tally(records)
+    totals, flow, dups = treasury_tables(pg, name)
+    test.assertEqual(totals, expected, "running totals differ from the oracle")
+    test.assertEqual(pg.scalar("SELECT count(*) FROM %s_totals" % name), str(len(expected)))
+    test.assertEqual(flow, expected, "per-batch sums do not add up to the oracle (lost or duplicated batch)")
+    test.assertEqual(dups, [], "duplicate (window_end, group) rows in the append table")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # context
 

@@ -31,48 +31,15 @@ def setUpModule():
 
 
 def treasury_job(name, input_dir, batch="200ms", once=False):
-    return CTX.write_job(name, f"""
-batch: {batch}
-source: {{ files: {{ dir: {input_dir}, pattern: "*.jsonl", once: {"true" if once else "false"} }} }}
-fields:
-  branch: {{ path: branch, type: string, required: true }}
-  currency: {{ path: currency, type: string, required: true }}
-  amount: {{ path: amount, type: int, required: true }}
-outputs:
-  - name: totals
-    group_by: [branch, currency]
-    window: total
-    aggregate: {{ amount: sum(amount), transactions: count() }}
-    to:
-      postgres: {{ dsn: "${{WEIR_PG_DSN}}", table: {name}_totals, mode: upsert, key: [branch, currency],
-                  create: true }}
-  - name: flow
-    group_by: [branch, currency]
-    aggregate: {{ amount: sum(amount), transactions: count() }}
-    to:
-      postgres: {{ dsn: "${{WEIR_PG_DSN}}", table: {name}_flow, mode: append, create: true }}
-""")
+    return CTX.write_job(name, wt.treasury_job_text(name, input_dir, batch, once))
 
 
 def assert_tables_equal_oracle(test, name, records):
-    """The running totals and the sum of the per-batch rows equal the tally; no duplicate rows."""
-    expected = wt.tally(records)
-    totals = {(b, c): (int(a), int(n)) for b, c, a, n in
-              PG.query(f"SELECT branch, currency, amount, transactions FROM {name}_totals")}
-    test.assertEqual(totals, expected, "running totals differ from the oracle")
-    test.assertEqual(PG.scalar(f"SELECT count(*) FROM {name}_totals"), str(len(expected)))
-    flow = {(b, c): (int(a), int(n)) for b, c, a, n in PG.query(
-        f"SELECT branch, currency, sum(amount), sum(transactions) FROM {name}_flow GROUP BY 1, 2")}
-    test.assertEqual(flow, expected, "per-batch sums do not add up to the oracle (lost or duplicated batch)")
-    dups = PG.query(f"SELECT window_end, branch, currency, count(*) FROM {name}_flow GROUP BY 1, 2, 3 "
-                    "HAVING count(*) > 1")
-    test.assertEqual(dups, [], "duplicate (window_end, group) rows in the append table")
+    wt.assert_treasury_oracle(test, PG, name, records)
 
 
 def wait_consumed(job, inp, timeout=90):
-    for out in ("totals", "flow"):
-        wt.poll(lambda: inp.consumed_by((PG.progress(job, out) or (0, []))[1]), timeout,
-                f"job {job} output {out} to commit every input file")
+    wt.wait_consumed(PG, job, inp, timeout=timeout)
 
 
 class RandomKills(wt.unittest.TestCase):
