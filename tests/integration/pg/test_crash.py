@@ -61,7 +61,7 @@ class RandomKills(wt.unittest.TestCase):
                 inp.add(wt.treasury_records(rng, rng.randint(1, 400)))
                 time.sleep(max(0.0, delay - (time.monotonic() - t0)))
                 self.assertTrue(w.running(), f"weir exited by itself (rc {w.proc.returncode}) in run {i + 1}:\n"
-                                + w.log()[-4000:])
+                                + w.log()[-8000:])
                 self.assertEqual(w.kill9(), -signal.SIGKILL)
                 kills += 1
             # Last run: let it consume everything, then stop it gracefully.
