@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Runs the benchmark workloads and their baselines; called by bench/run.sh (which builds and makes the data).
+
+  bench.py --weir BIN --broker BIN --data DIR [--alloc BIN] [--no-kafka] [--json OUT]
+
+Per run: wall seconds, CPU seconds (user+sys of the measured process, from wait4's rusage), records/s (wall),
+records per CPU-second (= records/s per core used), peak RSS. Kafka runs that join a consumer group also report
+the rate from the group assignment on (the mock cluster takes ~3 s to form a group; kcat -C uses no group).
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Debian's python3 (python3-confluent-kafka is a Debian package; a pyenv python3 on PATH would not see it).
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+PY_BASELINE = os.path.join(HERE, "baselines", "python_consumer.py")
+N_W1 = 1_000_000
+PARTITIONS = 64  # 1M x ~154 B over 64 partitions: ~15.6k messages / 2.4 MB each, under the mock's retention
+
+
+def arg(name, default=None):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+class Run:
+    """One measured child process. `on_line(stream, line, run)` may call run.done() to stop it with SIGTERM."""
+
+    def __init__(self, name, cmd, records, env=None, on_line=None, timeout=120, group="", baseline=None):
+        self.name, self.cmd, self.records, self.group, self.baseline = name, cmd, records, group, baseline
+        self.env = dict(os.environ, **(env or {}))
+        self.on_line, self.timeout = on_line, timeout
+        self.t_assigned = self.t_done = None
+        self.counted = 0
+        self.lines = {"out": [], "err": []}
+        self.result = {}
+
+    def done(self):
+        if self.t_done is None:
+            self.t_done = time.monotonic()
+            self.proc.send_signal(signal.SIGTERM)
+
+    def _reader(self, stream, f):
+        for raw in f:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if len(self.lines[stream]) < 200 or stream == "err":
+                self.lines[stream].append(line)
+            if self.on_line:
+                self.on_line(stream, line, self)
+
+    def run(self):
+        piped = self.on_line is not None
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE if piped else subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        readers = []
+        if piped:
+            readers.append(threading.Thread(target=self._reader, args=("out", self.proc.stdout)))
+        readers.append(threading.Thread(target=self._reader, args=("err", self.proc.stderr)))
+        for r in readers:
+            r.daemon = True
+            r.start()
+        killer = threading.Timer(self.timeout, lambda: self.proc.poll() is None and self.proc.kill())
+        killer.start()
+        _, status, ru = os.wait4(self.proc.pid, 0)
+        t_end = time.monotonic()
+        killer.cancel()
+        for r in readers:
+            r.join(timeout=5)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        # A run that ends by itself: wall = process lifetime. A run stopped by us: wall = until N were counted.
+        t_stop = self.t_done if self.t_done is not None else t_end
+        wall = t_stop - t0
+        cpu = ru.ru_utime + ru.ru_stime
+        res = {"name": self.name, "group": self.group, "records": self.records, "wall_s": wall,
+               "cpu_s": cpu, "user_s": ru.ru_utime, "sys_s": ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024.0,
+               "rc": self.proc.returncode, "rate": self.records / wall if wall > 0 else 0,
+               "per_core": self.records / cpu if cpu > 0 else 0, "baseline": self.baseline}
+        if self.t_assigned is not None:
+            res["rate_after_assign"] = self.records / (t_stop - self.t_assigned)
+        ok_rc = self.proc.returncode == 0 or (self.t_done is not None and self.proc.returncode in (0, -15, 143))
+        if not ok_rc or (self.on_line and self.t_done is None and self.counted < self.records):
+            res["error"] = "exit %s, counted %d of %d; stderr tail: %s" % (
+                self.proc.returncode, self.counted, self.records, " | ".join(self.lines["err"][-5:]))
+        self.result = res
+        return res
+
+
+def weir_records_read(run):
+    for line in run.lines["err"]:
+        m = re.search(r"(\d+) records read", line)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def fmt(r):
+    if "error" in r:
+        return "  %-34s FAILED: %s" % (r["name"], r["error"])
+    s = "  %-34s %9.0f rec/s  %6.2f CPU-s  %9.0f rec/CPU-s  RSS %7.1f MB  (wall %.2f s)" % (
+        r["name"], r["rate"], r["cpu_s"], r["per_core"], r["rss_mb"], r["wall_s"])
+    if "rate_after_assign" in r:
+        s += "  [%.0f rec/s after group assignment]" % r["rate_after_assign"]
+    return s
+
+
+def ratios(results, group):
+    rows = [r for r in results if r["group"] == group and "error" not in r]
+    weirs = [r for r in rows if r["baseline"] is None]
+    for w in weirs:
+        for b in rows:
+            if b["baseline"] is None:
+                continue
+            wr = w.get("rate_after_assign", w["rate"])
+            br = b.get("rate_after_assign", b["rate"])
+            print("    %s vs %s: %.2fx records/s, %.2fx records per CPU-s" % (
+                w["name"], b["name"], wr / br if br else 0, w["per_core"] / b["per_core"] if b["per_core"] else 0))
+
+
+def file_workloads(weir, data, results):
+    jobs = os.path.join(HERE, "jobs")
+    state = os.path.join(data, "state")
+    specs = [("W1 treasury (file)", "w1", "w1-treasury-file.yaml", "w1/treasury.jsonl", N_W1),
+             ("W2 tweets (file)", "w2", "w2-tweets-file.yaml", "w2/tweets.jsonl", None),
+             ("W3 many keys (file)", "w3", "w3-many-keys-file.yaml", "w3/keys.jsonl", 1_000_000)]
+    for title, wl, job, path, n in specs:
+        path = os.path.join(data, path)
+        if n is None:
+            with open(path, "rb") as f:
+                n = sum(1 for _ in f)
+        print("%s: %d records, %.0f bytes each" % (title, n, os.path.getsize(path) / n), flush=True)
+        r = Run("weir " + wl, [weir, "run", os.path.join(jobs, job), "--state-dir", state, "--reset-state",
+                               "--log-level", "info"],
+                n, env={"BENCH_IN": os.path.dirname(path)}, group=title)
+        res = r.run()
+        got = weir_records_read(r)
+        if got != n and "error" not in res:
+            res["error"] = "weir read %s records, expected %d" % (got, n)
+        if wl == "w3":
+            show = subprocess.run([weir, "checkpoint", "show", os.path.join(state, "w3-many-keys-file")],
+                                  capture_output=True, text=True)
+            m = re.search(r"(\d+) groups, (\d+) panes, (\d+) bytes of state", show.stdout)
+            if m:
+                res["state"] = {"groups": int(m.group(1)), "panes": int(m.group(2)), "bytes": int(m.group(3))}
+        results.append(res)
+        print(fmt(res), flush=True)
+        if "state" in res:
+            st = res["state"]
+            print("    state: %d groups, %d panes, %.1f MB checkpointed (%.1f B/group)" % (
+                st["groups"], st["panes"], st["bytes"] / 1e6, st["bytes"] / max(1, st["groups"])))
+        b = Run("python file " + wl, [PYTHON, PY_BASELINE, "file", path, wl], n, group=title,
+                baseline="python", timeout=300).run()
+        results.append(b)
+        print(fmt(b), flush=True)
+        ratios(results, title)
+
+
+def kafka_workload(weir, broker, data, results):
+    title = "W1 treasury (loopback Kafka)"
+    path = os.path.join(data, "w1/treasury.jsonl")
+    topic = "treasury"
+    mb = subprocess.Popen([broker, "--brokers", "1", "--topic", "%s:%d" % (topic, PARTITIONS)],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = mb.stdout.readline().strip()
+        if not line.startswith("BOOTSTRAP "):
+            raise RuntimeError("mock broker said: %r" % line)
+        bootstrap = line.split(" ", 1)[1]
+        t0 = time.monotonic()
+        subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-l", "-X", "linger.ms=20", "-X", "sticky.partitioning.linger.ms=0",
+                        "-X", "batch.num.messages=10000", "-X", "queue.buffering.max.messages=1000000",
+                        path], check=True)
+        print("%s: produced %d records to %s (%d partitions) in %.1f s" % (
+            title, N_W1, bootstrap, PARTITIONS, time.monotonic() - t0), flush=True)
+
+        # The mock drops old messages past its per-partition retention: check that all N are there.
+        held = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-e", "-o", "beginning", "-q"],
+                              stdout=subprocess.PIPE, check=True).stdout.count(b"\n")
+        if held != N_W1:
+            raise RuntimeError("the topic holds %d of %d records (mock retention)" % (held, N_W1))
+        kc = ["kcat", "-C", "-b", bootstrap, "-t", topic, "-e", "-o", "beginning", "-q"]
+        tuned = ["-X", "queued.min.messages=10000000", "-X", "fetch.wait.max.ms=10"]
+        for name, cmd in [("kcat -C (default)", kc), ("kcat -C (tuned)", kc + tuned)]:
+            r = Run(name, cmd, N_W1, group=title, baseline="kcat").run()
+            results.append(r)
+            print(fmt(r), flush=True)
+
+        def py_line(stream, line, run):
+            if stream == "err" and line.startswith("ASSIGNED"):
+                run.t_assigned = time.monotonic()
+            elif stream == "err" and line.startswith("RECORDS "):
+                run.counted = int(line.split()[1])
+
+        for name, extra in [("python consumer (default)", []), ("python consumer (tuned)", ["--tuned"])]:
+            r = Run(name, [PYTHON, PY_BASELINE, "kafka", bootstrap, topic, str(N_W1)] + extra, N_W1,
+                    group=title, baseline="python", on_line=py_line, timeout=120)
+            results.append(r.run())  # it exits by itself after N records
+
+        def weir_line(stream, line, run):
+            if stream == "err" and "assigned" in line and run.t_assigned is None:
+                run.t_assigned = time.monotonic()
+            elif stream == "out" and line.startswith("{"):
+                try:
+                    run.counted += json.loads(line).get("transactions", 0)
+                except ValueError:
+                    return
+                if run.counted >= N_W1:
+                    run.done()
+
+        r = Run("weir w1 kafka", [weir, "run", os.path.join(HERE, "jobs", "w1-treasury-kafka.yaml"),
+                                  "--state-dir", os.path.join(data, "state"), "--reset-state"],
+                N_W1, env={"BENCH_BROKERS": bootstrap, "BENCH_TOPIC": topic}, group=title, on_line=weir_line,
+                timeout=120)
+        res = r.run()
+        results.append(res)
+        for x in [x for x in results if x["group"] == title and x["name"] != "weir w1 kafka"][-2:]:
+            print(fmt(x), flush=True)
+        print(fmt(res), flush=True)
+        ratios(results, title)
+    finally:
+        try:
+            mb.stdin.write("quit\n")
+            mb.stdin.close()
+        except OSError:
+            pass
+        try:
+            mb.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            mb.kill()
+
+
+def main():
+    weir, broker, data = arg("--weir"), arg("--broker"), arg("--data")
+    results = []
+    print("machine: %d cores, %s" % (os.cpu_count(), cpu_model()), flush=True)
+    file_workloads(weir, data, results)
+    if "--no-kafka" not in sys.argv:
+        try:
+            kafka_workload(weir, broker, data, results)
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+            print("W1 loopback Kafka: not run: %s" % e, flush=True)
+    out = arg("--json")
+    if out:
+        with open(out, "w") as f:
+            json.dump({"machine": {"cores": os.cpu_count(), "cpu": cpu_model()}, "results": results}, f, indent=1)
+    return 1 if any("error" in r for r in results) else 0
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
