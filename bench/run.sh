@@ -38,7 +38,7 @@ python3 bench/bench.py --weir "$weir" --broker "$broker" --data "$data" --json "
 
 if [ -x "$root/build/release/bench/weir-alloc-check" ]; then
   echo "Allocation check (W1 pipeline, in-memory source):"
-  "$root/build/release/bench/weir-alloc-check" || rc=$?
+  "$root/build/release/bench/weir-alloc-check" 2>"$data/alloc-check.log" || rc=$?
 fi
 
 if [ "$profile" = 1 ]; then

@@ -1,0 +1,214 @@
+// Allocation check: "no heap allocation per record in steady state".
+// Replaces the global operator new with a counting one, runs the W1 pipeline (field extraction + executor,
+// sum and count per branch/currency per 2 s batch) over N pre-built payloads from an in-memory source, for
+// N = 100k and 1M, and reports allocations per record. A test clock advances 1 ms per record, so a batch
+// holds 2,000 records and the per-batch work (emission rows, sink hand-off) is part of the steady state. The
+// marginal figure (allocations(1M) - allocations(100k)) / 900k is what grows with N; it is broken down by
+// size class so a per-record allocation shows where it comes from.
+// Allocations per batch and per record are separated by a third run with the same 1M records in 10x fewer
+// batches. Exit code: 0 when the per-record part is below 0.001 (none in steady state); 1 otherwise.
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "config/load.h"
+#include "engine/clock.h"
+#include "engine/executor.h"
+#include "tests/unit/engine/memory_connectors.h"
+
+namespace {
+
+constexpr int kClasses = 8;  // <=16, <=32, <=64, <=128, <=256, <=1K, <=64K, larger
+std::atomic<uint64_t> g_count{0};
+std::array<std::atomic<uint64_t>, kClasses> g_by_size{};
+
+int size_class(std::size_t n) {
+  if (n <= 16) return 0;
+  if (n <= 32) return 1;
+  if (n <= 64) return 2;
+  if (n <= 128) return 3;
+  if (n <= 256) return 4;
+  if (n <= 1024) return 5;
+  if (n <= 65536) return 6;
+  return 7;
+}
+const char* kClassNames[kClasses] = {"<=16 B",    "17-32 B",    "33-64 B", "65-128 B",
+                                     "129-256 B", "257 B-1 KB", "1-64 KB", ">64 KB"};
+
+void* counted_alloc(std::size_t n) {
+  g_count.fetch_add(1, std::memory_order_relaxed);
+  g_by_size[size_class(n)].fetch_add(1, std::memory_order_relaxed);
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+void* operator new(std::size_t n) {
+  return counted_alloc(n);
+}
+void* operator new[](std::size_t n) {
+  return counted_alloc(n);
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  g_count.fetch_add(1, std::memory_order_relaxed);
+  g_by_size[size_class(n)].fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
+  return operator new(n, t);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+namespace {
+
+using namespace weir;
+
+// Discards every batch (a memory sink would keep them all and allocate for that).
+class NullSink : public Sink {
+ public:
+  Status open(const SinkContext&) override { return Status::ok(); }
+  Status write(const BatchOutput& b) override {
+    batches_ += 1;
+    for (const auto& e : b.emissions) rows_ += e.rows.size();
+    return Status::ok();
+  }
+  uint64_t batches_ = 0, rows_ = 0;
+};
+
+const char* kJob = R"(
+job: alloc-check
+source: stdin
+fields:
+  branch: { path: branch, type: string, required: true }
+  currency: { path: currency, type: string, required: true }
+  amount: { path: amount, type: int, required: true }
+outputs:
+  - name: transaction-flow
+    group_by: [branch, currency]
+    aggregate: { amount: sum(amount), transactions: count() }
+    to: console
+)";
+
+struct Result {
+  uint64_t allocs = 0;
+  std::array<uint64_t, kClasses> by_size{};
+  uint64_t rows = 0, batches = 0;
+  bool ok = false;
+};
+
+// ~154-byte payloads like bench/gen_data.py's treasury records.
+std::vector<testing::InputRecord> payloads(size_t n) {
+  const char* branches[] = {"Kazan", "SPB", "Novosibirsk", "Surgut", "Moscow", "Omsk", "Tomsk", "Perm"};
+  const char* currencies[] = {"RUB", "USD", "EUR", "GBP"};
+  std::vector<testing::InputRecord> v;
+  v.reserve(n);
+  uint64_t x = 88172645463325252ull;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  R"({"branch":"%s","currency":"%s","amount":%d,"id":%zu,"account":"40817810%012llu",)"
+                  R"("channel":"web","status":"settled","ts":%llu})",
+                  branches[x % 8], currencies[(x >> 8) % 4], static_cast<int>((x >> 16) % 200001) - 100000,
+                  10000000 + i, static_cast<unsigned long long>((x >> 20) % 1000000000000ull),
+                  1700000000000ull + i);
+    v.push_back({buf, 0});
+  }
+  return v;
+}
+
+Result run(size_t n, const char* batch) {
+  Result r;
+  auto loaded = config::load_job_text(std::string("batch: ") + batch + kJob, "alloc-check.yaml");
+  if (!loaded.job) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.format().c_str());
+    return r;
+  }
+  auto compiled = engine::compile(*loaded.job);
+  if (!compiled.plan) {
+    for (const auto& e : compiled.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    return r;
+  }
+  auto input = payloads(n);  // built before counting starts
+  engine::Connectors conn;
+  conn.source = std::make_unique<testing::VectorSource>(std::move(input));
+  auto sink = std::make_unique<NullSink>();
+  NullSink* out = sink.get();
+  conn.sinks.emplace_back();
+  conn.sinks.back().push_back(std::move(sink));
+  std::vector<std::string> dead;
+  conn.dead_letter = std::make_unique<testing::MemoryDeadLetters>(&dead);
+  TestClock clock(1484148840000, 1);
+  engine::Executor ex(*loaded.job, *compiled.plan, std::move(conn), clock, engine::ExecutorOptions{});
+  engine::StopFlag stop{0};
+  uint64_t before = g_count.load();
+  std::array<uint64_t, kClasses> before_by{};
+  for (int i = 0; i < kClasses; ++i) before_by[i] = g_by_size[i].load();
+  int rc = ex.run(stop);
+  r.allocs = g_count.load() - before;
+  for (int i = 0; i < kClasses; ++i) r.by_size[i] = g_by_size[i].load() - before_by[i];
+  r.rows = out->rows_;
+  r.batches = out->batches_;
+  r.ok = rc == 0;
+  if (!r.ok) std::fprintf(stderr, "executor failed: %s\n", ex.error().c_str());
+  return r;
+}
+
+}  // namespace
+
+void report(size_t n, const char* batch, const Result& r) {
+  std::printf(
+      "  %7zu records, batch %-3s: %7llu allocations = %.4f per record, %.1f per batch (%llu batches, "
+      "%llu rows)\n",
+      n, batch, static_cast<unsigned long long>(r.allocs), static_cast<double>(r.allocs) / n,
+      r.batches ? static_cast<double>(r.allocs) / r.batches : 0.0, static_cast<unsigned long long>(r.batches),
+      static_cast<unsigned long long>(r.rows));
+}
+
+int main() {
+  const size_t small = 100000, big = 1000000;
+  Result a = run(small, "2s");
+  Result b = run(big, "2s");
+  Result c = run(big, "20s");  // same records, a tenth of the batches
+  if (!a.ok || !b.ok || !c.ok) return 2;
+  report(small, "2s", a);
+  report(big, "2s", b);
+  report(big, "20s", c);
+  // allocations = per_record * records + per_batch * batches (+ a constant): solve from b and c (same
+  // records).
+  double per_batch =
+      (static_cast<double>(b.allocs) - c.allocs) / (static_cast<double>(b.batches) - c.batches);
+  double per_record = (static_cast<double>(b.allocs) - per_batch * b.batches) / big;
+  double marginal = (static_cast<double>(b.allocs) - a.allocs) / (big - small);
+  std::printf("  marginal 100k -> 1M (2s batches): %.4f allocations per record\n", marginal);
+  std::printf("  split: %.1f allocations per batch (emission rows, sink hand-off) + %.5f per record\n",
+              per_batch, per_record);
+  std::printf("  marginal by size class (per record, 2s batches):");
+  for (int i = 0; i < kClasses; ++i) {
+    double d = static_cast<double>(b.by_size[i] - a.by_size[i]) / (big - small);
+    if (d >= 0.00005) std::printf("  %s: %.4f", kClassNames[i], d);
+  }
+  bool ok = per_record < 0.001;
+  std::printf("\n  %s\n", ok ? "OK: no per-record heap allocation in steady state (only per-batch ones)"
+                             : "NOT MET: heap allocations per record in steady state");
+  return ok ? 0 : 1;
+}
