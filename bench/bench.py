@@ -154,7 +154,7 @@ def file_workloads(weir, data, results):
         print("%s: %d records, %.0f bytes each" % (title, n, os.path.getsize(path) / n), flush=True)
         r = Run("weir " + wl, [weir, "run", os.path.join(jobs, job), "--state-dir", state, "--reset-state",
                                "--log-level", "info"],
-                n, env={"BENCH_IN": os.path.dirname(path)}, group=title)
+                n, env={"BENCH_IN": os.path.dirname(path)}, group=title, timeout=300)
         res = r.run()
         got = weir_records_read(r)
         if got != n and "error" not in res:
