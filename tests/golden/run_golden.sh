@@ -10,10 +10,15 @@
 #   exit_code         optional: the expected exit code (default 0)
 #   stderr_contains   optional: lines, each of which must appear in weir's stderr
 #   env               optional: extra environment, KEY=VALUE per line
+#   normalize         optional: a sed script (sed -E) applied to every actual output file and to stdout before the
+#                     comparison, for parts that legitimately vary from run to run (e.g. the `time` of a dead
+#                     letter: `s/"time":"[^"]*"/"time":"T"/`); expected/ holds the normalized form
+# WEIR_BINARY may be relative to the current directory.
 # WEIR_GOLDEN_UPDATE=1 copies the actual output into expected/ (review the result by hand before committing).
 set -uo pipefail
 case_dir=$(cd "$1" && pwd)
 weir=$2
+case "$weir" in /*) ;; *) weir="$(pwd)/$weir" ;; esac
 name=$(basename "$case_dir")
 work=$(mktemp -d "${TMPDIR:-/tmp}/weir-golden-$name.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -35,6 +40,11 @@ env "${envs[@]}" WEIR_TEST_CLOCK="$clock" timeout 120 "$weir" run job.yaml --sta
   < "$input" > "$work/stdout" 2> "$work/stderr"
 rc=$?
 fail=0
+if [ -f "$case_dir/normalize" ]; then
+  while IFS= read -r f; do
+    sed -E -i -f "$case_dir/normalize" "$f"
+  done < <(find "$OUT" -type f ! -name '*.weir-commit'; echo "$work/stdout")
+fi
 if [ "$rc" != "$want_rc" ]; then
   echo "golden $name: exit code $rc, expected $want_rc"
   fail=1
