@@ -108,6 +108,24 @@ def seed_treasury(name):
     return {"flow.jsonl": proc(name, o, ext, 2000)}
 
 
+@case
+def proc_windows(name):
+    def ext(line):
+        d = json.loads(line)
+        return {"k": d.get("k"), "v": d.get("v")}
+
+    v = lambda r: r["v"]
+    k = [("k", lambda r: r["k"])]
+    outs = {
+        "per-batch.jsonl": Output(aggs=[("n", Agg("count")), ("s", Agg("sum", v)), ("lo", Agg("min", v))]),
+        "tumbling.jsonl": Output(keys=k, aggs=[("n", Agg("count")), ("s", Agg("sum", v))], window=("tumbling", 5000)),
+        "sliding.jsonl": Output(aggs=[("n", Agg("count")), ("hi", Agg("max", v))], window=("sliding", 4000, 2000)),
+        "total-by-k.jsonl": Output(keys=k, aggs=[("n", Agg("count")), ("s", Agg("sum", v))], window=("total",)),
+        "total.jsonl": Output(aggs=[("n", Agg("count")), ("last_v", Agg("last", v))], window=("total",)),
+    }
+    return {f: proc(name, o, ext, 1000) for f, o in outs.items()}
+
+
 def main():
     names = [a for a in sys.argv[1:] if not a.startswith("--")] or sorted(CASES)
     bad = 0
