@@ -126,6 +126,41 @@ def proc_windows(name):
     return {f: proc(name, o, ext, 1000) for f, o in outs.items()}
 
 
+def events(name):
+    return [(d["ts"], d) for d in docs(name)]
+
+
+def event_outputs(name, window, aggs_k, aggs_all, lateness):
+    k = [("k", lambda r: r["k"])]
+    a = Output(keys=k, aggs=aggs_k, window=window)
+    b = Output(aggs=aggs_all, window=window)
+    ev = events(name)
+    return {"by-k.jsonl": emissions_jsonl(a, event_emissions(a, ev, 0, lateness)),
+            "all.jsonl": emissions_jsonl(b, event_emissions(b, ev, 0, lateness))}
+
+
+V = lambda r: r["v"]
+
+
+@case
+def event_tumbling(name):
+    return event_outputs(name, ("tumbling", 10000),
+                         [("n", Agg("count")), ("s", Agg("sum", V)), ("first_v", Agg("first", V))],
+                         [("n", Agg("count")), ("s", Agg("sum", V))], 2000)
+
+
+@case
+def event_sliding(name):
+    return event_outputs(name, ("sliding", 10000, 5000), [("n", Agg("count")), ("vs", Agg("sum", V))],
+                         [("n", Agg("count")), ("hi", Agg("max", V))], 1000)
+
+
+@case
+def event_batch(name):
+    return event_outputs(name, ("tumbling", 5000), [("n", Agg("count")), ("vs", Agg("sum", V))],
+                         [("n", Agg("count"))], 0)
+
+
 def main():
     names = [a for a in sys.argv[1:] if not a.startswith("--")] or sorted(CASES)
     bad = 0
