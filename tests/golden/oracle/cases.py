@@ -161,6 +161,12 @@ def event_batch(name):
                          [("n", Agg("count"))], 0)
 
 
+@case
+def event_sliding_uneven(name):
+    return event_outputs(name, ("sliding", 10000, 3000), [("n", Agg("count")), ("vs", Agg("sum", V))],
+                         [("n", Agg("count"))], 0)
+
+
 def main():
     names = [a for a in sys.argv[1:] if not a.startswith("--")] or sorted(CASES)
     bad = 0
