@@ -146,6 +146,9 @@ class PlanBuilder {
   std::map<std::vector<int>, int32_t> memo_;
 };
 
+// Marks a syntax error that is really invalid UTF-8 (reported as such).
+constexpr const char* kInvalidUtf8 = "invalid UTF-8";
+
 bool is_ws(char c) {
   return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
@@ -223,7 +226,23 @@ struct Extractor::Impl {
     while (p < end && is_ws(*p)) ++p;
   }
 
-  // Finds the next '"', '\\' or control byte at or after p; false at the end of input.
+  // Consumes a run of multi-byte UTF-8 sequences at p; false (p at the bad byte) if invalid.
+  bool utf8_run() {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    const auto* e = reinterpret_cast<const unsigned char*>(end);
+    while (u < e && *u >= 0x80) {
+      const size_t n = detail::utf8_sequence(u, e);
+      if (n == 0) {
+        p = reinterpret_cast<const char*>(u);
+        return false;
+      }
+      u += n;
+    }
+    p = reinterpret_cast<const char*>(u);
+    return true;
+  }
+
+  // Finds the next '"', '\\', control or non-ASCII byte at or after p; false at the end of input.
   bool scan_string() {
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i bslash = _mm_set1_epi8('\\');
@@ -232,14 +251,17 @@ struct Extractor::Impl {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
       const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
                                        _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f));
-      const int m = _mm_movemask_epi8(hit);
+      const int m = _mm_movemask_epi8(hit) | _mm_movemask_epi8(v);  // | non-ASCII bytes
       if (m != 0) {
         p += __builtin_ctz(static_cast<unsigned>(m));
         return true;
       }
       p += 16;
     }
-    while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
+    while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20 &&
+           static_cast<unsigned char>(*p) < 0x80) {
+      ++p;
+    }
     return p < end;
   }
 
@@ -331,6 +353,12 @@ struct Extractor::Impl {
         }
         if (!escape<Decode>()) return false;
         run = p;
+        continue;
+      }
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        // UTF-8 is validated here, only inside strings: outside them any non-ASCII byte is a
+        // syntax error anyway, and this saves a second pass over the payload.
+        if (!utf8_run()) return fail(kInvalidUtf8);
         continue;
       }
       return fail(c == 0 ? "raw NUL byte inside a string" : "unescaped control character inside a string");
@@ -537,7 +565,9 @@ struct Extractor::Impl {
   }
 
   bool syntax(std::string& error) {
-    if (too_deep) {
+    if (syntax_error == kInvalidUtf8) {
+      error = "invalid UTF-8 at byte " + std::to_string(syntax_at - begin);
+    } else if (too_deep) {
       error = "JSON nested deeper than " + std::to_string(kMaxDepth) + " levels";
     } else if (syntax_at >= end || !*syntax_error) {
       error = "truncated JSON: the message ends before the document does (" + std::to_string(end - begin) +
@@ -561,10 +591,6 @@ struct Extractor::Impl {
 
     if (payload.empty()) {
       error = "empty message";
-      return false;
-    }
-    if (size_t bad = detail::first_invalid_utf8(payload); bad != std::string_view::npos) {
-      error = "invalid UTF-8 at byte " + std::to_string(bad);
       return false;
     }
     ws();

@@ -1,6 +1,7 @@
 // Internals of field extraction shared by extract.cc, convert.cc and time.cc. Not a public API.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,6 +31,27 @@ bool convert(const config::Field& f, const Raw& r, Value& out, std::string& scra
 
 // Appends `raw` (valid JSON) to `out` without the whitespace outside strings.
 void compact_json(std::string_view raw, std::string& out);
+
+// Length (2-4) of the valid multi-byte UTF-8 sequence starting at p (*p >= 0x80), or 0.
+inline size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
+  const unsigned c = *p;
+  const ptrdiff_t left = end - p;
+  auto cont = [&](ptrdiff_t k) { return (p[k] & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (left < 3 || !cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && p[1] < 0xA0) return 0;  // overlong
+    if (c == 0xED && p[1] > 0x9F) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (left < 4 || !cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && p[1] < 0x90) return 0;  // overlong
+    if (c == 0xF4 && p[1] > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
 
 // Offset of the first byte that is not valid UTF-8, or npos.
 size_t first_invalid_utf8(std::string_view s);

@@ -171,3 +171,19 @@ TEST_CASE("bad input: garbage never crashes", "[fields]") {
   }
   CHECK(good > 0);
 }
+
+TEST_CASE("valid_utf8", "[fields]") {
+  using weir::fields::valid_utf8;
+  CHECK(valid_utf8(""));
+  CHECK(valid_utf8("plain ascii text that is longer than sixteen bytes"));
+  CHECK(valid_utf8("\xC3\xA9\xE5\x90\x8D\xF0\x9F\x98\x8B and ascii \xF4\x8F\xBF\xBF"));
+  CHECK(valid_utf8(std::string("nul \0 is valid UTF-8", 20)));
+  CHECK_FALSE(valid_utf8("\x80"));
+  CHECK_FALSE(valid_utf8("long ascii prefix of many bytes \xC3"));
+  CHECK_FALSE(valid_utf8("\xC1\xBF"));          // overlong
+  CHECK_FALSE(valid_utf8("\xE0\x80\xAF"));      // overlong
+  CHECK_FALSE(valid_utf8("\xF0\x80\x80\xAF"));  // overlong
+  CHECK_FALSE(valid_utf8("\xED\xBF\xBF"));      // surrogate
+  CHECK_FALSE(valid_utf8("\xF5\x80\x80\x80"));  // beyond U+10FFFF
+  CHECK_FALSE(valid_utf8("\xE5\x90x"));         // bad continuation
+}
