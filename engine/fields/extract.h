@@ -24,6 +24,16 @@ class Extractor {
   ~Extractor();
   Extractor(Extractor&&) noexcept;
 
+  // Not thread-safe: extract() reuses internal buffers (no per-record allocation in steady state,
+  // except Value::list for `[*]` fields). Use one Extractor per thread.
+  //
+  // Conversions (see convert.cc): any: string/int/float/bool, object or array -> compact JSON text,
+  // integer beyond int64 -> float; string: numbers -> their JSON text, bools -> "true"/"false",
+  // object/array -> bad; int: JSON integers and integral strings (4.0 is bad); float: numbers and
+  // numeric strings; bool: true/false and "true"/"false"; time: per format. null = missing.
+  // `[*]` gives a list of the converted elements (elements lacking the rest of the path are left
+  // out); nested `[*]` flattens. Duplicate keys: the last wins. Lone \u surrogates -> U+FFFD.
+  //
   // Fills slots[0 .. fields.size()) from the payload. Returns false and sets `error` when the record
   // is bad: malformed/truncated JSON, top level not an object, too deep, invalid UTF-8, a required
   // field missing/null, a value that does not convert to its declared type. Never throws.
