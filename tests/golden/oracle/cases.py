@@ -167,6 +167,17 @@ def event_sliding_uneven(name):
                          [("n", Agg("count"))], 0)
 
 
+@case
+def event_sliding_aggs(name):
+    S = lambda r: r.get("s")
+    Vg = lambda r: r.get("v")
+    o = Output(keys=[("k", lambda r: r["k"])], window=("sliding", 30000, 10000),
+               aggs=[("n", Agg("count")), ("nv", Agg("count_x", Vg)), ("sv", Agg("sum", Vg)), ("lo", Agg("min", Vg)),
+                     ("hi", Agg("max", Vg)), ("ds", Agg("count_distinct", S)),
+                     ("fs", Agg("first", S)), ("ls", Agg("last", S)), ("mins", Agg("min", S))])
+    return {"by-k.jsonl": emissions_jsonl(o, event_emissions(o, events(name), 0, 5000))}
+
+
 def main():
     names = [a for a in sys.argv[1:] if not a.startswith("--")] or sorted(CASES)
     bad = 0
