@@ -65,8 +65,12 @@ struct State::Impl {
   int64_t lo = detail::kNone + 1, hi = detail::kNone;  // the running partials cover panes [lo, hi]
   int64_t closed = detail::kNone;                      // every window <= closed is closed (emitted or empty)
   int64_t last_wm = INT64_MIN;
-  bool has_anchor = false;  // quiet windows w with anchor < w <= anchor + kMaxQuietRun are emitted
+  // Quiet windows w with quiet_from <= w <= anchor + kMaxQuietRun are emitted. quiet_from: start_at's
+  // first window, or the one after the first window with records; anchor: the last window with records,
+  // start_at's first window - 1, or in processing time the last window closed.
+  bool has_anchor = false;
   int64_t anchor = 0;
+  int64_t quiet_from = 0;   // set whenever has_anchor is
   bool processing = false;  // start_at() was called
   bool has_start = false;   // total: window_start fixed
   int64_t start_ms = 0;

@@ -2,7 +2,7 @@
 //
 //   "WWS" version(1)
 //   plan: kind, length, every, key_count, emit_empty, aggregate count, kinds   (must match on load)
-//   lo hi closed last_wm flags anchor start_ms first_pane seq skipped
+//   lo hi closed last_wm flags anchor quiet_from start_ms first_pane seq skipped
 //   group count, then per group: key values, running words, [running values, sets],
 //                                 pane partial count, per partial: words, [values, sets]
 //   value: tag (0 null, 1 false, 2 true, 3 int, 4 float (8 bytes LE), 5 string, 6 time, 7 list)
@@ -215,6 +215,7 @@ void State::save(std::string& out) const {
       (m.has_start ? kHasStart : none) | (m.has_first ? kHasFirst : none) | (m.dirty ? kDirty : none) |
       (m.finished ? kFinished : none));
   w.s(m.anchor);
+  w.s(m.quiet_from);
   w.s(m.start_ms);
   w.s(m.first_pane);
   w.u(m.seq);
@@ -264,7 +265,7 @@ bool State::load(std::string_view in) {
 
   uint64_t flags;
   if (!r.s(m.lo) || !r.s(m.hi) || !r.s(m.closed) || !r.s(m.last_wm) || !r.u(flags) || !r.s(m.anchor) ||
-      !r.s(m.start_ms) || !r.s(m.first_pane) || !r.u(m.seq) || !r.u(m.skipped)) {
+      !r.s(m.quiet_from) || !r.s(m.start_ms) || !r.s(m.first_pane) || !r.u(m.seq) || !r.u(m.skipped)) {
     return false;
   }
   if (flags >= 64) return false;
@@ -282,7 +283,10 @@ bool State::load(std::string_view in) {
   if (m.lo < kNone + 1 || m.lo > max_j + 1 || !index_ok(m.hi) || !index_ok(m.closed) || m.lo > m.hi + 1) {
     return false;
   }
-  if (m.has_anchor && (m.anchor < -max_pane - 1 || m.anchor > max_j)) return false;
+  if (m.has_anchor &&
+      (m.anchor < -max_pane - 1 || m.anchor > max_j || m.quiet_from < -max_pane || m.quiet_from > max_j)) {
+    return false;
+  }
   if (m.has_first && !pane_ok(m.first_pane)) return false;
   if (!m.total && m.hi - m.n + 1 > m.lo) return false;  // the running partials span at most a window
 

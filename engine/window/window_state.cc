@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 
 #include "engine/window/state_impl.h"
 
@@ -247,9 +248,13 @@ void State::start_at(int64_t t_ms) {
   Impl& m = *impl_;
   m.processing = true;
   int64_t s = floor_div(std::clamp(t_ms, -kMaxAbsTime, kMaxAbsTime), m.S);  // first window ending after t
-  if (!m.has_anchor || m.anchor < s - 1) {
+  if (!m.has_anchor) {
     m.has_anchor = true;
     m.anchor = s - 1;
+    m.quiet_from = s;
+  } else {
+    m.anchor = std::max(m.anchor, s - 1);
+    m.quiet_from = std::min(m.quiet_from, s);
   }
   if (m.total && !m.has_start) {
     m.has_start = true;
@@ -415,12 +420,16 @@ struct Emitter {
           }
           if (!parts_ready) window_parts(g);
           parts_ready = true;
-          double f = 0;
+          // The recomputed sum has rounding error of its own, which matters once a large pane
+          // leaves: keep its bound (each addition: half an ulp of its result).
+          double f = 0, err = 0;
           for (const ConstPart& p : m.parts) {
-            if (p.w[s.word + 1] != 0) f += get_f(p.w + s.word + 4);
+            if (p.w[s.word + 1] == 0) continue;
+            f += get_f(p.w + s.word + 4);
+            err += std::fabs(f) * 0x1p-53;
           }
           put_f(g.nums.data() + s.word + 4, f);
-          put_f(g.nums.data() + s.err, 0.0);
+          put_f(g.nums.data() + s.err, err);
         }
       }
       if (!m.total && m.lay.noninvertible && !parts_ready) window_parts(g);
@@ -447,8 +456,14 @@ struct Emitter {
       extend(j);
     }
     emit_rows(j);
-    if (!m.has_anchor || m.anchor < j) m.anchor = j;
-    m.has_anchor = true;
+    if (!m.has_anchor) {
+      m.has_anchor = true;
+      m.anchor = j;
+      m.quiet_from = j + 1;
+    } else {
+      m.anchor = std::max(m.anchor, j);
+      m.quiet_from = std::min(m.quiet_from, j + 1);
+    }
   }
 
   // Windows [a, b) hold no records of their own.
@@ -458,13 +473,13 @@ struct Emitter {
     // Saturating: the anchor may sit near INT64_MAX / S.
     int64_t last =
         m.anchor > INT64_MAX - State::kMaxQuietRun - 1 ? INT64_MAX - 1 : m.anchor + State::kMaxQuietRun;
-    int64_t from = std::max(a, m.anchor + 1);
+    int64_t from = std::max(a, m.quiet_from);
     int64_t to = std::min(b - 1, last);
     for (int64_t w = from; w <= to; ++w) {
       if (m.total) m.hi = std::max(m.hi, w);
       emit_rows(w, true);
     }
-    int64_t skip_from = std::max(a, last + 1);
+    int64_t skip_from = std::max({a, m.quiet_from, last + 1});
     if (b > skip_from) m.skipped += static_cast<uint64_t>(b - skip_from);
   }
 };
@@ -476,7 +491,8 @@ void State::advance(int64_t watermark_ms, std::vector<Emission>& out) {
   if (m.finished || watermark_ms <= m.last_wm) return;
   m.last_wm = watermark_ms;
   bool final = watermark_ms == INT64_MAX;
-  int64_t cj = floor_div(watermark_ms, m.S) - 1;  // every window <= cj closes now
+  // Every window <= cj closes now. (No record lies below -2^61: a lower watermark closes nothing.)
+  int64_t cj = floor_div(std::max(watermark_ms, -2 * kMaxAbsTime), m.S) - 1;
   if (cj > m.closed) {
     Emitter em{m, out};
     int64_t j = m.closed + 1;

@@ -1,3 +1,4 @@
 weir_add_unit_test(window SOURCES
   window/window_test.cc
+  window/window_property_test.cc
   DEPS weir_window)
