@@ -5,6 +5,7 @@
 
 #include "cmd/checkpoint.h"
 #include "cmd/commands.h"
+#include "cmd/daemon.h"
 #include "cmd/run.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   weir::cmd::register_checkpoint(app, exit_code);
   weir::cmd::register_validate(app, exit_code);
   weir::cmd::register_explain(app, exit_code);
+  weir::cmd::register_daemon(app, exit_code);
   auto* version = app.add_subcommand("version", "Print weir's version");
   version->callback([] { fmt::print("weir {}\n", WEIR_VERSION); });
   try {

@@ -1,13 +1,52 @@
 // Counters a running job keeps; read by the periodic status log and the metrics endpoint.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace weir::engine {
+
+// Durations in fixed buckets, lock-free (one relaxed add per observation); read by the metrics endpoint as a
+// Prometheus histogram. Counts are per bucket (not cumulative); the last bucket is +Inf.
+struct DurationHistogram {
+  static constexpr std::array<int64_t, 14> kBoundsUs = {
+      1'000,   5'000,     10'000,    25'000,    50'000,     100'000,    250'000,
+      500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000, 30'000'000, 60'000'000};
+  std::array<std::atomic<uint64_t>, kBoundsUs.size() + 1> buckets{};
+  std::atomic<uint64_t> count{0};
+  std::atomic<int64_t> sum_us{0};
+
+  void observe_us(int64_t us) {
+    if (us < 0) us = 0;
+    size_t i = 0;
+    while (i < kBoundsUs.size() && us > kBoundsUs[i]) ++i;
+    buckets[i].fetch_add(1, std::memory_order_relaxed);
+    sum_us.fetch_add(us, std::memory_order_relaxed);
+    count.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Observes the time from its construction to its destruction: `DurationHistogram::Timer t(h);`.
+  class Timer {
+   public:
+    explicit Timer(DurationHistogram& h) : h_(h), t0_(std::chrono::steady_clock::now()) {}
+    ~Timer() {
+      h_.observe_us(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0_)
+              .count());
+    }
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+
+   private:
+    DurationHistogram& h_;
+    std::chrono::steady_clock::time_point t0_;
+  };
+};
 
 struct OutputMetrics {
   std::string name;
@@ -31,6 +70,7 @@ struct JobMetrics {
   std::atomic<int64_t> watermark_ms{INT64_MIN};
   std::atomic<uint64_t> checkpoint_bytes{0};
   std::atomic<int64_t> checkpoint_duration_us{0};
+  DurationHistogram batch_duration;  // time to close a batch: emit windows, write sinks, checkpoint
   std::vector<std::unique_ptr<OutputMetrics>> outputs;
 };
 

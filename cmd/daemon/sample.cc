@@ -1,0 +1,53 @@
+#include "cmd/daemon/sample.h"
+
+namespace weir::daemon {
+
+const char* to_string(JobState s) {
+  switch (s) {
+    case JobState::Starting:
+      return "starting";
+    case JobState::Running:
+      return "running";
+    case JobState::Stopping:
+      return "stopping";
+    case JobState::Stopped:
+      return "stopped";
+    case JobState::Finished:
+      return "finished";
+    case JobState::Failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+void fill_sample(const engine::JobMetrics& m, JobSample& out) {
+  constexpr auto r = std::memory_order_relaxed;
+  out.records_in = m.records_in.load(r);
+  out.bad = m.bad.load(r);
+  out.late = m.late.load(r);
+  out.batches = m.batches.load(r);
+  out.last_batch_duration_us = m.last_batch_duration_us.load(r);
+  out.last_success_ms = m.last_success_ms.load(r);
+  out.watermark_ms = m.watermark_ms.load(r);
+  out.checkpoint_bytes = m.checkpoint_bytes.load(r);
+  out.checkpoint_duration_us = m.checkpoint_duration_us.load(r);
+  for (size_t i = 0; i < out.batch_buckets.size(); ++i)
+    out.batch_buckets[i] = m.batch_duration.buckets[i].load(r);
+  out.batch_count = m.batch_duration.count.load(r);
+  out.batch_sum_us = m.batch_duration.sum_us.load(r);
+  out.outputs.clear();
+  for (const auto& o : m.outputs) {
+    OutputSample s;
+    s.name = o->name;
+    s.records = o->records.load(r);
+    s.bad = o->bad.load(r);
+    s.late = o->late.load(r);
+    s.rows = o->rows.load(r);
+    s.sink_retries = o->sink_retries.load(r);
+    s.state_groups = o->state_groups.load(r);
+    s.state_bytes = o->state_bytes.load(r);
+    out.outputs.push_back(std::move(s));
+  }
+}
+
+}  // namespace weir::daemon
