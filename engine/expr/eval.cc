@@ -204,12 +204,13 @@ struct Ev {
     return &tmp;
   }
 
-  // x in (...): null when x is null (so `x not in (...)` is not true either); null elements never match.
+  // x in (...): a comparison, so false when x is null (spec §10: comparisons with null are false);
+  // `x not in (...)` is not (x in (...)), true for a null x. Null elements never match.
   const Value* in(const CNode& n, Value& tmp) {
     Value xt, et;
     const Value* x = run(n.kids[0], xt);
     if (!x) return nullptr;
-    if (x->is_null()) return tmp.set_null(), &tmp;
+    if (x->is_null()) return tmp = Value::boolean(false), &tmp;
     for (size_t k = 1; k < n.kids.size(); ++k) {
       const Value* e = run(n.kids[k], et);
       if (!e) return nullptr;

@@ -36,8 +36,8 @@ std::variant<Compiled, ParseError> compile(const NodePtr& node, const Resolver& 
 // - Comparisons (= != < <= > >=) with a null operand are false, != included. Numbers compare
 //   numerically (int vs float exactly), strings bytewise, bools false < true, times with times or
 //   with numbers (epoch ms); lists compare with lists. Other mixes are an error (the record is bad).
-// - `x in (a, b)` is true when x equals an element (null elements never match) and null when x is
-//   null, so `x not in (...)` (= not (x in (...))) is not true for a null x either.
+// - `x in (a, b)` is a comparison: true when x equals an element (null elements never match), false
+//   when x is null; `x not in (...)` is not (x in (...)), so it is true for a null x.
 // - not null = null; and/or are three-valued and short-circuit (false and x = false, true or x =
 //   true, without evaluating x; otherwise null when either side is null). Non-bool operands: error.
 // - Arithmetic with null is null. int op int is int (overflow is an error; / truncates toward

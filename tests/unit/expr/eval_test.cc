@@ -74,8 +74,8 @@ TEST_CASE("eval: null semantics table", "[expr]") {
   REQUIRE(same(val("n is not null", rec), B(false)));
   REQUIRE(same(val("s is null", rec), B(false)));
   REQUIRE(same(val("s is not null", rec), B(true)));
-  REQUIRE(same(val("n in ('a', 'b')", rec), N()));
-  REQUIRE(same(val("n not in ('a', 'b')", rec), N()));
+  REQUIRE(same(val("n in ('a', 'b')", rec), B(false)));     // a comparison with null is false
+  REQUIRE(same(val("n not in ('a', 'b')", rec), B(true)));  // not (n in (...))
   REQUIRE(same(val("s in ('x', n)", rec), B(false)));
   REQUIRE(!weir::expr::is_true(val("n = n", rec)));
   REQUIRE(!weir::expr::is_true(N()));
