@@ -1,7 +1,8 @@
 // Conversion of one raw JSON value to a field's declared type (spec §4).
 //
 //   any     string -> String; integer -> Int (Float beyond int64); other number -> Float;
-//           bool -> Bool; object/array -> its compact JSON text as a String
+//           bool -> Bool; array -> List (elements converted the same way, so `explode` can take
+//           a plain path to an array); object -> its compact JSON text as a String
 //   string  string -> String; number -> its JSON text; bool -> "true"/"false"; object/array: bad
 //   int     JSON integer in int64; a string holding one ("42"); anything else (4.0, "4.5"): bad
 //   float   any JSON number or numeric string (finite)
@@ -9,6 +10,10 @@
 //   time    per format: rfc3339 / strftime from strings; epoch_ms / epoch_s from numbers or
 //           numeric strings
 // null never reaches here: it is treated as missing by the extractor.
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <charconv>
 #include <cmath>
 
@@ -145,6 +150,37 @@ void compact_json(std::string_view raw, std::string& out) {
   }
 }
 
+namespace {
+// An element of an `any` array: the same conversion as a top-level `any` value. The extractor has
+// already checked the document (depth, UTF-8), so this DOM parse of one array cannot fail on input
+// the extractor accepted; it runs only for `any` fields that hold arrays, not on the hot path.
+Value any_from_dom(const rapidjson::Value& v) {
+  if (v.IsNull()) return Value();
+  if (v.IsBool()) return Value::boolean(v.GetBool());
+  if (v.IsInt64()) return Value::integer(v.GetInt64());
+  if (v.IsNumber()) return Value::real(v.GetDouble());
+  if (v.IsString()) return Value::string(std::string(v.GetString(), v.GetStringLength()));
+  if (v.IsArray()) {
+    List items;
+    items.reserve(v.Size());
+    for (const auto& e : v.GetArray()) items.push_back(any_from_dom(e));
+    return Value::list(std::move(items));
+  }
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v.Accept(w);
+  return Value::string(std::string(buf.GetString(), buf.GetSize()));
+}
+
+bool array_to_list(std::string_view raw, Value& out) {
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseFullPrecisionFlag>(raw.data(), raw.size());
+  if (d.HasParseError() || !d.IsArray()) return false;
+  out = any_from_dom(d);
+  return true;
+}
+}  // namespace
+
 bool convert(const config::Field& f, const Raw& r, Value& out, std::string& scratch, std::string& error) {
   using FT = config::FieldType;
   switch (f.type) {
@@ -169,8 +205,10 @@ bool convert(const config::Field& f, const Raw& r, Value& out, std::string& scra
           out = Value::real(d);
           return true;
         }
-        case RawKind::Object:
         case RawKind::Array:
+          if (array_to_list(r.text, out)) return true;
+          [[fallthrough]];
+        case RawKind::Object:
           scratch.clear();
           compact_json(r.text, scratch);
           out.set_string(scratch);

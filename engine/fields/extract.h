@@ -27,7 +27,7 @@ class Extractor {
   // Not thread-safe: extract() reuses internal buffers (no per-record allocation in steady state,
   // except Value::list for `[*]` fields). Use one Extractor per thread.
   //
-  // Conversions (see convert.cc): any: string/int/float/bool, object or array -> compact JSON text,
+  // Conversions (see convert.cc): any: string/int/float/bool, array -> list, object -> compact JSON text,
   // integer beyond int64 -> float; string: numbers -> their JSON text, bools -> "true"/"false",
   // object/array -> bad; int: JSON integers and integral strings (4.0 is bad); float: numbers and
   // numeric strings; bool: true/false and "true"/"false"; time: per format. null = missing.

@@ -68,6 +68,27 @@ TEST_CASE("extract: [*] makes a list, merged with [N] on the same array", "[fiel
   CHECK(empty.slots[4].is_null());
 }
 
+TEST_CASE("extract: an any path to an array is a list; objects stay compact JSON text", "[fields]") {
+  std::vector<config::Field> fs = {field("arr", "tags"), field("obj", "user")};
+  auto r = run(fs, R"({"tags":["x", 2, 2.5, null, [true, "y\u00e9"], {"a": 1}],"user":{"n": [1, 2]}})");
+  REQUIRE(r.ok);
+  REQUIRE(r.slots[0].type() == Type::List);
+  const List& a = r.slots[0].as_list();
+  REQUIRE(a.size() == 6);
+  CHECK(a[0] == Value::string("x"));
+  CHECK(a[1].type() == Type::Int);
+  CHECK(a[2] == Value::real(2.5));
+  CHECK(a[3].is_null());
+  REQUIRE(a[4].type() == Type::List);
+  CHECK(a[4].as_list()[1] == Value::string("y\xc3\xa9"));
+  CHECK(a[5] == Value::string(R"({"a":1})"));
+  CHECK(r.slots[1] == Value::string(R"({"n":[1,2]})"));
+  auto empty = run(fs, R"({"tags":[]})");
+  REQUIRE(empty.ok);
+  REQUIRE(empty.slots[0].type() == Type::List);
+  CHECK(empty.slots[0].as_list().empty());
+}
+
 TEST_CASE("extract: [*] with a declared type converts each element", "[fields]") {
   std::vector<config::Field> fs = {field("ids", "items[*].id", FT::Int)};
   auto r = run(fs, R"({"items":[{"id":1},{"id":"2"},{"id":3}]})");
@@ -111,7 +132,7 @@ TEST_CASE("extract: type any", "[fields]") {
   CHECK(r.slots[3].as_float() == 1500.0);
   CHECK(r.slots[4] == Value::boolean(false));
   CHECK(r.slots[5] == Value::string(R"({"k":[1,2,{"z":"a b"}],"e":"\"q\""})"));
-  CHECK(r.slots[6] == Value::string("[]"));
+  CHECK(r.slots[6] == Value::list({}));  // arrays are lists
   CHECK(r.slots[7].is_null());
 }
 
