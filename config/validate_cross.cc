@@ -165,14 +165,9 @@ class Checker {
     if (!e) return;
     visit_expr(*e.node, [&](const expr::Node& n) {
       if (n.op != expr::Op::Field) return;
-      if (local.count(n.name) && !declared(n.name) && !find_meta(n.name)) {
-        if (where)
-          ctx_.error(expr_loc(e, n.col),
-                     fmt::format("where: '{}' is made by explode/select, which run after where "
-                                 "(order: where, explode, select, group_by)",
-                                 n.name));
-        return;
-      }
+      // `where` runs before explode/select, so a name they make is, in `where`, a path of the
+      // document (like any undeclared name).
+      if (!where && local.count(n.name) && !declared(n.name) && !find_meta(n.name)) return;
       resolve(n.name, expr_loc(e, n.col), what);
     });
     check(e, what, local_types);
@@ -204,12 +199,15 @@ class Checker {
       local.insert(o.explode->as);
       local_types[o.explode->as] = o.explode->split ? Type::String : Type::Null;
     }
-    for (const auto& s : o.select) local.insert(s.name);
 
     expression(o.where, "where", local, local_types, o, true);
     if (o.explode && !o.explode->field.empty()) explode(o);
-    for (const auto& s : o.select)
+    // A select expression sees explode's `as` and the select names before it; any other name
+    // (its own included) is a field or a path of the document.
+    for (const auto& s : o.select) {
       expression(s.expr, fmt::format("select '{}'", s.name), local, local_types, o);
+      local.insert(s.name);
+    }
     for (const auto& g : o.group_by) expression(g.expr, "group_by", local, local_types, o);
     for (const auto& a : o.aggregate)
       if (a.arg) {

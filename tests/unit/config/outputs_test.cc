@@ -165,10 +165,21 @@ TEST_CASE("group keys: a field, an expression named by its text, or { name: expr
       24, "column 'author' appears twice");
 }
 
-TEST_CASE("where cannot use names made later by explode or select") {
-  has_error(job("  - name: o\n    where: w == 'x'\n    explode: { field: author, split: ' ', as: w }\n    "
-                "to: console\n"),
-            7, 12, "where: 'w' is made by explode/select");
+TEST_CASE("where sees the document: a name made later by explode or select is a path there") {
+  auto implicit_names = [](const Job& j) {
+    std::vector<std::string> names;
+    for (const auto& f : j.fields)
+      if (f.implicit) names.push_back(f.name);
+    return names;
+  };
+  Job j =
+      ok(job("  - name: o\n    where: w == 'x'\n    explode: { field: author, split: ' ', as: w }\n    "
+             "to: console\n"));
+  CHECK(implicit_names(j) == std::vector<std::string>{"w"});
+  // A select expression naming its own output name reads the document's field of that name; a
+  // later select sees the earlier one.
+  Job s = ok(job("  - name: o\n    select: { c: upper(c), d: lower(c) }\n    to: console\n"));
+  CHECK(implicit_names(s) == std::vector<std::string>{"c"});
 }
 
 TEST_CASE("explode: declared field types, paths, unknown fields") {
