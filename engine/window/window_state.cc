@@ -253,8 +253,9 @@ void State::start_at(int64_t t_ms) {
     m.anchor = s - 1;
     m.quiet_from = s;
   } else {
+    // A restart after downtime: the windows of the downtime had no records; none are emitted.
     m.anchor = std::max(m.anchor, s - 1);
-    m.quiet_from = std::min(m.quiet_from, s);
+    m.quiet_from = std::max(m.quiet_from, s);
   }
   if (m.total && !m.has_start) {
     m.has_start = true;
