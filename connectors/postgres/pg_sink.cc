@@ -8,21 +8,16 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
+#include "engine/log.h"
 
 namespace weir {
 namespace {
 
 std::shared_ptr<spdlog::logger> logger() {
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  if (auto l = spdlog::get("weir.pg")) return l;
-  auto l = std::make_shared<spdlog::logger>("weir.pg", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  spdlog::register_logger(l);
-  return l;
+  return log::get("pg");  // weir.pg, with the process's --log-format/--log-level
 }
 
 // Server messages end with a newline and may span lines; keep log lines single.

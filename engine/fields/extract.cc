@@ -609,11 +609,13 @@ struct Extractor::Impl {
           break;
         case 't':
         case 'f':
-          what = "a boolean";
+        case 'n': {
+          // Only the literals themselves: text such as "not json" is malformed, not a null.
+          std::string_view rest(p, static_cast<size_t>(end - p));
+          if (rest.starts_with("true") || rest.starts_with("false")) what = "a boolean";
+          if (rest.starts_with("null")) what = "null";
           break;
-        case 'n':
-          what = "null";
-          break;
+        }
         default:
           if (*p == '-' || digit(*p)) what = "a number";
       }

@@ -60,6 +60,10 @@ TEST_CASE("bad input: top level not an object", "[fields]") {
   CHECK(bad(kFields, "true") == "top-level JSON value is a boolean, expected an object");
   CHECK(bad(kFields, "null") == "top-level JSON value is null, expected an object");
   CHECK(bad(kFields, "hello") == "malformed JSON at byte 0: unexpected character (expected '{')");
+  // Text that merely starts like a literal is malformed JSON, not a null or a boolean.
+  CHECK(bad(kFields, "not json") == "malformed JSON at byte 0: unexpected character (expected '{')");
+  CHECK(bad(kFields, "tru") == "malformed JSON at byte 0: unexpected character (expected '{')");
+  CHECK(bad(kFields, "fals e") == "malformed JSON at byte 0: unexpected character (expected '{')");
 }
 
 TEST_CASE("bad input: invalid UTF-8 in a string and in a key", "[fields]") {
