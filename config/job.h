@@ -213,6 +213,7 @@ struct Output {
   bool select_raw = false;  // select: { "*": true }
   std::vector<GroupKey> group_by;
   std::vector<Aggregate> aggregate;  // empty: pass-through output
+  bool aggregate_written = false;    // the file has `aggregate:` (even if an entry was invalid)
   Window window;
   Expr having;
   std::vector<OrderBy> order_by;

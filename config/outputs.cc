@@ -214,6 +214,7 @@ Output parse_output(Ctx& ctx, const YAML::Node& n, int index) {
     }
   }
   if (r.has("aggregate")) {
+    o.aggregate_written = true;
     YAML::Node a = r.node("aggregate");
     if (!a.IsMap() || a.size() == 0) {
       ctx.error(

@@ -214,7 +214,7 @@ class Checker {
         Expr e{a.arg, a.text, a.loc, a.col_base};
         expression(e, fmt::format("aggregate '{}'", a.column), local, local_types, o);
       }
-    if (!o.aggregating()) {
+    if (!o.aggregating() && !o.aggregate_written) {  // a bad aggregate entry is reported by itself
       if (!o.group_by.empty()) ctx_.error(o.loc, fmt::format("{}: group_by needs aggregate:", on));
       if (o.having) ctx_.error(o.having.loc, fmt::format("{}: having needs aggregate:", on));
       if (o.window.kind != Window::Kind::Batch)

@@ -40,8 +40,10 @@ TEST_CASE("five different mistakes in one file give five located messages in fil
       "outputs:\n"
       "  - name: Top\n"                // 4: bad name
       "    where: \"a = = 1\"\n"       // 5: syntax error at column 5
-      "    aggregate: { c: cnt() }\n"  // 6: unknown aggregate
+      "    aggregate: { c: cnt() }\n"  // 6: unknown aggregate (and no cascade about window/group_by)
       "    lmit: 3\n"                  // 7: unknown key
+      "    group_by: [a]\n"
+      "    window: { tumbling: 10s }\n"
       "    to: console\n");
   INFO(all_errors(r));
   REQUIRE(r.errors.size() == 5);
