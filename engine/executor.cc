@@ -178,7 +178,7 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
   watermark_ms_ = restored_.watermark_ms;
   metrics_.watermark_ms = watermark_ms_;
   streams_.clear();
-  for (int64_t m : restored_.stream_max) streams_.push_back(StreamTime{m, steady_ms()});
+  for (int64_t m : restored_.stream_max) streams_.push_back(StreamTime{m, idle_clock_ms()});
   batch_id_ = restored_.batch + 1;
   resume = &restored_.positions;
   log->info("Job '{}': resuming from checkpoint batch {} ({} source position(s)).", job_.name,
@@ -194,7 +194,7 @@ int Executor::run(const StopFlag& stop) {
     log->error("Job '{}' cannot start: {}", job_.name, error_);
     return 1;
   }
-  started_steady_ms_ = steady_ms();
+  started_steady_ms_ = idle_clock_ms();
   const int64_t batch = job_.batch_ms;
   int64_t now = clock_.now_ms();
   batch_start_ms_ = floor_to(now, batch);
@@ -260,11 +260,17 @@ int Executor::run(const StopFlag& stop) {
   return 0;
 }
 
+// Idleness (spec §6 `idle`) is measured in processing time: the steady clock, or the test clock when one
+// is injected (so tests can pin it).
+int64_t Executor::idle_clock_ms() {
+  return clock_.manual() ? clock_.now_ms() : steady_ms();
+}
+
 void Executor::update_watermark(uint32_t stream, int64_t t_ms) {
   // Only partitioned sources (Kafka) keep a watermark per stream; files are read one after another, so a
   // finished file must not hold the watermark back.
   if (conn_.source->streams() == 0) stream = 0;
-  int64_t now = steady_ms();
+  int64_t now = idle_clock_ms();
   size_t known = std::max(conn_.source->streams(), static_cast<size_t>(stream) + 1);
   if (streams_.size() < known) streams_.resize(known, StreamTime{INT64_MIN, started_steady_ms_});
   StreamTime& st = streams_[stream];

@@ -59,6 +59,7 @@ class Executor final : public RecordHandler {
   bool close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, const StopFlag& stop);
   bool write_with_retry(Sink& sink, const std::string& output, const BatchOutput& batch,
                         const StopFlag& stop);
+  int64_t idle_clock_ms();
   void update_watermark(uint32_t stream, int64_t t_ms);
   void fail(std::string message);
 
@@ -87,7 +88,7 @@ class Executor final : public RecordHandler {
   // event time
   struct StreamTime {
     int64_t max_ms = INT64_MIN;
-    int64_t last_seen_ms = 0;  // steady clock, for idleness
+    int64_t last_seen_ms = 0;  // idle_clock_ms(), for idleness
   };
   std::vector<StreamTime> streams_;
   int64_t watermark_ms_ = INT64_MIN;

@@ -233,6 +233,35 @@ outputs:
                                    R"(["1970-01-01T00:00:20.000Z","1970-01-01T00:00:30.000Z",3])"});
 }
 
+TEST_CASE("executor: a partition idle for `idle` stops holding the watermark back", "[executor]") {
+  // Stream 1 sends one record at ts 1 s, then nothing for 2 s of processing time (the test clock steps
+  // 100 ms per record) while stream 0 moves on to 30 s. Its last record, at ts 2 s, is then late: the
+  // idle stream no longer held the watermark at 1 s. With idle: 1h it holds it, and the record counts.
+  std::vector<InputRecord> in = {{R"({"ts":1000})", 1}};
+  for (int i = 0; i < 30; ++i) in.push_back({"{\"ts\":" + std::to_string(1000 * (i + 1)) + "}", 0});
+  in.push_back({R"({"ts":2000})", 1});
+  auto job = [](const char* idle) {
+    return std::string(kHeader) + "time: { event: ts, lateness: 0s, idle: " + idle + " }\n" + R"(
+fields: { ts: { path: ts, type: time, format: epoch_ms } }
+on_error: { late: dead_letter, dead_letter: { file: { path: /dev/null } } }
+outputs:
+  - name: n
+    window: { tumbling: 10s }
+    aggregate: { c: count() }
+    to: console
+)";
+  };
+  auto idle = run_job(job("2s"), in, 100, 0, /*streams=*/2);
+  REQUIRE(idle->rc == 0);
+  REQUIRE(idle->dead.size() == 1);
+  REQUIRE_THAT(idle->dead[0], Catch::Contains("late record"));
+  REQUIRE(idle->sinks[0]->rows().front() == R"(["1970-01-01T00:00:00.000Z","1970-01-01T00:00:10.000Z",10])");
+  auto held = run_job(job("1h"), in, 100, 0, /*streams=*/2);
+  REQUIRE(held->rc == 0);
+  REQUIRE(held->dead.empty());
+  REQUIRE(held->sinks[0]->rows().front() == R"(["1970-01-01T00:00:00.000Z","1970-01-01T00:00:10.000Z",11])");
+}
+
 TEST_CASE("executor: a restart resumes running totals and skips the windows of the downtime", "[executor]") {
   char tmpl[] = "/tmp/weir-exec-test.XXXXXX";
   std::string dir = mkdtemp(tmpl);
