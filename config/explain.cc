@@ -1,5 +1,7 @@
 #include "config/explain.h"
 
+#include <numeric>
+
 #include <fmt/format.h>
 
 #include "config/internal.h"
@@ -50,9 +52,11 @@ std::string state_text(const Output& o) {
     case Window::Kind::Tumbling:
       return fmt::format("{}: aggregates of the open window", per);
     case Window::Kind::Sliding: {
-      int64_t panes = o.window.every_ms > 0 ? o.window.length_ms / o.window.every_ms : 0;
+      // Panes are gcd(length, every) long (the slide itself when length is a multiple of it).
+      int64_t pane = std::gcd(o.window.length_ms, o.window.every_ms);
+      int64_t panes = pane > 0 ? o.window.length_ms / pane : 0;
       return fmt::format("{}: {} panes of {} (shared between overlapping windows)", per, panes,
-                         format_duration(o.window.every_ms));
+                         format_duration(pane));
     }
     case Window::Kind::Total:
       return fmt::format("{}: running aggregates, kept for the life of the checkpoint", per);

@@ -107,10 +107,7 @@ class Checker {
                                  "processing time windows are made of whole batches)",
                                  o.name, format_duration(w.every_ms), format_duration(batch)));
       }
-      if (w.kind == Window::Kind::Sliding && w.length_ms % w.every_ms != 0)
-        ctx_.error(w.length_loc,
-                   fmt::format("output '{}': sliding length {} is not a multiple of every {}", o.name,
-                               format_duration(w.length_ms), format_duration(w.every_ms)));
+      // A sliding length need not be a multiple of every (spec §6): panes are gcd(length, every) long.
     }
   }
 

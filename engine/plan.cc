@@ -132,6 +132,7 @@ class Compiler {
       }
       op.window.key_count = o.group_by.size();
       op.window.emit_empty = o.group_by.empty();
+      op.window.align_end = !job_.time.event;  // processing time: windows end on multiples of every
     } else {
       // Pass-through rows: the declared fields, the exploded value, the select fields (and _raw).
       for (size_t i = 0; i < job_.fields.size(); ++i) {

@@ -2,8 +2,10 @@
 // window_state.cc (the algorithm) and window_codec.cc (checkpoint save/load).
 //
 // Windows are numbered by their last pane: window j covers panes [j-n+1, j], i.e. the time range
-// [(j-n+1)*S, (j+1)*S), where S is the pane (slide) size and n = L/S panes per window (tumbling and
-// batch: n = 1). A total's window j is [start, (j+1)*S).
+// [(j-n+1)*S, (j+1)*S), where S is the pane size, gcd(L, every), and n = L/S panes per window
+// (tumbling and batch: n = 1). Windows start every `step` = every/S panes, so only the indices j with
+// (j-n+1) a multiple of step are windows ("valid"); a slide adds and subtracts step panes each. A
+// total's window j is [start, (j+1)*S).
 //
 // State is group-major: each group owns a run of pane partials (sorted by pane) plus one running
 // partial. For sliding/tumbling windows the running partial holds the invertible aggregates of the
@@ -53,8 +55,13 @@ struct State::Impl {
 
   Plan plan;
   detail::Layout lay;
-  int64_t S = 1;  // pane (slide) size, ms
-  int64_t n = 1;  // panes per window (sliding: L/S; tumbling/batch: 1; total: unused)
+  int64_t S = 1;     // pane size, ms (sliding: gcd(L, every))
+  int64_t n = 1;     // panes per window (sliding: L/S; tumbling/batch: 1; total: unused)
+  int64_t step = 1;  // panes between window starts (sliding: every/S; otherwise 1)
+  int64_t off = 0;   // window starts are the panes k*step + off (0 <= off < step)
+
+  // The smallest window index >= j (saturating near INT64_MAX).
+  int64_t valid_at_or_after(int64_t j) const;
   bool total = false;
 
   detail::Groups groups;

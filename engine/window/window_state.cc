@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <numeric>
 
 #include "engine/window/state_impl.h"
 
@@ -38,9 +39,13 @@ State::Impl::Impl(Plan p) : plan(std::move(p)), lay(plan.aggs) {
   int64_t every = std::clamp<int64_t>(plan.every_ms, 0, kMaxLength);
   total = plan.kind == K::Total;
   if (plan.kind == K::Sliding) {
-    S = every > 0 ? every : std::max<int64_t>(len, 1);
-    len = std::max(len, S);
-    n = (len + S - 1) / S;
+    if (every <= 0) every = std::max<int64_t>(len, 1);
+    if (len <= 0) len = every;
+    S = std::gcd(len, every);
+    n = len / S;
+    step = every / S;
+    // align_end: window ends (start + n) on multiples of step.
+    off = plan.align_end ? ((-n) % step + step) % step : 0;
   } else if (total) {
     S = every > 0 ? every : std::max<int64_t>(len, 1);
     n = 1;
@@ -48,6 +53,14 @@ State::Impl::Impl(Plan p) : plan(std::move(p)), lay(plan.aggs) {
     S = len > 0 ? len : std::max<int64_t>(every, 1);
     n = 1;
   }
+}
+
+int64_t State::Impl::valid_at_or_after(int64_t j) const {
+  if (step == 1) return j;
+  int64_t r = (j - (n - 1) - off) % step;
+  if (r < 0) r += step;
+  if (r == 0) return j;
+  return j > INT64_MAX - step ? INT64_MAX : j + (step - r);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,7 +260,8 @@ State& State::operator=(State&&) noexcept = default;
 void State::start_at(int64_t t_ms) {
   Impl& m = *impl_;
   m.processing = true;
-  int64_t s = floor_div(std::clamp(t_ms, -kMaxAbsTime, kMaxAbsTime), m.S);  // first window ending after t
+  // The first window ending after t.
+  int64_t s = m.valid_at_or_after(floor_div(std::clamp(t_ms, -kMaxAbsTime, kMaxAbsTime), m.S));
   if (!m.has_anchor) {
     m.has_anchor = true;
     m.anchor = s - 1;
@@ -267,7 +281,12 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
   Impl& m = *impl_;
   if (m.finished || t_ms < -kMaxAbsTime || t_ms > kMaxAbsTime) return false;
   int64_t p = floor_div(t_ms, m.S);
-  if (!m.total && p + m.n - 1 <= m.closed) return false;  // every window of t is closed: late
+  if (!m.total) {
+    // The last window holding pane p is the last one starting at or before p.
+    int64_t last = floor_div(p - m.off, m.step) * m.step + m.off + m.n - 1;
+    if (last < p) return false;          // between windows (length < every): in none
+    if (last <= m.closed) return false;  // every window of t is closed: late
+  }
   assert(key.size() == m.plan.key_count);
   uint64_t seq = ++m.seq;
   Node* nd = m.group_for(key);
@@ -372,8 +391,10 @@ struct Emitter {
       auto it = m.panes.lower_bound(j);
       return it == m.panes.end() ? kNoWindow : it->first;
     }
+    j = m.valid_at_or_after(j);
+    if (j == INT64_MAX) return kNoWindow;
     auto it = m.panes.lower_bound(j - m.n + 1);
-    return it == m.panes.end() ? kNoWindow : std::max(it->first, j);
+    return it == m.panes.end() ? kNoWindow : m.valid_at_or_after(std::max(it->first, j));
   }
 
   void sort_members() {
@@ -471,17 +492,24 @@ struct Emitter {
   void emit_quiet(int64_t a, int64_t b) {
     bool rows = m.plan.emit_empty || (m.total && !m.members.empty());
     if (!rows || !m.has_anchor || a >= b) return;
-    // Saturating: the anchor may sit near INT64_MAX / S.
-    int64_t last =
-        m.anchor > INT64_MAX - State::kMaxQuietRun - 1 ? INT64_MAX - 1 : m.anchor + State::kMaxQuietRun;
-    int64_t from = std::max(a, m.quiet_from);
+    // kMaxQuietRun windows (step panes apart) after the anchor; saturating, the anchor may sit near
+    // INT64_MAX / S.
+    i128 last128 = static_cast<i128>(m.anchor) + static_cast<i128>(State::kMaxQuietRun) * m.step;
+    int64_t last = last128 >= INT64_MAX ? INT64_MAX - 1 : static_cast<int64_t>(last128);
+    int64_t from = m.valid_at_or_after(std::max(a, m.quiet_from));
     int64_t to = std::min(b - 1, last);
-    for (int64_t w = from; w <= to; ++w) {
+    for (int64_t w = from; w <= to; w += m.step) {
       if (m.total) m.hi = std::max(m.hi, w);
       emit_rows(w, true);
+      if (w > INT64_MAX - m.step) break;
     }
     int64_t skip_from = std::max({a, m.quiet_from, last + 1});
-    if (b > skip_from) m.skipped += static_cast<uint64_t>(b - skip_from);
+    if (b > skip_from) {
+      // The windows in [skip_from, b).
+      int64_t base = m.n - 1 + m.off;
+      m.skipped +=
+          static_cast<uint64_t>(floor_div(b - 1 - base, m.step) - floor_div(skip_from - 1 - base, m.step));
+    }
   }
 };
 
@@ -511,7 +539,9 @@ void State::advance(int64_t watermark_ms, std::vector<Emission>& out) {
     if (m.total) {
       m.hi = std::max(m.hi, cj);
     } else {
-      em.retire(cj - m.n + 1);
+      // Panes before the next window's start are needed no more.
+      int64_t next = m.valid_at_or_after(cj + 1);
+      em.retire(next == INT64_MAX ? cj - m.n + 1 : next - m.n);
     }
   }
   if (final) m.finished = true;

@@ -51,15 +51,21 @@ struct Plan {
   size_t key_count = 0;
   // Outputs without group_by emit one row per window even when it had no records.
   bool emit_empty = false;
+  // Sliding windows end, rather than start, at multiples of every (processing time: a window is
+  // emitted at the end of each batch that ends on a multiple of every and covers the last length).
+  // Only differs when length is not a multiple of every.
+  bool align_end = false;
 };
 
 // All times are epoch milliseconds. Windows are aligned to the epoch: window k of a sliding plan
-// covers [k*every, k*every + length); tumbling/batch: [k*length, (k+1)*length).
+// covers [k*every, k*every + length) (align_end: [k*every - length, k*every)); length need not be a
+// multiple of every (panes are gcd(length, every) long; with length < every, time between windows
+// belongs to none); tumbling/batch: [k*length, (k+1)*length).
 // Total: one ever-growing window starting at the first batch, emitted at each `every` boundary.
 class State {
  public:
   // Geometry the config should have validated is coerced, never thrown: every <= 0 -> length (or
-  // 1 ms), length rounded up to a multiple of every, both capped at 2^50 ms. (Pass-through outputs
+  // 1 ms), length <= 0 -> every, both capped at 2^50 ms. (Pass-through outputs
   // construct a State from a default Plan and never use it.)
   explicit State(Plan plan);
   ~State();
@@ -73,7 +79,8 @@ class State {
   // Adds one record at time t with its group key (key_count values) and aggregate arguments
   // (args[i] for aggregate i; ignored for count(); args may be null when all are count()). Returns
   // false, adding nothing, when every window containing t has already been closed (the record is
-  // late), after advance(INT64_MAX), or when |t| > 2^61 ms. A total never refuses a record otherwise:
+  // late) or no window contains t (sliding length < every), after advance(INT64_MAX), or when
+  // |t| > 2^61 ms. A total never refuses a record otherwise:
   // one older than the last boundary counts from the next boundary on.
   // Lateness is judged against the last watermark passed to advance(): call advance() whenever the
   // watermark moves (cheap when no window closes), not only when it passes next_window_end().

@@ -40,10 +40,20 @@ TEST_CASE("window durations must be multiples of batch in processing time") {
      job("  - { name: o, window: { tumbling: 7s }, aggregate: { c: count() }, to: console }\n"));
 }
 
-TEST_CASE("sliding length must be a multiple of every") {
-  has_error(job("  - name: o\n    window: { sliding: 60s, every: 7s }\n    aggregate: { c: count() }\n    "
-                "to: console\n"),
-            7, 24, "sliding length 1m is not a multiple of every 7s");
+TEST_CASE("sliding: length need not be a multiple of every; every is required") {
+  // Spec §6: windows [k*every, k*every + length); panes of gcd(length, every).
+  Job j =
+      ok(job("  - name: o\n    window: { sliding: 60s, every: 7s }\n    aggregate: { c: count() }\n    "
+             "to: console\n"));
+  CHECK(j.outputs[0].window.kind == Window::Kind::Sliding);
+  CHECK(j.outputs[0].window.length_ms == 60000);
+  CHECK(j.outputs[0].window.every_ms == 7000);
+  // Processing time still needs both to be multiples of batch.
+  has_error("batch: 2s\n" + job("  - name: o\n    window: { sliding: 10s, every: 3s }\n    aggregate: { c: "
+                                "count() }\n    to: console\n"),
+            8, 36, "window every 3s is not a multiple of batch 2s");
+  ok("batch: 1s\n" +
+     job("  - { name: o, window: { sliding: 10s, every: 3s }, aggregate: { c: count() }, to: console }\n"));
   has_error(
       job("  - name: o\n    window: { sliding: 60s }\n    aggregate: { c: count() }\n    to: console\n"), 7,
       13, "a sliding window needs every");
