@@ -11,6 +11,7 @@ usage: test_disk_full.py WEIR_BIN SOURCE_DIR
 import errno
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -36,10 +37,11 @@ def mount_tmpfs(path, size):
 
 
 def fill(directory):
-    """Writes <directory>/filler until the file system is full; returns the path."""
+    """Appends to <directory>/filler until the file system is full; returns the path. Called again, it takes
+    the blocks freed since (weir removing an old checkpoint), so the next checkpoint write must fail."""
     path = os.path.join(directory, "filler")
     chunk = b"\0" * 4096
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         while True:
             try:
@@ -70,8 +72,14 @@ class DiskFull(wt.unittest.TestCase):
             wt.wait_consumed(PG, name, inp)
             filler = fill(small)
             inp.add(wt.treasury_records(rng, 400))
-            w.wait_for_log(r"cannot write checkpoint for batch \d+ \(.*No space left on device",
-                           what="the checkpoint write error")
+            # A checkpoint written while the filler grew may free an older one's blocks afterwards; keep
+            # taking them until a write fails.
+            rx = re.compile(r"cannot write checkpoint for batch \d+ \(.*No space left on device")
+            t0 = time.monotonic()
+            while not rx.search(w.log()) and time.monotonic() - t0 < 60 and w.running():
+                fill(small)
+                time.sleep(0.05)
+            w.wait_for_log(rx.pattern, timeout=1, what="the checkpoint write error")
             held = {o: PG.progress(name, o) for o in ("totals", "flow")}
             self.assertFalse(inp.consumed_by(held["flow"][1]))
             # While the disk stays full nothing is committed and weir keeps running.
