@@ -6,9 +6,38 @@
 
 namespace weir::engine {
 
-OutputRunner::OutputRunner(const OutputPlan& plan) : plan_(plan), state_(plan.window) {
+namespace {
+window::Plan with_bounds(window::Plan p) {
+  p.bounds = true;  // rows come with window_start, window_end first
+  return p;
+}
+}  // namespace
+
+OutputRunner::OutputRunner(const OutputPlan& plan) : plan_(plan), state_(with_bounds(plan.window)) {
   key_.resize(plan.keys.size());
   args_.resize(plan.agg_args.size());
+  if (plan.aggregating && plan.limit) {
+    // order_by + limit: the state keeps the first N rows while building them instead of building,
+    // sorting and cutting every group's row at each emission.
+    window::Select sel;
+    for (const auto& [col, desc] : plan.order_by) sel.order.emplace_back(static_cast<size_t>(col), desc);
+    sel.limit = static_cast<size_t>(std::max<int64_t>(0, *plan.limit));
+    if (plan.having) {
+      const expr::Compiled* having = &plan.having;
+      std::shared_ptr<uint64_t> errors = having_errors_;
+      sel.keep = [having, errors](const Row& r) {
+        Value v;
+        std::string err;
+        if (!expr::eval(*having, r.data(), v, err)) {
+          ++*errors;
+          return false;
+        }
+        return expr::is_true(v);
+      };
+    }
+    state_.select(std::move(sel));
+    selected_ = true;
+  }
 }
 
 namespace {
@@ -122,14 +151,7 @@ OutputRunner::Outcome OutputRunner::add_one(Value* slots, int64_t t_ms, std::str
 
 void OutputRunner::advance(int64_t watermark_ms) {
   if (!plan_.aggregating) return;
-  size_t before = closed_.size();
-  state_.advance(watermark_ms, closed_);
-  for (size_t i = before; i < closed_.size(); ++i) {
-    Emission& e = closed_[i];
-    for (Row& r : e.rows) {
-      r.insert(r.begin(), {Value::time(e.window_start_ms), Value::time(e.window_end_ms)});
-    }
-  }
+  state_.advance(watermark_ms, closed_);  // rows come with window_start, window_end
 }
 
 int64_t OutputRunner::next_window_end() const {
@@ -139,18 +161,20 @@ int64_t OutputRunner::next_window_end() const {
 // having → order_by → limit on one emission, then the hidden columns of aggregating outputs.
 bool OutputRunner::finish_rows(Emission& e) {
   std::string err;
-  if (plan_.having) {
+  if (selected_) {
+    // having → order_by → limit were applied by the state while building the rows.
+  } else if (plan_.having) {
     auto keep = std::remove_if(e.rows.begin(), e.rows.end(), [&](const Row& r) {
       Value v;
       if (!expr::eval(plan_.having, r.data(), v, err)) {
-        ++having_errors_;
+        ++*having_errors_;
         return true;
       }
       return !expr::is_true(v);
     });
     e.rows.erase(keep, e.rows.end());
   }
-  if (!plan_.order_by.empty()) {
+  if (!plan_.order_by.empty() && !selected_) {
     // Ties are broken by the group keys (or all columns for pass-through rows) ascending; rows arrive in key
     // order already, so a stable sort on the order_by columns gives exactly that.
     std::stable_sort(e.rows.begin(), e.rows.end(), [&](const Row& a, const Row& b) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,7 @@ class OutputRunner {
 
   const OutputPlan& plan() const { return plan_; }
   window::State& state() { return state_; }
-  uint64_t having_errors() const { return having_errors_; }
+  uint64_t having_errors() const { return *having_errors_; }
 
  private:
   Outcome add_one(Value* slots, int64_t t_ms, std::string& error);
@@ -55,7 +56,9 @@ class OutputRunner {
   std::vector<std::pair<Key, std::vector<Value>>> exploded_;
   std::vector<std::string> tokens_;
   Value tmp_;
-  uint64_t having_errors_ = 0;
+  // Shared with the state's row selection (which evaluates having when a limit applies).
+  std::shared_ptr<uint64_t> having_errors_ = std::make_shared<uint64_t>(0);
+  bool selected_ = false;  // the state applies having → order_by → limit (aggregating outputs with limit)
 };
 
 }  // namespace weir::engine

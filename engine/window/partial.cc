@@ -218,6 +218,32 @@ Value sum_value(const int64_t* w, const Slot& s) {
 }
 }  // namespace
 
+bool invertible_value(const Slot& s, const int64_t* run, Value& out) {
+  switch (s.kind) {
+    case AggKind::Count:
+      out = Value::integer(run[kRowsWord]);
+      return true;
+    case AggKind::CountOf:
+      out = Value::integer(run[s.word]);
+      return true;
+    case AggKind::Sum:
+      out = sum_value(run, s);
+      return true;
+    case AggKind::Avg: {
+      int64_t n = run[s.word];
+      if (n <= 0) {
+        out = Value();
+      } else {
+        double total = static_cast<double>(get_i128(run + s.word + 2)) + get_f(run + s.word + 4);
+        out = Value::real(total / static_cast<double>(n));
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 void finish(const Layout& l, ConstPart run, bool run_full, const std::vector<ConstPart>& parts,
             ValueSet& scratch, std::vector<Value>& row) {
   for (const Slot& s : l.slots) {

@@ -97,6 +97,9 @@ void merge_all(const Layout& l, Part dst, ConstPart src);
 // pane partials in the window, in pane order. `scratch` is reused for count_distinct unions.
 void finish(const Layout& l, ConstPart run, bool run_full, const std::vector<ConstPart>& parts,
             ValueSet& scratch, std::vector<Value>& row);
+// The value of an invertible aggregate (count, count(x), sum, avg) from a running partial's words,
+// as finish() gives it; false for the other kinds.
+bool invertible_value(const Slot& s, const int64_t* run, Value& out);
 // The row of a window without records (outputs without group_by): counts 0, everything else null.
 void finish_empty(const Layout& l, std::vector<Value>& row);
 

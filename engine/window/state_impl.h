@@ -93,9 +93,15 @@ struct State::Impl {
   size_t heap = 0;             // keys, partial words, Values arrays
   size_t distinct_values = 0;  // elements in all count_distinct sets
 
+  // Row selection (State::select); `selecting` when a limit applies.
+  Select sel;
+  bool selecting = false;
+
   // Scratch, reused.
   std::vector<detail::ConstPart> parts;
   detail::ValueSet scratch;
+  Row cand;
+  Value tmp;
 
   // ---- group storage (window_state.cc) ----
   detail::Node* group_for(const Key& key);

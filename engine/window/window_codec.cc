@@ -1,16 +1,20 @@
 // Checkpoint form of the window state: compact binary, varints (zigzag for signed), no JSON.
 //
-//   "WWS" version(1)
+//   "WWS" version (2; 1 is still read)
 //   plan: kind, length, every, key_count, emit_empty, aggregate count, kinds   (must match on load)
 //   lo hi closed last_wm flags anchor quiet_from start_ms first_pane seq skipped
-//   group count, then per group: key values, running words, [running values, sets],
-//                                 pane partial count, per partial: words, [values, sets]
+//   group count, then per group: key values, running partial, pane partial count,
+//                                 per partial: words, [values, sets]
+//   running partial: total (and version 1): words, [values, sets]. Sliding/tumbling, version 2:
+//                    only each sum/avg's float sum and error bound words; the rest is the sum of the
+//                    panes [lo, hi] and is recomputed on load (the values and sets are unused).
 //   value: tag (0 null, 1 false, 2 true, 3 int, 4 float (8 bytes LE), 5 string, 6 time, 7 list)
 //   set: element count, values
 //
 // The pane index and the member list are rebuilt on load. load() checks every length against the
 // bytes left, every count and index against the rest of the state, and leaves the state untouched
 // when anything is off.
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -22,19 +26,34 @@ using namespace detail;  // NOLINT: internal types of this module
 
 namespace {
 
-constexpr char kMagic[] = {'W', 'W', 'S', 1};
+constexpr char kMagic[] = {'W', 'W', 'S', 2};  // version 1 differs only in the running partial
 constexpr int kMaxListDepth = 16;
 
 constexpr uint64_t kHasAnchor = 1, kProcessing = 2, kHasStart = 4, kHasFirst = 8, kDirty = 16, kFinished = 32;
 
+// Writes into `out` through a raw cursor (a byte at a time through std::string costs several times
+// more); finish() trims `out` to what was written.
 struct Writer {
   std::string& out;
+  size_t n = out.size();  // bytes written
+  void ensure(size_t k) {
+    if (out.size() - n < k) out.resize(std::max(out.size() * 2, n + k + 4096));
+  }
+  void finish() { out.resize(n); }
+  void raw(const char* p, size_t k) {
+    ensure(k);
+    std::memcpy(out.data() + n, p, k);
+    n += k;
+  }
   void u(uint64_t v) {
+    ensure(10);
+    char* p = out.data() + n;
     while (v >= 0x80) {
-      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
       v >>= 7;
     }
-    out.push_back(static_cast<char>(v));
+    *p++ = static_cast<char>(v);
+    n = static_cast<size_t>(p - out.data());
   }
   void s(int64_t v) { u((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
   void value(const Value& v) {
@@ -52,13 +71,15 @@ struct Writer {
       case Type::Float: {
         u(4);
         auto bits = std::bit_cast<uint64_t>(v.as_float());
-        for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+        char b[8];
+        for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((bits >> (8 * i)) & 0xff);
+        raw(b, 8);
         break;
       }
       case Type::String:
         u(5);
         u(v.as_string().size());
-        out += v.as_string();
+        raw(v.as_string().data(), v.as_string().size());
         break;
       case Type::Time:
         u(6);
@@ -198,7 +219,7 @@ bool numbers_ok(const Layout& l, const int64_t* w, uint64_t seq) {
 void State::save(std::string& out) const {
   const Impl& m = *impl_;
   Writer w{out};
-  out.append(kMagic, sizeof kMagic);
+  w.raw(kMagic, sizeof kMagic);
   w.u(static_cast<uint64_t>(m.plan.kind));
   w.s(m.plan.length_ms);
   w.s(m.plan.every_ms);
@@ -222,6 +243,7 @@ void State::save(std::string& out) const {
   w.u(m.skipped);
   w.u(m.groups.size());
   const Layout& l = m.lay;
+  w.ensure(m.groups.size() * (8 + 12 * m.plan.key_count) + m.partials * (l.words + 2));
   for (const auto& [key, g] : m.groups) {
     for (const Value& v : key) w.value(v);
     auto values = [&](size_t k) {  // k: 0 the running partial, i + 1 pane partial i
@@ -229,8 +251,16 @@ void State::save(std::string& out) const {
       for (uint32_t i = 0; i < l.vals; ++i) w.value(g.extra->vals[l.vals * k + i]);
       for (uint32_t i = 0; i < l.sets; ++i) w.set(g.extra->sets[l.sets * k + i]);
     };
-    for (uint32_t i = 0; i < l.r_words; ++i) w.s(g.nums[i]);
-    values(0);
+    if (m.total) {
+      for (uint32_t i = 0; i < l.r_words; ++i) w.s(g.nums[i]);
+      values(0);
+    } else {
+      for (const Slot& s : l.slots) {
+        if (s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) continue;
+        w.s(g.nums[s.word + 4]);
+        w.s(g.nums[s.err]);
+      }
+    }
     size_t stored = (g.nums.size() - l.r_words) / l.words;
     w.u(stored - g.head);
     for (size_t k = g.head; k < stored; ++k) {
@@ -238,6 +268,7 @@ void State::save(std::string& out) const {
       values(k + 1);
     }
   }
+  w.finish();
 }
 
 bool State::load(std::string_view in) {
@@ -245,7 +276,10 @@ bool State::load(std::string_view in) {
   Impl& m = *fresh;
   const Layout& l = m.lay;
   Reader r{in};
-  if (in.size() < sizeof kMagic || std::memcmp(in.data(), kMagic, sizeof kMagic) != 0) return false;
+  if (in.size() < sizeof kMagic || std::memcmp(in.data(), kMagic, sizeof kMagic - 1) != 0) return false;
+  const int version = in[sizeof kMagic - 1];
+  if (version != 1 && version != 2) return false;
+  const bool derived = version >= 2 && !m.total;  // running numbers recomputed from the panes
   r.pos = sizeof kMagic;
 
   uint64_t kind, key_count, emit_empty, naggs;
@@ -315,10 +349,21 @@ bool State::load(std::string_view in) {
       return true;
     };
     g.nums.resize(l.r_words);
-    for (int64_t& x : g.nums) {
-      if (!r.s(x)) return false;
+    if (derived) {
+      for (const Slot& s : l.slots) {
+        if (s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) continue;
+        if (!r.s(g.nums[s.word + 4]) || !r.s(g.nums[s.err])) return false;
+      }
+      if (g.extra) {
+        g.extra->vals.resize(l.vals);
+        g.extra->sets.resize(l.sets);
+      }
+    } else {
+      for (int64_t& x : g.nums) {
+        if (!r.s(x)) return false;
+      }
+      if (!numbers_ok(l, g.nums.data(), m.seq) || !values()) return false;
     }
-    if (!numbers_ok(l, g.nums.data(), m.seq) || !values()) return false;
     uint64_t nparts;
     if (!r.count(nparts)) return false;
     if (nparts > r.left() / l.words) return false;
@@ -342,7 +387,27 @@ bool State::load(std::string_view in) {
       if (!values()) return false;
     }
     if (m.total ? (nparts == 0 && g.nums[kRowsWord] == 0) : nparts == 0) return false;
-    if (!m.total) {
+    if (derived) {
+      // The running numbers are the sum of the panes they cover; the float sums (which may carry
+      // rounding from added and subtracted panes) and their error bounds are as saved.
+      for (uint32_t i = 0; i < l.r_words; ++i) {
+        bool saved = false;
+        for (const Slot& s : l.slots) {
+          if ((s.kind == config::AggKind::Sum || s.kind == config::AggKind::Avg) &&
+              (i == s.word + 4 || i == s.err)) {
+            saved = true;
+          }
+        }
+        if (!saved) g.nums[i] = sums[i];
+      }
+      for (const Slot& s : l.slots) {
+        // No float inputs in the window: the float sum is exactly zero.
+        if ((s.kind == config::AggKind::Sum || s.kind == config::AggKind::Avg) && g.nums[s.word + 1] == 0 &&
+            (g.nums[s.word + 4] != 0 || g.nums[s.err] != 0)) {
+          return false;
+        }
+      }
+    } else if (!m.total) {
       // The running numbers must be the sum of the panes they cover.
       if (sums[kRowsWord] != g.nums[kRowsWord]) return false;
       for (const Slot& s : l.slots) {
@@ -357,6 +422,8 @@ bool State::load(std::string_view in) {
   }
   if (r.left() != 0) return false;
   m.reindex();
+  m.sel = std::move(impl_->sel);  // the row selection is configuration, not state
+  m.selecting = impl_->selecting;
   impl_ = std::move(fresh);
   return true;
 }

@@ -416,6 +416,134 @@ struct Emitter {
     }
   }
 
+  // Builds group nd's row of the window (running partials [lo, hi]) into `row`.
+  void build_row(Node* nd, const Emission& e, Row& row) {
+    Group& g = nd->second;
+    bool parts_ready = fix_drift(g);
+    if (!m.total && m.lay.noninvertible && !parts_ready) window_parts(g);
+    row.clear();
+    row.reserve((m.plan.bounds ? 2 : 0) + nd->first.size() + m.lay.slots.size());
+    if (m.plan.bounds) {
+      row.push_back(Value::time(e.window_start_ms));
+      row.push_back(Value::time(e.window_end_ms));
+    }
+    row.insert(row.end(), nd->first.begin(), nd->first.end());
+    finish(m.lay, m.run(g), m.total, m.parts, m.scratch, row);
+  }
+
+  // Recomputes g's running float sums from its panes where they may have drifted. Returns whether
+  // m.parts now holds g's window parts.
+  bool fix_drift(Group& g) {
+    bool parts_ready = false;
+    if (!m.total && m.lay.has_float_sums) {
+      for (const Slot& s : m.lay.slots) {
+        if ((s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) ||
+            !float_sum_drifted(s, g.nums.data())) {
+          continue;
+        }
+        if (!parts_ready) window_parts(g);
+        parts_ready = true;
+        // The recomputed sum has rounding error of its own, which matters once a large pane
+        // leaves: keep its bound (each addition: half an ulp of its result).
+        double f = 0, err = 0;
+        for (const ConstPart& p : m.parts) {
+          if (p.w[s.word + 1] == 0) continue;
+          f += get_f(p.w + s.word + 4);
+          err += std::fabs(f) * 0x1p-53;
+        }
+        put_f(g.nums.data() + s.word + 4, f);
+        put_f(g.nums.data() + s.err, err);
+      }
+    }
+    return parts_ready;
+  }
+
+  // Whether the selection orders only by bounds, keys and invertible aggregates without having:
+  // then a group is compared with the last kept row from its running numbers, without a row.
+  bool cheap_order() const {
+    if (m.sel.keep) return false;
+    size_t k0 = m.plan.bounds ? 2 : 0;
+    for (const auto& [col, desc] : m.sel.order) {
+      if (col < k0 + m.plan.key_count) continue;
+      size_t a = col - k0 - m.plan.key_count;
+      if (a >= m.lay.slots.size()) return false;
+      config::AggKind k = m.lay.slots[a].kind;
+      if (k != config::AggKind::Count && k != config::AggKind::CountOf && k != config::AggKind::Sum &&
+          k != config::AggKind::Avg) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Whether group nd's row would come before `row` (cheap_order() holds).
+  bool group_before(Node* nd, const Row& row) {
+    size_t k0 = m.plan.bounds ? 2 : 0;
+    Group& g = nd->second;
+    if (!m.total) fix_drift(g);
+    for (const auto& [col, desc] : m.sel.order) {
+      int c;
+      if (col < k0) {
+        continue;  // the bounds are the same in every row of the emission
+      } else if (col < k0 + m.plan.key_count) {
+        c = Value::compare(nd->first[col - k0], row[col]);
+      } else {
+        invertible_value(m.lay.slots[col - k0 - m.plan.key_count], g.nums.data(), m.tmp);
+        const Value& b = row[col];
+        if (m.tmp.type() == Type::Int && b.type() == Type::Int) {  // the usual case: counts
+          c = m.tmp.as_int() < b.as_int() ? -1 : (m.tmp.as_int() > b.as_int() ? 1 : 0);
+        } else {
+          c = Value::compare(m.tmp, b);
+        }
+      }
+      if (c != 0) return desc ? c > 0 : c < 0;
+    }
+    for (size_t k = 0; k < m.plan.key_count; ++k) {
+      int c = Value::compare(nd->first[k], row[k0 + k]);
+      if (c != 0) return c < 0;
+    }
+    return false;
+  }
+
+  // Whether row a comes before row b under the selection's order (then the keys ascending).
+  bool before(const Row& a, const Row& b) const {
+    for (const auto& [col, desc] : m.sel.order) {
+      int c = Value::compare(a[col], b[col]);
+      if (c != 0) return desc ? c > 0 : c < 0;
+    }
+    size_t k0 = m.plan.bounds ? 2 : 0;
+    for (size_t k = k0; k < k0 + m.plan.key_count; ++k) {
+      int c = Value::compare(a[k], b[k]);
+      if (c != 0) return c < 0;
+    }
+    return false;
+  }
+
+  // Keeps the first sel.limit rows the selection accepts: a heap with the last kept row on top.
+  void select_rows(Emission& e) {
+    auto cmp = [this](const Row& a, const Row& b) { return before(a, b); };
+    std::vector<Row>& heap = e.rows;
+    const size_t limit = m.sel.limit;
+    if (limit == 0) return;
+    heap.reserve(std::min(limit, m.members.size()));
+    const bool cheap = cheap_order();
+    for (Node* nd : m.members) {
+      // Once `limit` rows are kept, most groups lose against the last of them: find out cheaply.
+      if (cheap && heap.size() == limit && !group_before(nd, heap.front())) continue;
+      build_row(nd, e, m.cand);
+      if (m.sel.keep && !m.sel.keep(m.cand)) continue;
+      if (heap.size() < limit) {
+        heap.push_back(m.cand);
+        std::push_heap(heap.begin(), heap.end(), cmp);
+      } else if (before(m.cand, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), cmp);
+        std::swap(heap.back(), m.cand);  // the dropped row's memory is reused for the next candidate
+        std::push_heap(heap.begin(), heap.end(), cmp);
+      }
+    }
+    std::sort_heap(heap.begin(), heap.end(), cmp);
+  }
+
   void emit_rows(int64_t j, bool quiet = false) {
     Emission e;
     e.window_start_ms = window_start(j);
@@ -424,42 +552,22 @@ struct Emitter {
     if (m.members.empty() || (quiet && !m.total)) {
       if (!m.plan.emit_empty) return;  // no group had a record: nothing to emit
       Row row;
+      if (m.plan.bounds) {
+        row.push_back(Value::time(e.window_start_ms));
+        row.push_back(Value::time(e.window_end_ms));
+      }
       finish_empty(m.lay, row);
-      e.rows.push_back(std::move(row));
+      if (!m.selecting || (m.sel.limit > 0 && (!m.sel.keep || m.sel.keep(row))))
+        e.rows.push_back(std::move(row));
       out.push_back(std::move(e));
       return;
     }
-    sort_members();
-    e.rows.reserve(m.members.size());
-    for (Node* nd : m.members) {
-      Group& g = nd->second;
-      bool parts_ready = false;
-      if (!m.total && m.lay.has_float_sums) {
-        for (const Slot& s : m.lay.slots) {
-          if ((s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) ||
-              !float_sum_drifted(s, g.nums.data())) {
-            continue;
-          }
-          if (!parts_ready) window_parts(g);
-          parts_ready = true;
-          // The recomputed sum has rounding error of its own, which matters once a large pane
-          // leaves: keep its bound (each addition: half an ulp of its result).
-          double f = 0, err = 0;
-          for (const ConstPart& p : m.parts) {
-            if (p.w[s.word + 1] == 0) continue;
-            f += get_f(p.w + s.word + 4);
-            err += std::fabs(f) * 0x1p-53;
-          }
-          put_f(g.nums.data() + s.word + 4, f);
-          put_f(g.nums.data() + s.err, err);
-        }
-      }
-      if (!m.total && m.lay.noninvertible && !parts_ready) window_parts(g);
-      Row row;
-      row.reserve(nd->first.size() + m.lay.slots.size());
-      row.insert(row.end(), nd->first.begin(), nd->first.end());
-      finish(m.lay, m.run(g), m.total, m.parts, m.scratch, row);
-      e.rows.push_back(std::move(row));
+    if (m.selecting) {
+      select_rows(e);
+    } else {
+      sort_members();
+      e.rows.resize(m.members.size());
+      for (size_t i = 0; i < m.members.size(); ++i) build_row(m.members[i], e, e.rows[i]);
     }
     m.parts.clear();
     out.push_back(std::move(e));
@@ -554,6 +662,11 @@ int64_t State::next_window_end() const {
   Emitter em{m, unused};
   int64_t dj = em.next_data_window(m.closed + 1);
   return dj == kNoWindow ? INT64_MAX : em.window_end(dj);
+}
+
+void State::select(Select s) {
+  impl_->sel = std::move(s);
+  impl_->selecting = true;
 }
 
 size_t State::groups() const {

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,19 @@ struct Plan {
   // emitted at the end of each batch that ends on a multiple of every and covers the last length).
   // Only differs when length is not a multiple of every.
   bool align_end = false;
+  // Rows begin with window_start, window_end (times), then the group keys and aggregates.
+  bool bounds = false;
+};
+
+// Row selection applied while an emission's rows are built (order_by + limit): only the first
+// `limit` rows by `order` (ties broken by the group keys ascending, a total order since keys are
+// unique) among those `keep` accepts are kept. Candidates are built in a reused scratch row and
+// copied only while they are among the first `limit`, and groups are not sorted by key: an emission
+// costs O(groups) with no allocation per group.
+struct Select {
+  std::vector<std::pair<size_t, bool>> order;  // row column (as emitted), descending
+  size_t limit = 0;
+  std::function<bool(const Row&)> keep;  // having; null keeps every row
 };
 
 // All times are epoch milliseconds. Windows are aligned to the epoch: window k of a sliding plan
@@ -87,9 +101,13 @@ class State {
   bool add(int64_t t_ms, const Key& key, const Value* args);
 
   // Closes every window with end <= watermark, appending one Emission per window in order of
-  // window_end. Rows are: group keys..., aggregates... (window_start/window_end are in the Emission;
-  // the output prepends them). Rows come in ascending key order. Frees state no window needs anymore.
+  // window_end. Rows are: [window_start, window_end (Plan::bounds),] group keys..., aggregates...
+  // Rows come in ascending key order (with select(): the selected rows, first first). Frees state no
+  // window needs anymore.
   void advance(int64_t watermark_ms, std::vector<Emission>& out);
+
+  // Selects rows while they are built (see Select); applies to every later emission.
+  void select(Select s);
 
   // The end of the next not-yet-emitted window that holds records (total: that has new records since
   // the last emission), or INT64_MAX when there is none. Quiet windows are not counted.

@@ -319,6 +319,46 @@ Case random_case(std::mt19937_64& rng) {
   return {p, text};
 }
 
+// The rows of `es` with window_start/window_end prepended, then having (`keep`) → order → limit, as the
+// output used to apply them to all rows: the reference for State::select.
+std::vector<Emission> select_plainly(const std::vector<Emission>& es, const weir::window::Select& sel) {
+  std::vector<Emission> out;
+  for (const Emission& e : es) {
+    Emission f = e;
+    f.rows.clear();
+    for (const weir::Row& r : e.rows) {
+      weir::Row full = {Value::time(e.window_start_ms), Value::time(e.window_end_ms)};
+      full.insert(full.end(), r.begin(), r.end());
+      if (!sel.keep || sel.keep(full)) f.rows.push_back(full);
+    }
+    std::stable_sort(f.rows.begin(), f.rows.end(), [&](const weir::Row& a, const weir::Row& b) {
+      for (const auto& [col, desc] : sel.order) {
+        int c = Value::compare(a[col], b[col]);
+        if (c != 0) return desc ? c > 0 : c < 0;
+      }
+      return false;
+    });
+    if (f.rows.size() > sel.limit) f.rows.resize(sel.limit);
+    for (weir::Row& r : f.rows) r.erase(r.begin(), r.begin() + 2);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// Rows emitted with bounds: checks and strips them.
+std::string strip_bounds(std::vector<Emission>& es) {
+  for (Emission& e : es) {
+    for (weir::Row& r : e.rows) {
+      if (r.size() < 2 || Value::compare(r[0], Value::time(e.window_start_ms)) != 0 ||
+          Value::compare(r[1], Value::time(e.window_end_ms)) != 0)
+        return "row without its window bounds in [" + std::to_string(e.window_start_ms) + "," +
+               std::to_string(e.window_end_ms) + ")";
+      r.erase(r.begin(), r.begin() + 2);
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 TEST_CASE("property: incremental state equals brute-force recomputation, and survives save/load",
@@ -333,8 +373,24 @@ TEST_CASE("property: incremental state equals brute-force recomputation, and sur
     INFO("seed " << seed << ": " << c.text);
 
     State a(p), b(p);
+    // sc: rows with bounds, selected while built (order_by + limit + having) on exact columns.
+    Plan pc = p;
+    pc.bounds = true;
+    State sc(pc);
+    weir::window::Select sel;
+    for (size_t i = 0; i < p.aggs.size() && sel.order.size() < 2; ++i) {
+      A k = p.aggs[i];
+      bool exact = k == A::Count || k == A::CountOf || k == A::CountDistinct || k == A::Min || k == A::Max;
+      if (exact && rng() % 2) sel.order.emplace_back(2 + p.key_count + i, rng() % 2 == 0);
+    }
+    sel.limit = rng() % 4;
+    if (rng() % 2) {
+      size_t col = 2 + p.key_count + rng() % p.aggs.size();
+      sel.keep = [col](const weir::Row& r) { return !r[col].is_null(); };
+    }
+    sc.select(sel);
     Model model(p);
-    std::vector<Emission> out_a, out_b, out_m;
+    std::vector<Emission> out_a, out_b, out_c, out_m;
     int64_t base = rng() % 2 ? -50 * S : 1000 * S;
     int64_t cursor = base, max_t = INT64_MIN, last_wm = base - 1;
     int64_t disorder = static_cast<int64_t>(rng() % 4) * 2 * S;
@@ -343,6 +399,7 @@ TEST_CASE("property: incremental state equals brute-force recomputation, and sur
       int64_t t0 = base - static_cast<int64_t>(rng() % (3 * S + 1));
       a.start_at(t0);
       b.start_at(t0);
+      sc.start_at(t0);
       model.start_at(t0);
     }
     const int ops = 150;
@@ -354,6 +411,10 @@ TEST_CASE("property: incremental state equals brute-force recomputation, and sur
         State fresh(p);
         REQUIRE(fresh.load(blob));
         b = std::move(fresh);
+        // The selecting state keeps its selection across load().
+        std::string blob_c;
+        sc.save(blob_c);
+        REQUIRE(sc.load(blob_c));
       }
       if (rng() % 5 != 0) {
         cursor += static_cast<int64_t>(rng() % (S + 1));
@@ -369,12 +430,14 @@ TEST_CASE("property: incremental state equals brute-force recomputation, and sur
         INFO("op " << op << " add t=" << t);
         REQUIRE(a.add(t, key, args.data()) == want);
         REQUIRE(b.add(t, key, args.data()) == want);
+        REQUIRE(sc.add(t, key, args.data()) == want);
       } else {
         int64_t wm = rng() % 4 == 0 || max_t == INT64_MIN ? last_wm + static_cast<int64_t>(rng() % (4 * S))
                                                           : max_t - lateness;
         last_wm = std::max(last_wm, wm);
         a.advance(wm, out_a);
         b.advance(wm, out_b);
+        sc.advance(wm, out_c);
         model.advance(wm, out_m);
         INFO("op " << op << " advance " << wm);
         INFO("got  " << dump(out_a));
@@ -385,8 +448,12 @@ TEST_CASE("property: incremental state equals brute-force recomputation, and sur
     int64_t end = rng() % 2 ? INT64_MAX : std::max(last_wm, max_t) + 5 * S;
     a.advance(end, out_a);
     b.advance(end, out_b);
+    sc.advance(end, out_c);
     model.advance(end, out_m);
     REQUIRE(compare(p, out_a, out_m) == "");
+    REQUIRE(strip_bounds(out_c) == "");
+    INFO("selected " << dump(out_c));
+    REQUIRE(compare(p, out_c, select_plainly(out_m, sel)) == "");
     REQUIRE(dump(out_b) == dump(out_a));  // save/load mid-stream: exactly the same output
     partly_closed += model.partly_closed;
     emissions += static_cast<int>(out_a.size());

@@ -237,3 +237,45 @@ TEST_CASE("a default plan (pass-through outputs) constructs and works without th
   CHECK(out[0].window_start_ms == 5);
   CHECK(out[0].window_end_ms == 6);
 }
+
+TEST_CASE("sliding 10s every 3s: windows [3k, 3k+10) of 1s panes; processing time ends on multiples of 3s",
+          "[window]") {
+  State ev(plan(K::Sliding, 10000, 3000, {A::Count}, 0));
+  REQUIRE(add(ev, 9500, {}, {N()}));  // in [0,10000), [3000,13000), [6000,16000), [9000,19000)
+  CHECK(ev.next_window_end() == 10000);
+  CHECK(advance(ev, 13000) == "[0,10000) i:1 | [3000,13000) i:1");
+  CHECK(advance(ev, INT64_MAX) == "[6000,16000) i:1 | [9000,19000) i:1");
+
+  auto p = plan(K::Sliding, 10000, 3000, {A::Count}, 0);
+  p.align_end = true;  // windows [3k - 10000, 3k)
+  State pt(p);
+  REQUIRE(add(pt, 9500, {}, {N()}));
+  CHECK(advance(pt, 21000) == "[2000,12000) i:1 | [5000,15000) i:1 | [8000,18000) i:1");
+}
+
+TEST_CASE("sliding 3s every 10s: time between windows belongs to none (refused like a late record)",
+          "[window]") {
+  State st(plan(K::Sliding, 3000, 10000, {A::Count}, 1));
+  CHECK(add(st, 12000, {S("a")}, {N()}));        // window [10000,13000)
+  CHECK_FALSE(add(st, 15000, {S("a")}, {N()}));  // between [10000,13000) and [20000,23000)
+  CHECK(advance(st, INT64_MAX) == R"([10000,13000) "a" i:1)");
+}
+
+TEST_CASE("checkpoint format 1 (running partial written in full) still loads", "[window]") {
+  // For totals, version 2 writes exactly what version 1 wrote.
+  State st(plan(K::Total, 1000, 1000, {A::Count, A::Sum}, 1));
+  REQUIRE(add(st, 500, {S("a")}, {N(), I(2)}));
+  std::vector<Emission> out;
+  st.advance(1000, out);
+  REQUIRE(add(st, 1500, {S("a")}, {N(), I(3)}));
+  std::string blob;
+  st.save(blob);
+  REQUIRE(blob.size() > 4);
+  CHECK(blob[3] == 2);
+  blob[3] = 1;
+  State v1(plan(K::Total, 1000, 1000, {A::Count, A::Sum}, 1));
+  REQUIRE(v1.load(blob));
+  blob[3] = 3;
+  CHECK_FALSE(v1.load(blob));  // unknown version
+  CHECK(advance(v1, 2000) == R"([0,2000) "a" i:2 i:5)");
+}
