@@ -233,7 +233,12 @@ int Executor::run(const StopFlag& stop) {
       }
     }
     if (!error_.empty() || stop_on_bad_) break;
+    auto t_close = std::chrono::steady_clock::now();
     if (!close_batch(batch_start_ms_, batch_end, ended, stop)) break;
+    metrics_.last_close_duration_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t_close)
+            .count();
+    metrics_.batch_duration.observe_us(metrics_.last_close_duration_us);
     metrics_.last_batch_duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
     if (ended || stop.load() != 0) break;

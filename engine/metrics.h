@@ -64,9 +64,10 @@ struct JobMetrics {
   std::atomic<uint64_t> bad{0};         // records that did not decode (all outputs) or failed in any output
   std::atomic<uint64_t> late{0};
   std::atomic<uint64_t> batches{0};
-  std::atomic<int64_t> last_batch_duration_us{0};
-  std::atomic<int64_t> last_batch_end_ms{0};  // window end of the last committed batch
-  std::atomic<int64_t> last_success_ms{0};    // wall time of the last committed batch
+  std::atomic<int64_t> last_batch_duration_us{0};  // wall time of the last batch, reading included
+  std::atomic<int64_t> last_close_duration_us{0};  // of that, closing it: windows, sinks, checkpoint
+  std::atomic<int64_t> last_batch_end_ms{0};       // window end of the last committed batch
+  std::atomic<int64_t> last_success_ms{0};         // wall time of the last committed batch
   std::atomic<int64_t> watermark_ms{INT64_MIN};
   std::atomic<uint64_t> checkpoint_bytes{0};
   std::atomic<int64_t> checkpoint_duration_us{0};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -41,6 +42,7 @@ class JobRunner {
   const std::string& file() const { return job_.file; }
   const std::string& checkpoint_dir() const { return checkpoint_dir_; }
   JobState state() const { return state_.load(); }
+  std::chrono::steady_clock::time_point started_at() const { return started_at_; }
   bool ended() const;
   std::string error() const;
 
@@ -65,6 +67,7 @@ class JobRunner {
   bool ended_ = false;
   std::string error_;
   std::thread thread_;
+  std::chrono::steady_clock::time_point started_at_{std::chrono::steady_clock::now()};
 };
 
 }  // namespace weir::daemon
