@@ -479,6 +479,9 @@ bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop)
   if (!deliver_pending(true, stop)) return false;
   checkpoint::crash_point(checkpoint::CrashPoint::AfterCommit, batch_id_);  // test only
   conn_.source->committed(positions);
+  CommittedPositions::List at;
+  for (const auto& p : positions) at.emplace_back(p.stream, p.offset);
+  metrics_.committed.set(std::move(at));
   if (store_) store_->remove_older_than(batch_id_);
   batches_since_checkpoint_ = 0;
   return true;

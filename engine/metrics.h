@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace weir::engine {
@@ -59,6 +61,25 @@ struct OutputMetrics {
   std::atomic<uint64_t> state_bytes{0};
 };
 
+// The source positions (stream -> next offset) of the last batch every sink committed, for consumer lag.
+// Written once per checkpoint by the job's thread; read by the daemon.
+class CommittedPositions {
+ public:
+  using List = std::vector<std::pair<std::string, int64_t>>;
+  void set(List p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    positions_ = std::move(p);
+  }
+  List get() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return positions_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  List positions_;
+};
+
 struct JobMetrics {
   std::atomic<uint64_t> records_in{0};  // records read from the source
   std::atomic<uint64_t> bad{0};         // records that did not decode (all outputs) or failed in any output
@@ -71,6 +92,7 @@ struct JobMetrics {
   std::atomic<int64_t> watermark_ms{INT64_MIN};
   std::atomic<uint64_t> checkpoint_bytes{0};
   std::atomic<int64_t> checkpoint_duration_us{0};
+  CommittedPositions committed;
   DurationHistogram batch_duration;  // time to close a batch: emit windows, write sinks, checkpoint
   std::vector<std::unique_ptr<OutputMetrics>> outputs;
 };

@@ -122,6 +122,17 @@ std::string render_prometheus(const std::vector<JobSample>& jobs, const std::vec
     w.sample("weir_batch_duration_seconds_count", job_labels(j), j.batch_count);
   }
 
+  w.family("weir_kafka_lag", "gauge",
+           "Kafka jobs: messages in the partition after the offset of the last committed batch.");
+  for (const auto& j : jobs) {
+    for (const auto& l : j.lag) {
+      w.sample("weir_kafka_lag",
+               fmt::format("{},topic=\"{}\",partition=\"{}\"", job_labels(j), escape_label_value(l.topic),
+                           l.partition),
+               l.lag);
+    }
+  }
+
   auto per_output = [&](const char* name, const char* type, const char* help, auto value) {
     w.family(name, type, help);
     for (const auto& j : jobs) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cmd/daemon/kafka_lag.h"
 #include "engine/metrics.h"
 
 namespace weir::daemon {
@@ -37,6 +38,12 @@ struct JobSample {
   uint64_t batch_count = 0;
   int64_t batch_sum_us = 0;
   std::vector<OutputSample> outputs;
+  std::vector<PartitionLag> lag;  // Kafka jobs: per partition, as of the last probe (every 2 s)
+  int64_t total_lag() const {
+    int64_t n = 0;
+    for (const auto& l : lag) n += l.lag;
+    return n;
+  }
   uint64_t rows() const {
     uint64_t n = 0;
     for (const auto& o : outputs) n += o.rows;

@@ -396,11 +396,13 @@ void Supervisor::log_status(std::chrono::milliseconds interval) {
       if (s.state == JobState::Failed) {
         log->warn("Job '{}' is failed: {}. Fix {} to restart it.", s.job, s.error, path);
       } else {
+        std::string lag = s.lag.empty() ? std::string()
+                                        : fmt::format(", lag {} message(s) over {} partition(s)",
+                                                      s.total_lag(), s.lag.size());
         log->info(
-            "Job '{}' {}: {} records ({:.1f}/s), {} bad, {} late, {} batches, the last one closed in {:.1f} "
-            "ms "
-            "(windows, sinks, checkpoint), {} rows written.",
-            s.job, to_string(s.state), fmt_count(s.records_in), rate, s.bad, s.late, s.batches,
+            "Job '{}' {}: {} records ({:.1f}/s), {} bad, {} late{}, {} batches, the last one closed in "
+            "{:.1f} ms (windows, sinks, checkpoint), {} rows written.",
+            s.job, to_string(s.state), fmt_count(s.records_in), rate, s.bad, s.late, lag, s.batches,
             s.last_close_duration_us / 1000.0, fmt_count(s.rows()));
       }
     }
