@@ -56,8 +56,10 @@ std::vector<PartitionLag> KafkaLagProbe::lag(const engine::CommittedPositions::L
     rd_kafka_resp_err_t e =
         rd_kafka_query_watermark_offsets(rk, l.topic.c_str(), l.partition, &low, &high, timeout_ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // The brokers are likely unreachable: do not wait `timeout_ms` once per partition (a stopping job
+      // waits for this call).
       error = fmt::format("{}: {}", stream, rd_kafka_err2str(e));
-      continue;
+      break;
     }
     l.lag = high > offset ? high - offset : 0;
     out.push_back(std::move(l));

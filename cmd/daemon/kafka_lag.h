@@ -27,8 +27,8 @@ class KafkaLagProbe {
   KafkaLagProbe(const KafkaLagProbe&) = delete;
   KafkaLagProbe& operator=(const KafkaLagProbe&) = delete;
 
-  // The lag of each "topic/partition" in `committed`; partitions whose watermark cannot be read within
-  // `timeout_ms` are left out (`error` says why).
+  // The lag of each "topic/partition" in `committed`. At the first partition whose watermark cannot be read
+  // within `timeout_ms` it stops and returns what it has (`error` says why).
   std::vector<PartitionLag> lag(const engine::CommittedPositions::List& committed, int timeout_ms,
                                 std::string& error);
 
