@@ -399,11 +399,14 @@ void Supervisor::log_status(std::chrono::milliseconds interval) {
         std::string lag = s.lag.empty() ? std::string()
                                         : fmt::format(", lag {} message(s) over {} partition(s)",
                                                       s.total_lag(), s.lag.size());
-        log->info(
-            "Job '{}' {}: {} records ({:.1f}/s), {} bad, {} late{}, {} batches, the last one closed in "
-            "{:.1f} ms (windows, sinks, checkpoint), {} rows written.",
-            s.job, to_string(s.state), fmt_count(s.records_in), rate, s.bad, s.late, lag, s.batches,
-            s.last_close_duration_us / 1000.0, fmt_count(s.rows()));
+        std::string batches =
+            s.batches == 0
+                ? std::string("no batch committed yet")
+                : fmt::format("{} batches, the last one closed in {:.1f} ms (windows, sinks, checkpoint)",
+                              s.batches, s.last_close_duration_us / 1000.0);
+        log->info("Job '{}' {}: {} records ({:.1f}/s), {} bad, {} late{}, {}, {} rows written.", s.job,
+                  to_string(s.state), fmt_count(s.records_in), rate, s.bad, s.late, lag, batches,
+                  fmt_count(s.rows()));
       }
     }
     if (!e.problem.empty() && !e.runner) {

@@ -313,6 +313,8 @@ class Daemon(wt.unittest.TestCase):
         fast = m1.value("weir_batch_duration_seconds_bucket", job="beta", le="0.5")
         self.assertEqual(fast, count, "some of beta's batches took more than 0.5 s to close")
         self.assertEqual(m1.value("weir_batches_total", job="stuck"), 0)
+        D.wait_for_log(r"Job 'stuck' running: \d+ records \([\d.]+/s\), 0 bad, 0 late, no batch committed yet, 0 rows "
+                       r"written\.", 10)
         # /readyz names the stuck job once it went 10 s without a batch; the secret is nowhere
         status, body = wt.poll(lambda: (lambda r: r if r[0] == 503 and "no batch committed" in r[1] else None)(
             D.get("/readyz")), 30, "/readyz to name the stuck job")
