@@ -83,5 +83,39 @@ class Notify(wt.unittest.TestCase):
         self.assertIn("Received SIGTERM", text)
 
 
+class BadOptions(wt.unittest.TestCase):
+    def run_daemon(self, *args):
+        return subprocess.run([CTX.weir_bin, "daemon"] + list(args), capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+
+    def test_usage_errors_exit_2(self):
+        jobs = CTX.path("jobs-bad-options")
+        os.makedirs(jobs, exist_ok=True)
+        state = ["--state-dir", CTX.path("state-bad-options")]
+        for args, message in (((), "--jobs"),
+                              (("--jobs", CTX.path("no-such-dir")), "is not a directory"),
+                              (("--jobs", jobs, "--metrics", "localhost:http"), "--metrics"),
+                              (("--jobs", jobs, "--stats-every", "often"), "--stats-every 'often' is not a duration"),
+                              (("--jobs", jobs, "--stop-timeout", "-1s"), "--stop-timeout"),
+                              (("--jobs", jobs, "--log-format", "xml"), "--log-format")):
+            r = self.run_daemon(*(list(args) + state))
+            self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+            self.assertIn(message, r.stdout + r.stderr, args)
+
+    def test_metrics_port_taken_exits_1(self):
+        jobs = CTX.path("jobs-port")
+        os.makedirs(jobs, exist_ok=True)
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        try:
+            r = self.run_daemon("--jobs", jobs, "--state-dir", CTX.path("state-port"), "--metrics",
+                                "127.0.0.1:%d" % s.getsockname()[1])
+        finally:
+            s.close()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("Cannot serve metrics on 127.0.0.1:", r.stdout + r.stderr)
+
+
 if __name__ == "__main__":
     wt.main(CTX)
