@@ -14,8 +14,8 @@ void register_daemon(CLI::App& app, int& exit_code) {
                 "Directory for checkpoints, one folder per job (default: " + default_state_dir() + ")");
   d->add_option("--metrics", opts->metrics,
                 "Serve /metrics, /healthz and /readyz on ADDR:PORT (e.g. 127.0.0.1:9090; default: off)");
-  d->add_option("--status-interval", opts->status_interval,
-                "Log one status line per job this often (0s: never)")
+  d->add_option("--stats-every,--status-interval", opts->status_interval,
+                "Log one statistics line per job this often (0s: never)")
       ->capture_default_str();
   d->add_option("--stop-timeout", opts->stop_timeout,
                 "On SIGTERM/SIGINT or a reload, wait this long for a job to commit and checkpoint before "

@@ -233,7 +233,12 @@ int Executor::run(const StopFlag& stop) {
       }
     }
     if (!error_.empty() || stop_on_bad_) break;
+    auto t_close = std::chrono::steady_clock::now();
     if (!close_batch(batch_start_ms_, batch_end, ended, stop)) break;
+    metrics_.last_close_duration_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t_close)
+            .count();
+    metrics_.batch_duration.observe_us(metrics_.last_close_duration_us);
     metrics_.last_batch_duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
     if (ended || stop.load() != 0) break;
@@ -480,6 +485,9 @@ bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop)
   if (!deliver_pending(true, stop)) return false;
   checkpoint::crash_point(checkpoint::CrashPoint::AfterCommit, batch_id_);  // test only
   conn_.source->committed(positions);
+  CommittedPositions::List at;
+  for (const auto& p : positions) at.emplace_back(p.stream, p.offset);
+  metrics_.committed.set(std::move(at));
   if (store_) store_->remove_older_than(batch_id_);
   batches_since_checkpoint_ = 0;
   return true;

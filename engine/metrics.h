@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace weir::engine {
@@ -59,17 +61,38 @@ struct OutputMetrics {
   std::atomic<uint64_t> state_bytes{0};
 };
 
+// The source positions (stream -> next offset) of the last batch every sink committed, for consumer lag.
+// Written once per checkpoint by the job's thread; read by the daemon.
+class CommittedPositions {
+ public:
+  using List = std::vector<std::pair<std::string, int64_t>>;
+  void set(List p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    positions_ = std::move(p);
+  }
+  List get() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return positions_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  List positions_;
+};
+
 struct JobMetrics {
   std::atomic<uint64_t> records_in{0};  // records read from the source
   std::atomic<uint64_t> bad{0};         // records that did not decode (all outputs) or failed in any output
   std::atomic<uint64_t> late{0};
   std::atomic<uint64_t> batches{0};
-  std::atomic<int64_t> last_batch_duration_us{0};
-  std::atomic<int64_t> last_batch_end_ms{0};  // window end of the last committed batch
-  std::atomic<int64_t> last_success_ms{0};    // wall time of the last committed batch
+  std::atomic<int64_t> last_batch_duration_us{0};  // wall time of the last batch, reading included
+  std::atomic<int64_t> last_close_duration_us{0};  // of that, closing it: windows, sinks, checkpoint
+  std::atomic<int64_t> last_batch_end_ms{0};       // window end of the last committed batch
+  std::atomic<int64_t> last_success_ms{0};         // wall time of the last committed batch
   std::atomic<int64_t> watermark_ms{INT64_MIN};
   std::atomic<uint64_t> checkpoint_bytes{0};
   std::atomic<int64_t> checkpoint_duration_us{0};
+  CommittedPositions committed;
   DurationHistogram batch_duration;  // time to close a batch: emit windows, write sinks, checkpoint
   std::vector<std::unique_ptr<OutputMetrics>> outputs;
 };

@@ -84,7 +84,7 @@ int run_daemon(const DaemonOptions& o) {
               << "' (levels: trace debug info warn error critical off; formats: text json)\n";
     return 2;
   }
-  auto status_interval = duration_option("--status-interval", o.status_interval);
+  auto status_interval = duration_option("--stats-every", o.status_interval);
   auto stop_timeout = duration_option("--stop-timeout", o.stop_timeout);
   if (!status_interval || !stop_timeout) return 2;
   std::string metrics_host;

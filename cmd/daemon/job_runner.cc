@@ -15,6 +15,7 @@ JobRunner::~JobRunner() {
     request_stop(2);
     thread_.join();
   }
+  if (lag_thread_.joinable()) lag_thread_.join();
 }
 
 void JobRunner::start() {
@@ -36,6 +37,28 @@ bool JobRunner::wait(std::chrono::milliseconds timeout) {
 
 void JobRunner::join() {
   if (thread_.joinable()) thread_.join();
+  if (lag_thread_.joinable()) lag_thread_.join();
+}
+
+void JobRunner::lag_loop() {
+  auto log = log::get("daemon");
+  std::string last_error;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, std::chrono::seconds(2), [this] { return ended_; })) {
+    const engine::Executor* ex = exec_view_.load();
+    if (ex == nullptr) continue;
+    lock.unlock();
+    engine::CommittedPositions::List at = const_cast<engine::Executor*>(ex)->metrics().committed.get();
+    std::string error;
+    std::vector<PartitionLag> lag = lag_probe_->lag(at, 2000, error);
+    if (!error.empty() && error != last_error) {
+      log->warn("Job '{}': cannot read the Kafka high watermarks for the lag ({}); the lag metrics skip it.",
+                job_.name, error);
+    }
+    last_error = error;
+    lock.lock();
+    lag_ = std::move(lag);
+  }
 }
 
 bool JobRunner::ended() const {
@@ -57,6 +80,8 @@ JobSample JobRunner::sample() const {
   if (const engine::Executor* ex = exec_view_.load()) {
     fill_sample(const_cast<engine::Executor*>(ex)->metrics(), s);
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  s.lag = lag_;
   return s;
 }
 
@@ -93,6 +118,13 @@ void JobRunner::body() {
     eo.checkpoint_dir = checkpoint_dir_;
     executor_ = std::make_unique<engine::Executor>(job_, *plan_, std::move(conn), *clock_, eo);
     exec_view_.store(executor_.get());
+    std::string lag_err;
+    lag_probe_ = KafkaLagProbe::create(job_, lag_err);
+    if (lag_probe_) {
+      lag_thread_ = std::thread([this] { lag_loop(); });
+    } else if (!lag_err.empty()) {
+      log->warn("Job '{}': no consumer lag metrics: {}", job_.name, lag_err);
+    }
     JobState expected = JobState::Starting;
     state_.compare_exchange_strong(expected, JobState::Running);
     int rc = executor_->run(stop_);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "cmd/daemon/kafka_lag.h"
 #include "cmd/daemon/sample.h"
 #include "config/job.h"
 #include "engine/clock.h"
@@ -41,6 +43,7 @@ class JobRunner {
   const std::string& file() const { return job_.file; }
   const std::string& checkpoint_dir() const { return checkpoint_dir_; }
   JobState state() const { return state_.load(); }
+  std::chrono::steady_clock::time_point started_at() const { return started_at_; }
   bool ended() const;
   std::string error() const;
 
@@ -50,6 +53,8 @@ class JobRunner {
  private:
   void body();
   void finish(JobState s, std::string error);
+  // Kafka jobs: asks the brokers for the consumer lag every few seconds until the job ends.
+  void lag_loop();
 
   config::Job job_;
   std::string checkpoint_dir_;
@@ -65,6 +70,10 @@ class JobRunner {
   bool ended_ = false;
   std::string error_;
   std::thread thread_;
+  std::unique_ptr<KafkaLagProbe> lag_probe_;
+  std::vector<PartitionLag> lag_;  // guarded by mu_
+  std::thread lag_thread_;
+  std::chrono::steady_clock::time_point started_at_{std::chrono::steady_clock::now()};
 };
 
 }  // namespace weir::daemon

@@ -76,7 +76,8 @@ std::string render_prometheus(const std::vector<JobSample>& jobs, const std::vec
   };
   per_job("weir_job_reloads_total", "counter", "Times the job was restarted on an edited file (or SIGHUP).",
           [](const JobSample& j) { return j.reloads; });
-  per_job("weir_records_in_total", "counter", "Records read from the job's source since the job (re)started.",
+  per_job("weir_records_in_total", "counter",
+          "Records read from the job's source since the daemon started (reloads included).",
           [](const JobSample& j) { return j.records_in; });
   per_job("weir_bad_records_total", "counter", "Records that did not decode or failed in an output.",
           [](const JobSample& j) { return j.bad; });
@@ -86,6 +87,9 @@ std::string render_prometheus(const std::vector<JobSample>& jobs, const std::vec
           [](const JobSample& j) { return j.batches; });
   per_job("weir_last_batch_duration_seconds", "gauge", "Wall time of the last batch, reading included.",
           [](const JobSample& j) { return seconds_from_us(j.last_batch_duration_us); });
+  per_job("weir_last_batch_close_seconds", "gauge",
+          "Time the last batch took to close: emit windows, write the sinks, write the checkpoint.",
+          [](const JobSample& j) { return seconds_from_us(j.last_close_duration_us); });
   per_job("weir_checkpoint_duration_seconds", "gauge", "Time to write the last checkpoint.",
           [](const JobSample& j) { return seconds_from_us(j.checkpoint_duration_us); });
   per_job("weir_checkpoint_bytes", "gauge", "Size of the last checkpoint written.",
@@ -116,6 +120,17 @@ std::string render_prometheus(const std::vector<JobSample>& jobs, const std::vec
     }
     w.sample("weir_batch_duration_seconds_sum", job_labels(j), seconds_from_us(j.batch_sum_us));
     w.sample("weir_batch_duration_seconds_count", job_labels(j), j.batch_count);
+  }
+
+  w.family("weir_kafka_lag", "gauge",
+           "Kafka jobs: messages in the partition after the offset of the last committed batch.");
+  for (const auto& j : jobs) {
+    for (const auto& l : j.lag) {
+      w.sample("weir_kafka_lag",
+               fmt::format("{},topic=\"{}\",partition=\"{}\"", job_labels(j), escape_label_value(l.topic),
+                           l.partition),
+               l.lag);
+    }
   }
 
   auto per_output = [&](const char* name, const char* type, const char* help, auto value) {

@@ -27,6 +27,7 @@ void fill_sample(const engine::JobMetrics& m, JobSample& out) {
   out.late = m.late.load(r);
   out.batches = m.batches.load(r);
   out.last_batch_duration_us = m.last_batch_duration_us.load(r);
+  out.last_close_duration_us = m.last_close_duration_us.load(r);
   out.last_success_ms = m.last_success_ms.load(r);
   out.watermark_ms = m.watermark_ms.load(r);
   out.checkpoint_bytes = m.checkpoint_bytes.load(r);
@@ -47,6 +48,38 @@ void fill_sample(const engine::JobMetrics& m, JobSample& out) {
     s.state_groups = o->state_groups.load(r);
     s.state_bytes = o->state_bytes.load(r);
     out.outputs.push_back(std::move(s));
+  }
+}
+
+void add_counters(JobSample& into, const JobSample& from) {
+  into.records_in += from.records_in;
+  into.bad += from.bad;
+  into.late += from.late;
+  into.batches += from.batches;
+  for (size_t i = 0; i < into.batch_buckets.size(); ++i) into.batch_buckets[i] += from.batch_buckets[i];
+  into.batch_count += from.batch_count;
+  into.batch_sum_us += from.batch_sum_us;
+  for (const auto& f : from.outputs) {
+    bool found = false;
+    for (auto& o : into.outputs) {
+      if (o.name != f.name) continue;
+      o.records += f.records;
+      o.bad += f.bad;
+      o.late += f.late;
+      o.rows += f.rows;
+      o.sink_retries += f.sink_retries;
+      found = true;
+    }
+    if (!found) {
+      OutputSample o;
+      o.name = f.name;
+      o.records = f.records;
+      o.bad = f.bad;
+      o.late = f.late;
+      o.rows = f.rows;
+      o.sink_retries = f.sink_retries;
+      into.outputs.push_back(std::move(o));
+    }
   }
 }
 

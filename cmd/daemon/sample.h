@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cmd/daemon/kafka_lag.h"
 #include "engine/metrics.h"
 
 namespace weir::daemon {
@@ -28,6 +29,7 @@ struct JobSample {
   uint64_t reloads = 0;
   uint64_t records_in = 0, bad = 0, late = 0, batches = 0;
   int64_t last_batch_duration_us = 0;
+  int64_t last_close_duration_us = 0;
   int64_t last_success_ms = 0;  // 0: no batch committed yet
   int64_t watermark_ms = INT64_MIN;
   uint64_t checkpoint_bytes = 0;
@@ -36,6 +38,12 @@ struct JobSample {
   uint64_t batch_count = 0;
   int64_t batch_sum_us = 0;
   std::vector<OutputSample> outputs;
+  std::vector<PartitionLag> lag;  // Kafka jobs: per partition, as of the last probe (every 2 s)
+  int64_t total_lag() const {
+    int64_t n = 0;
+    for (const auto& l : lag) n += l.lag;
+    return n;
+  }
   uint64_t rows() const {
     uint64_t n = 0;
     for (const auto& o : outputs) n += o.rows;
@@ -54,5 +62,10 @@ struct FileProblem {
 
 // Copies the counters of a running job (atomics, relaxed).
 void fill_sample(const engine::JobMetrics& m, JobSample& out);
+
+// Adds the counters (records, bad, late, batches, the batch histogram, and per output of the same name:
+// records, bad, late, rows, sink retries) of `from` to `into`; gauges are left alone. The supervisor keeps
+// the counts of a job's earlier runs this way, so that its counters do not drop back to zero on a reload.
+void add_counters(JobSample& into, const JobSample& from);
 
 }  // namespace weir::daemon

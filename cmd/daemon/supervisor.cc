@@ -234,6 +234,7 @@ void Supervisor::apply(Entry& e, const std::string& content) {
              : e.content && *e.content == content ? "restarted"
                                                   : "reloaded: its file changed";
     stop_job(e, "its file changed");
+    std::lock_guard<std::mutex> lock(mu_);
     ++e.reloads;
   } else {
     reason = was_duplicate ? "started: the job name is free now" : "started";
@@ -257,7 +258,6 @@ void Supervisor::start_job(Entry& e, config::Job job, const std::string& reason)
     std::lock_guard<std::mutex> lock(mu_);
     e.runner = runner;
     e.end_reported = false;
-    e.rate_runner = nullptr;
   }
   runner->start();
 }
@@ -271,7 +271,12 @@ void Supervisor::stop_job(Entry& e, const std::string& reason) {
     r->join();
   }
   e.end_reported = true;
+  JobSample last = r->sample();
   std::lock_guard<std::mutex> lock(mu_);
+  if (e.carry.job != last.job) e.carry = JobSample{};
+  std::string job = last.job;
+  add_counters(e.carry, last);
+  e.carry.job = job;
   e.runner.reset();
 }
 
@@ -384,18 +389,24 @@ void Supervisor::log_status(std::chrono::milliseconds interval) {
   double secs = std::max(0.001, interval.count() / 1000.0);
   for (auto& [path, e] : entries_) {
     if (e.runner) {
-      JobSample s = e.runner->sample();
-      uint64_t base = e.rate_runner == e.runner.get() ? e.rate_records : 0;
-      double rate = s.records_in >= base ? (s.records_in - base) / secs : 0.0;
-      e.rate_runner = e.runner.get();
+      JobSample s = sample_of(e);
+      uint64_t base = s.records_in >= e.rate_records ? e.rate_records : 0;
+      double rate = (s.records_in - base) / secs;
       e.rate_records = s.records_in;
       if (s.state == JobState::Failed) {
         log->warn("Job '{}' is failed: {}. Fix {} to restart it.", s.job, s.error, path);
       } else {
-        log->info(
-            "Job '{}' {}: {} records ({:.1f}/s), {} bad, {} late, last batch {:.1f} ms, {} rows written.",
-            s.job, to_string(s.state), fmt_count(s.records_in), rate, s.bad, s.late,
-            s.last_batch_duration_us / 1000.0, fmt_count(s.rows()));
+        std::string lag = s.lag.empty() ? std::string()
+                                        : fmt::format(", lag {} message(s) over {} partition(s)",
+                                                      s.total_lag(), s.lag.size());
+        std::string batches =
+            s.batches == 0
+                ? std::string("no batch committed yet")
+                : fmt::format("{} batches, the last one closed in {:.1f} ms (windows, sinks, checkpoint)",
+                              s.batches, s.last_close_duration_us / 1000.0);
+        log->info("Job '{}' {}: {} records ({:.1f}/s), {} bad, {} late{}, {}, {} rows written.", s.job,
+                  to_string(s.state), fmt_count(s.records_in), rate, s.bad, s.late, lag, batches,
+                  fmt_count(s.rows()));
       }
     }
     if (!e.problem.empty() && !e.runner) {
@@ -408,14 +419,19 @@ void Supervisor::log_status(std::chrono::milliseconds interval) {
   if (entries_.empty()) log->info("No job files in {}.", opts_.jobs_dir);
 }
 
+JobSample Supervisor::sample_of(const Entry& e) const {
+  JobSample s = e.runner->sample();
+  if (e.carry.job == s.job) add_counters(s, e.carry);
+  s.reloads = e.reloads;
+  return s;
+}
+
 std::vector<JobSample> Supervisor::samples() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<JobSample> out;
   for (const auto& [path, e] : entries_) {
     if (!e.runner) continue;
-    JobSample s = e.runner->sample();
-    s.reloads = e.reloads;
-    out.push_back(std::move(s));
+    out.push_back(sample_of(e));
   }
   return out;
 }
@@ -435,6 +451,20 @@ std::vector<FileProblem> Supervisor::problems() const {
   return out;
 }
 
+int64_t Supervisor::stalled_for_ms(const JobRunner& r) const {
+  using namespace std::chrono;
+  JobSample s = r.sample();
+  int64_t limit = std::max<int64_t>(opts_.stall_after.count(), 5 * r.job().batch_ms);
+  int64_t since_ms;
+  if (s.last_success_ms > 0) {
+    int64_t now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    since_ms = now - s.last_success_ms;
+  } else {
+    since_ms = duration_cast<milliseconds>(steady_clock::now() - r.started_at()).count();
+  }
+  return since_ms > limit ? since_ms : 0;
+}
+
 Readiness Supervisor::readiness() const {
   Readiness r;
   std::vector<std::string> bad, fine;
@@ -444,8 +474,13 @@ Readiness Supervisor::readiness() const {
       if (e.runner) {
         JobState st = e.runner->state();
         std::string line = fmt::format("job '{}' ({}): {}", e.runner->name(), path, to_string(st));
+        int64_t stalled_ms = st == JobState::Running ? stalled_for_ms(*e.runner) : 0;
         if (st == JobState::Failed) {
           bad.push_back(line + ": " + e.runner->error());
+        } else if (stalled_ms > 0) {
+          bad.push_back(fmt::format(
+              "{}, but no batch committed for {:.0f} s (a sink or the source cannot be reached? see the log)",
+              line, stalled_ms / 1000.0));
         } else {
           fine.push_back(line);
         }

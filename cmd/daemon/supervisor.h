@@ -22,6 +22,9 @@ struct SupervisorOptions {
   std::string jobs_dir;
   std::string state_dir;  // a job's checkpoints go to <state_dir>/<job> unless its file sets checkpoint.dir
   std::chrono::milliseconds stop_timeout{30000};
+  // A running job that committed no batch for this long (and 5 batch lengths) makes /readyz answer 503:
+  // typically a sink that cannot be reached.
+  std::chrono::milliseconds stall_after{10000};
 };
 
 struct Readiness {
@@ -71,9 +74,13 @@ class Supervisor {
     std::shared_ptr<JobRunner> runner;   // the job this file runs (or ran, when it ended)
     bool end_reported = false;
     uint64_t reloads = 0;
-    const JobRunner* rate_runner = nullptr;  // for records/s in the status line
-    uint64_t rate_records = 0;
+    JobSample carry;            // the counters of this file's earlier runs of job `carry.job`
+    uint64_t rate_records = 0;  // records at the last status line, for records/s
   };
+
+  // The runner's sample plus the counters of earlier runs of the same job (call with mu_ held or from the
+  // main thread).
+  JobSample sample_of(const Entry& e) const;
 
   void apply(Entry& e, const std::string& content);
   void refuse(Entry& e, const std::string& content, std::string problem, std::string job, bool duplicate);
@@ -82,6 +89,8 @@ class Supervisor {
   // Stops one runner gracefully, then forcibly; logs the outcome. Does not hold mu_ while waiting.
   void stop_runner(const std::shared_ptr<JobRunner>& r, const std::string& reason);
   std::string checkpoint_dir_for(const config::Job& job) const;
+  // How long a running job has gone without committing a batch, when that is longer than allowed; else 0.
+  int64_t stalled_for_ms(const JobRunner& r) const;
   const Entry* running_elsewhere(const Entry& self, const std::string& job, const std::string& ckdir) const;
 
   SupervisorOptions opts_;
