@@ -69,7 +69,7 @@ TEST_CASE("edits that keep the state and edits that do not") {
   CHECK(state_changes(base, job_from(job_text("k", 10, "2s"))) == std::vector<std::string>{"*"});
 }
 
-TEST_CASE("counters of earlier runs add up; gauges do not") {
+TEST_CASE("counters of earlier runs add up, gauges do not") {
   JobSample a, b;
   a.job = b.job = "j";
   a.records_in = 100;
