@@ -40,7 +40,7 @@ TEST_CASE("window durations must be multiples of batch in processing time") {
      job("  - { name: o, window: { tumbling: 7s }, aggregate: { c: count() }, to: console }\n"));
 }
 
-TEST_CASE("sliding: length need not be a multiple of every; every is required") {
+TEST_CASE("sliding: length need not be a multiple of every, every is required") {
   // Spec §6: windows [k*every, k*every + length); panes of gcd(length, every).
   Job j =
       ok(job("  - name: o\n    window: { sliding: 60s, every: 7s }\n    aggregate: { c: count() }\n    "
@@ -133,7 +133,7 @@ TEST_CASE("order_by must name output columns") {
   CHECK_FALSE(j.outputs[0].order_by[1].desc);
 }
 
-TEST_CASE("postgres: upsert needs key; key and columns must be output columns") {
+TEST_CASE("postgres: upsert needs key, key and columns must be output columns") {
   std::string pg = "    to:\n      postgres:\n        dsn: host=x\n        table: t\n";
   has_error(job("  - name: o\n    aggregate: { c: count() }\n" + pg + "        mode: upsert\n"), 12, 15,
             "postgres mode upsert needs `key:`");

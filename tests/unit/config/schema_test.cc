@@ -142,7 +142,7 @@ TEST_CASE("generator template errors") {
   has_error("source: { generate: { rate: 1/s } }\n" + kOut, 1, 21, "source.generate needs 'template'");
 }
 
-TEST_CASE("to: forms: console scalar, one-kind map, list; errors for others") {
+TEST_CASE("to: forms: console scalar, one-kind map, list, errors for others") {
   Job j =
       ok("source: stdin\noutputs:\n  - name: o\n    to:\n      - console\n"
          "      - { console: { rows: 3, format: json } }\n      - file: { path: out.csv, format: csv }\n");

@@ -67,7 +67,7 @@ TEST_CASE("console: a table per emission with a time header and cut rows", "[con
           "\n");
 }
 
-TEST_CASE("console: widths count code points; nulls, newlines and empty emissions", "[connectors]") {
+TEST_CASE("console: widths count code points, nulls, newlines and empty emissions", "[connectors]") {
   weir::config::ConsoleSink cfg;
   Emission e = emission(0);
   e.rows.push_back({Value(), Value::string("zoë"), Value()});

@@ -119,7 +119,7 @@ TEST_CASE("files: a file shorter than its position is read again from the start"
   REQUIRE(c.recs[0].line == 1);
 }
 
-TEST_CASE("files: new files are picked up; an unbounded source never ends", "[connectors]") {
+TEST_CASE("files: new files are picked up, an unbounded source never ends", "[connectors]") {
   TempDir d;
   FilesSource s(cfg(d, "*.in", false));
   REQUIRE_FALSE(s.bounded());

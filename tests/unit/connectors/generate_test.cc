@@ -147,7 +147,7 @@ TEST_CASE("generate: every template kind produces what it says", "[connectors]")
   REQUIRE(max_words == 12);
 }
 
-TEST_CASE("generate: one_of keeps the JSON type of its choices; floats stay floats", "[connectors]") {
+TEST_CASE("generate: one_of keeps the JSON type of its choices, floats stay floats", "[connectors]") {
   GenNode t;
   t.children.emplace_back("x", one_of({Value::integer(7), Value::boolean(true), Value(), Value::real(2.0)}));
   GenNode f = leaf(GenNode::Kind::FloatRange);

@@ -67,7 +67,7 @@ void poll_until(SocketSource& s, Collect& c, size_t n) {
 
 }  // namespace
 
-TEST_CASE("socket: lines from a TCP server; reconnects after the server restarts", "[connectors]") {
+TEST_CASE("socket: lines from a TCP server, reconnects after the server restarts", "[connectors]") {
   auto server = std::make_unique<Server>();
   int port = server->port;
   SocketSource s(cfg(port));

@@ -89,7 +89,7 @@ outputs:
   REQUIRE(cols[3].type == Type::Int);
 }
 
-TEST_CASE("executor: batches are cut by the clock; an output without group_by emits every batch",
+TEST_CASE("executor: batches are cut by the clock, an output without group_by emits every batch",
           "[executor]") {
   // 10 records, 250 ms apart: 4 per 1 s batch -> batches of 4, 4, 2.
   std::vector<InputRecord> in;
@@ -182,7 +182,7 @@ outputs:
   REQUIRE(r->sinks[0]->rows().size() == 1);
 }
 
-TEST_CASE("executor: event time windows close on the watermark; late records are dead-lettered",
+TEST_CASE("executor: event time windows close on the watermark, late records are dead-lettered",
           "[executor]") {
   auto r = run_job(std::string(kHeader) + R"(
 time: { event: ts, lateness: 1s }
@@ -208,7 +208,7 @@ outputs:
   REQUIRE_THAT(r->dead[0], Catch::Contains("late record"));
 }
 
-TEST_CASE("executor: the watermark is the slowest partition's; in-order partitions are never late",
+TEST_CASE("executor: the watermark is the slowest partition's, in-order partitions are never late",
           "[executor]") {
   // Stream 1 lags far behind stream 0, but each is in order: nothing is late.
   std::vector<InputRecord> in = {{R"({"ts":20000})", 0},

@@ -68,7 +68,7 @@ TEST_CASE("extract: [*] makes a list, merged with [N] on the same array", "[fiel
   CHECK(empty.slots[4].is_null());
 }
 
-TEST_CASE("extract: an any path to an array is a list; objects stay compact JSON text", "[fields]") {
+TEST_CASE("extract: an any path to an array is a list, objects stay compact JSON text", "[fields]") {
   std::vector<config::Field> fs = {field("arr", "tags"), field("obj", "user")};
   auto r = run(fs, R"({"tags":["x", 2, 2.5, null, [true, "y\u00e9"], {"a": 1}],"user":{"n": [1, 2]}})");
   REQUIRE(r.ok);

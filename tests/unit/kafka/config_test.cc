@@ -50,7 +50,7 @@ TEST_CASE("producer settings: idempotent, acks=all, transactional id only for ex
   CHECK(get(p, "transactional.id") == "weir-j-o");
 }
 
-TEST_CASE("properties are checked: unknown, invalid, reserved; values never echoed") {
+TEST_CASE("properties are checked: unknown, invalid, reserved, values never echoed") {
   auto problems = check_properties({{"security.protocol", "SASL_SSL"},
                                     {"sasl.mechanisms", "PLAIN"},
                                     {"no.such", "x"},

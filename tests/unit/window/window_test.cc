@@ -42,7 +42,7 @@ TEST_CASE("tumbling windows: boundaries, watermark, late records", "[window]") {
   CHECK(st.panes() == 0);
 }
 
-TEST_CASE("batch windows are tumbling windows of the batch; negative times floor", "[window]") {
+TEST_CASE("batch windows are tumbling windows of the batch, negative times floor", "[window]") {
   State st(plan(K::Batch, 2000, 2000, {A::Count}, 0));
   REQUIRE(add(st, -1, {}, {N()}));
   REQUIRE(add(st, -2000, {}, {N()}));
@@ -52,7 +52,7 @@ TEST_CASE("batch windows are tumbling windows of the batch; negative times floor
   CHECK_FALSE(add(st, 10000, {}, {N()}));  // after the end of input
 }
 
-TEST_CASE("sliding windows: each record in L/S windows; partially closed records", "[window]") {
+TEST_CASE("sliding windows: each record in L/S windows, partially closed records", "[window]") {
   State st(plan(K::Sliding, 3000, 1000, {A::Count}, 1));
   REQUIRE(add(st, 0, {S("a")}, {N()}));
   REQUIRE(add(st, 1500, {S("a")}, {N()}));
@@ -238,7 +238,7 @@ TEST_CASE("a default plan (pass-through outputs) constructs and works without th
   CHECK(out[0].window_end_ms == 6);
 }
 
-TEST_CASE("sliding 10s every 3s: windows [3k, 3k+10) of 1s panes; processing time ends on multiples of 3s",
+TEST_CASE("sliding 10s every 3s: windows [3k, 3k+10) of 1s panes, processing time ends on multiples of 3s",
           "[window]") {
   State ev(plan(K::Sliding, 10000, 3000, {A::Count}, 0));
   REQUIRE(add(ev, 9500, {}, {N()}));  // in [0,10000), [3000,13000), [6000,16000), [9000,19000)
