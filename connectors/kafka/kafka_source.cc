@@ -87,6 +87,7 @@ KafkaSource::~KafkaSource() {
 
 Status KafkaSource::open(const Positions* resume) {
   if (rk_) return Status::fatal(what_ + " is already open");
+  closing_ = false;
   if (cfg_.topics.empty()) return Status::fatal(what_ + " has no topics");
   std::string error;
   ConfPtr conf = make_conf(consumer_settings(cfg_, job_), error);
@@ -152,23 +153,60 @@ KafkaSource::Part* KafkaSource::part_for(const rd_kafka_message_t* m) {
 
 void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
   bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0;
-  rd_kafka_error_t* error = nullptr;
-  rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    // A revocation still waiting for the engine (cannot happen: librdkafka waits for unassign first).
+    apply_pending_revoke();
     assign(parts);
+    rd_kafka_error_t* error = nullptr;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (cooperative) {
       error = rd_kafka_incremental_assign(rk_, parts);
     } else {
       e = rd_kafka_assign(rk_, parts);
     }
     if (paused_) rd_kafka_pause_partitions(rk_, parts);
-  } else {
-    revoke(parts, rd_kafka_assignment_lost(rk_));
-    if (cooperative) {
-      error = rd_kafka_incremental_unassign(rk_, parts);
-    } else {
-      e = rd_kafka_assign(rk_, nullptr);
+    if (error) {
+      logger()->error("{}: applying a rebalance failed: {}", what_, rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    } else if (e) {
+      logger()->error("{}: applying a rebalance failed: {}", what_, rd_kafka_err2str(e));
     }
+    return;
+  }
+  bool lost = rd_kafka_assignment_lost(rk_);
+  if (lost || closing_ || parts->cnt == 0) {
+    // Lost partitions already belong to someone else: committing for them would fail. On close the
+    // engine has committed already.
+    apply_pending_revoke();
+    apply_revoke(parts, lost);
+    return;
+  }
+  // Keep the partitions until the engine has committed the records delivered from them.
+  if (pending_revoke_ == nullptr) {
+    pending_revoke_ = rd_kafka_topic_partition_list_copy(parts);
+  } else {
+    for (int i = 0; i < parts->cnt; ++i)
+      rd_kafka_topic_partition_list_add(pending_revoke_, parts->elems[i].topic, parts->elems[i].partition);
+  }
+  rebalanced_ = true;
+  logger()->info("{}: {} partitions are being revoked ({}); committing the batch in flight first.", what_,
+                 parts->cnt, describe(parts, false));
+}
+
+void KafkaSource::apply_pending_revoke() {
+  if (pending_revoke_ == nullptr) return;
+  ListPtr list(std::exchange(pending_revoke_, nullptr));
+  apply_revoke(list.get(), false);
+}
+
+void KafkaSource::apply_revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
+  revoke(parts, lost);
+  rd_kafka_error_t* error = nullptr;
+  rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0) {
+    error = rd_kafka_incremental_unassign(rk_, parts);
+  } else {
+    e = rd_kafka_assign(rk_, nullptr);
   }
   if (error) {
     logger()->error("{}: applying a rebalance failed: {}", what_, rd_kafka_error_string(error));
@@ -179,17 +217,40 @@ void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
 }
 
 void KafkaSource::assign(rd_kafka_topic_partition_list_t* parts) {
+  // Partitions this member held before: ask the group how far it got (another member may have read on).
+  ListPtr held(rd_kafka_topic_partition_list_new(parts->cnt));
   for (int i = 0; i < parts->cnt; ++i) {
     auto& el = parts->elems[i];
     Part& p = part(el.topic, el.partition);
-    p.assigned = true;
-    p.next = -1;
-    // Newest first: what the engine committed in this run, then the checkpoint, then the group.
-    if (auto c = engine_commits_.find(p.stream_name); c != engine_commits_.end()) {
-      p.next = c->second;
-    } else if (auto r = resume_.find(p.stream_name); r != resume_.end()) {
-      p.next = r->second;
+    if (p.held && p.next >= 0) rd_kafka_topic_partition_list_add(held.get(), el.topic, el.partition);
+  }
+  bool group_known = true;
+  if (held->cnt > 0) {
+    if (auto e = rd_kafka_committed(rk_, held.get(), 10000)) {
+      group_known = false;
+      logger()->warn(
+          "{}: cannot read the group offsets of {} partitions assigned again ({}); continuing where "
+          "this member stopped.",
+          what_, held->cnt, rd_kafka_err2str(e));
     }
+  }
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto& el = parts->elems[i];
+    Part& p = part(el.topic, el.partition);
+    if (p.held && p.next >= 0) {
+      int64_t group = -1;
+      if (group_known) {
+        auto* g = rd_kafka_topic_partition_list_find(held.get(), el.topic, el.partition);
+        if (g && g->err == RD_KAFKA_RESP_ERR_NO_ERROR) group = g->offset;
+      }
+      p.next = std::max(p.next, group);
+    } else if (auto r = resume_.find(p.stream_name); r != resume_.end() && !p.held) {
+      p.next = r->second;  // recovery: the checkpoint, never the group offsets (DELIVERY.md)
+    } else {
+      p.next = -1;
+    }
+    p.assigned = true;
+    p.held = true;
     el.offset = p.next >= 0 ? p.next : RD_KAFKA_OFFSET_INVALID;
   }
   logger()->info("{}: assigned {} partitions: {}.", what_, parts->cnt, describe(parts, true));
@@ -199,12 +260,10 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
   for (int i = 0; i < parts->cnt; ++i) {
     auto it = parts_.find({parts->elems[i].topic, parts->elems[i].partition});
     if (it == parts_.end()) continue;
-    it->second.assigned = false;
-    it->second.next = -1;
+    it->second.assigned = false;  // `next` is kept: where this member stopped
   }
   cache_rkt_ = nullptr;
   cache_part_ = nullptr;
-  rebalanced_ = true;
   logger()->info("{}: {} {} partitions: {}.", what_, lost ? "lost" : "revoked", parts->cnt,
                  describe(parts, false));
 }
@@ -253,8 +312,10 @@ PollResult KafkaSource::poll(RecordHandler& h, std::chrono::steady_clock::time_p
     last_error_ = Status::fatal(what_ + " is not open");
     return PollResult::Error;
   }
+  // The engine has committed the batch in flight since poll() last returned: hand the partitions back.
+  apply_pending_revoke();
   size_t n = 0;
-  while (n < max_records) {
+  while (n < max_records && pending_revoke_ == nullptr) {
     auto now = std::chrono::steady_clock::now();
     int timeout_ms = 0;
     if (now < deadline) {
@@ -317,14 +378,24 @@ void KafkaSource::committed(const Positions& positions) {
     std::string topic;
     int32_t partition = 0;
     if (!split_stream(pos.stream, topic, partition) || pos.offset < 0) continue;
-    engine_commits_[pos.stream] = pos.offset;
     auto it = parts_.find({topic, partition});
     if (it == parts_.end() || !it->second.assigned) continue;  // revoked: its new owner commits
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = pos.offset;
   }
   if (list->cnt == 0) return;
-  if (auto e = rd_kafka_commit(rk_, list.get(), 1)) {
-    commit_errors_.error(e, fmt::format("{}; will retry with the next batch", rd_kafka_err2str(e)));
+  // Partitions being revoked: their next owner reads the group offsets, so they must be stored first.
+  bool sync = pending_revoke_ != nullptr;
+  if (auto e = rd_kafka_commit(rk_, list.get(), sync ? 0 : 1)) {
+    if (sync) {
+      // Real brokers accept the commit while the group prepares the rebalance; librdkafka's mock cluster
+      // (and a member whose generation has already ended) does not.
+      logger()->warn(
+          "{}: committing the group offsets before handing over partitions failed ({}); their "
+          "new owner starts at the previous commit and reads the records since then again.",
+          what_, rd_kafka_err2str(e));
+    } else {
+      commit_errors_.error(e, fmt::format("{}; will retry with the next batch", rd_kafka_err2str(e)));
+    }
   }
 }
 
@@ -350,6 +421,8 @@ void KafkaSource::resume() {
 
 void KafkaSource::close() {
   if (!rk_) return;
+  closing_ = true;
+  apply_pending_revoke();
   if (auto e = rd_kafka_consumer_close(rk_)) {
     logger()->warn("{}: leaving the group failed: {}", what_, rd_kafka_err2str(e));
   }
