@@ -372,5 +372,58 @@ outputs:
         print("rebalance: %d records, %d read twice (handover commit refused by the mock: %s)" % (
             n, len(dup_ids), "before handing over partitions failed" in log1 + log2))
 
+class Faults(KafkaCase):
+    """Bad input and faults: a record over max_record_bytes is dead-lettered (the job goes on); a topic that
+    does not exist yet is waited for with a log line and read once it exists; a wrong broker address is
+    logged and retried, and SIGTERM still stops weir cleanly."""
+    topics = ("tweets:2", "late:2")
+
+    def test_huge_record_is_dead_lettered(self):
+        rng = random.Random(23)
+        good = tweets(rng, 0, 30)
+        huge = json.dumps({"id": 999, "user": {"screen_name": "huge"}, "text": "x" * 200000})
+        kt.produce(self.boot, "tweets", lines(good[:15]) + ["big|" + huge] + lines(good[15:]))
+        out = CTX.path("huge-counts.jsonl")
+        job = counting_job("huge", self.boot, ["tweets"], out, extra="""
+on_error: { action: dead_letter, max_record_bytes: 100KiB, dead_letter: { kafka: { topic: dlq } } }
+""")
+        w = self.weir(job).start()
+        self.wait_counts(out, kt.tally(good), w, "the 30 good records to be counted")
+        wt.poll(lambda: len(kt.consume(self.boot, "dlq", "%s\\n")) >= 1, TIMEOUT, "the dead letter", interval=0.5)
+        self.stop(w)
+        self.assertEqual(kt.latest_emission(out), kt.tally(good))
+        entries = [json.loads(x) for x in kt.consume(self.boot, "dlq", "%s\\n")]
+        self.assertEqual(len(entries), 1, entries)
+        self.assertIn("max_record_bytes", entries[0]["error"])
+        self.assertEqual(entries[0].get("topic"), "tweets")
+        self.assertIn("31 records read, 1 bad", w.log())
+
+    def test_unknown_topic_is_waited_for(self):
+        self.broker.command("topic-error late 3")  # UNKNOWN_TOPIC_OR_PART on metadata requests
+        out = CTX.path("late-counts.jsonl")
+        job = counting_job("late", self.boot, ["late"], out)
+        w = self.weir(job).start()
+        w.wait_for_log(r"warning.*Kafka source.*(UNKNOWN_TOPIC_OR_PART|not available)", TIMEOUT)
+        time.sleep(2)
+        self.assertTrue(w.running(), w.log()[-3000:])
+        self.broker.command("topic-error late 0")
+        data = tweets(random.Random(29), 0, 40)
+        kt.produce(self.boot, "late", lines(data))
+        self.wait_counts(out, kt.tally(data), w, "the records of the topic once it exists")
+        self.stop(w)
+        self.assertEqual(kt.latest_emission(out), kt.tally(data))
+
+    def test_wrong_broker_address(self):
+        out = CTX.path("wrong-counts.jsonl")
+        job = counting_job("wrong", "127.0.0.1:1", ["tweets"], out)
+        w = self.weir(job).start()
+        w.wait_for_log(r"warning.*Kafka source.*127\.0\.0\.1:1.*(refused|_TRANSPORT)", TIMEOUT)
+        time.sleep(4)  # retries; the state is logged once, not once per attempt
+        self.assertTrue(w.running(), w.log()[-3000:])
+        self.assertLessEqual(len(re.findall("Connection refused", w.log())), 3, w.log()[-3000:])
+        self.stop(w)  # exits 0 on SIGTERM
+        self.assertNotIn("Segmentation", w.log())
+
+
 if __name__ == "__main__":
     wt.main(CTX)
