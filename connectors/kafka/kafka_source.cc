@@ -22,11 +22,6 @@ struct ListDeleter {
 };
 using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 
-struct MessageDeleter {
-  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
-};
-using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
-
 // Errors that all mean "cannot reach the cluster": logged as one state, not one line per attempt.
 rd_kafka_resp_err_t error_class(int err) {
   switch (err) {
@@ -115,11 +110,14 @@ Status KafkaSource::open(const Positions* resume) {
   if (!rk_) return Status::fatal(fmt::format("{}: cannot create the consumer: {}", what_, err));
   conf.release();  // owned by rk_ now
   rd_kafka_poll_set_consumer(rk_);
+  queue_ = rd_kafka_queue_get_consumer(rk_);
 
   ListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(cfg_.topics.size())));
   for (const auto& t : cfg_.topics)
     rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   if (auto e = rd_kafka_subscribe(rk_, topics.get())) {
+    rd_kafka_queue_destroy(queue_);
+    queue_ = nullptr;
     rd_kafka_destroy(rk_);
     rk_ = nullptr;
     return Status::fatal(fmt::format("{}: cannot subscribe: {}", what_, rd_kafka_err2str(e)));
@@ -315,52 +313,68 @@ PollResult KafkaSource::poll(RecordHandler& h, std::chrono::steady_clock::time_p
   // The engine has committed the batch in flight since poll() last returned: hand the partitions back.
   apply_pending_revoke();
   size_t n = 0;
-  while (n < max_records && pending_revoke_ == nullptr) {
+  while (n < max_records && pending_revoke_ == nullptr && !fatal_) {
     auto now = std::chrono::steady_clock::now();
     int timeout_ms = 0;
     if (now < deadline) {
+      // librdkafka waits until the array is full or the timeout passes: keep it short so a rebalance
+      // (served inside the call) and the batch deadline are noticed soon.
       timeout_ms = static_cast<int>(
-          std::min<int64_t>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count(), 1000));
+          std::min<int64_t>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count(), 100));
     }
-    MessagePtr m(rd_kafka_consumer_poll(rk_, timeout_ms));
-    if (fatal_) return PollResult::Error;
-    if (!m) {
+    size_t want = std::min(kConsumeBatch, max_records - n);
+    ssize_t got = rd_kafka_consume_batch_queue(queue_, timeout_ms, msgs_.data(), want);
+    if (got < 0) {
+      errors_.error(RD_KAFKA_RESP_ERR__FAIL,
+                    fmt::format("consuming failed ({}); retrying", rd_kafka_err2str(rd_kafka_last_error())));
       if (timeout_ms == 0) break;
       continue;
     }
-    if (m->err) {
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
-      if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-        on_error(m->err, "fatal consumer error");
-        return PollResult::Error;
-      }
-      std::string where = m->rkt ? fmt::format(" (topic {})", rd_kafka_topic_name(m->rkt)) : std::string();
-      errors_.error(error_class(m->err), fmt::format("{}{} ({}); waiting", rd_kafka_message_errstr(m.get()),
-                                                     where, rd_kafka_err2name(m->err)));
-      continue;
+    for (ssize_t i = 0; i < got; ++i) {
+      rd_kafka_message_t* m = msgs_[i];
+      if (deliver(h, m)) ++n;
+      rd_kafka_message_destroy(m);
     }
-    Part* p = part_for(m.get());
-    if (!p || !p->assigned) continue;  // from a partition revoked meanwhile
-    RawRecord r;
-    if (m->payload) {
-      r.payload = std::string_view(static_cast<const char*>(m->payload), m->len);
-    } else {
-      r.null_payload = true;
-    }
-    r.topic = p->topic;
-    r.partition = p->partition;
-    r.offset = m->offset;
-    if (m->key) r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
-    rd_kafka_timestamp_type_t tstype;
-    int64_t ts = rd_kafka_message_timestamp(m.get(), &tstype);
-    r.timestamp_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
-    r.stream = p->stream;
-    p->next = m->offset + 1;
-    ++n;
-    h.on_record(r);
+    if (fatal_) return PollResult::Error;
+    if (got == 0 && timeout_ms == 0) break;
   }
+  if (fatal_) return PollResult::Error;
   if (n > 0) errors_.ok();
   return PollResult::Ok;
+}
+
+bool KafkaSource::deliver(RecordHandler& h, rd_kafka_message_t* m) {
+  if (m->err) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return false;
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+      on_error(m->err, "fatal consumer error");
+      return false;
+    }
+    std::string where = m->rkt ? fmt::format(" (topic {})", rd_kafka_topic_name(m->rkt)) : std::string();
+    errors_.error(error_class(m->err), fmt::format("{}{} ({}); waiting", rd_kafka_message_errstr(m), where,
+                                                   rd_kafka_err2name(m->err)));
+    return false;
+  }
+  if (fatal_) return false;  // nothing after a fatal error is delivered
+  Part* p = part_for(m);
+  if (!p || !p->assigned) return false;  // from a partition revoked meanwhile
+  RawRecord r;
+  if (m->payload) {
+    r.payload = std::string_view(static_cast<const char*>(m->payload), m->len);
+  } else {
+    r.null_payload = true;
+  }
+  r.topic = p->topic;
+  r.partition = p->partition;
+  r.offset = m->offset;
+  if (m->key) r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+  rd_kafka_timestamp_type_t tstype;
+  int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+  r.timestamp_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
+  r.stream = p->stream;
+  p->next = m->offset + 1;
+  h.on_record(r);
+  return true;
 }
 
 Positions KafkaSource::positions() const {
@@ -426,6 +440,8 @@ void KafkaSource::close() {
   if (auto e = rd_kafka_consumer_close(rk_)) {
     logger()->warn("{}: leaving the group failed: {}", what_, rd_kafka_err2str(e));
   }
+  if (queue_) rd_kafka_queue_destroy(queue_);
+  queue_ = nullptr;
   rd_kafka_destroy(rk_);
   rk_ = nullptr;
   logger()->info("{}: closed.", what_);

@@ -73,6 +73,8 @@ class KafkaSource final : public Source {
     int64_t next = -1;  // next offset after the last delivered record; -1: none delivered
     bool held = false;  // assigned to this member before in this run
   };
+  // Hands one consumed message to `h`; false for errors and messages of revoked partitions.
+  bool deliver(RecordHandler& h, rd_kafka_message_t* m);
   Part& part(const std::string& topic, int32_t partition);
   Part* part_for(const rd_kafka_message_t* m);
   void assign(rd_kafka_topic_partition_list_t* parts);
@@ -85,6 +87,9 @@ class KafkaSource final : public Source {
   std::string job_;
   std::string what_;  // "job X: Kafka source" for log lines
   rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;  // the consumer queue (messages, rebalances, errors)
+  static constexpr size_t kConsumeBatch = 1024;
+  std::vector<rd_kafka_message_t*> msgs_ = std::vector<rd_kafka_message_t*>(kConsumeBatch);
   std::map<std::pair<std::string, int32_t>, Part> parts_;
   std::map<std::string, int64_t> resume_;  // "topic/partition" -> offset (from open)
   // A revocation waiting for the engine to commit the batch in flight (see take_rebalanced()).
