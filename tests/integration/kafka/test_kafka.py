@@ -424,6 +424,36 @@ on_error: { action: dead_letter, max_record_bytes: 100KiB, dead_letter: { kafka:
         self.stop(w)  # exits 0 on SIGTERM
         self.assertNotIn("Segmentation", w.log())
 
+    def test_security_properties_validated(self):
+        """SASL/TLS properties are passed to librdkafka by name; an unknown name is refused naming it, and the
+        values (secrets) are never printed."""
+        def job(extra):
+            return CTX.write_job("sec", f"""
+job: sec
+source:
+  kafka:
+    brokers: "{self.boot}"
+    topics: [tweets]
+    properties: {{ security.protocol: SASL_SSL, sasl.mechanisms: PLAIN, sasl.username: weir,
+                  sasl.password: "hunter2-secret", ssl.endpoint.identification.algorithm: none{extra} }}
+outputs:
+  - name: all
+    to: {{ console: {{}} }}
+""")
+        w = self.weir(job(", ssl.no.such.property: x"))
+        rc, log = w.run(timeout=30)
+        self.assertEqual(rc, 2, log)
+        self.assertIn("ssl.no.such.property", log)
+        self.assertNotIn("hunter2-secret", log)
+        for name in ("security.protocol", "sasl.mechanisms", "sasl.username", "sasl.password"):
+            self.assertNotRegex(log, "unknown[^\\n]*" + re.escape(name), log)
+        # The known names alone are accepted: the job starts (the mock speaks no SASL/TLS, so it only
+        # logs connection errors) and stops cleanly.
+        w2 = self.weir(job("")).start()
+        w2.wait_for_log(r"Kafka source: subscribed", TIMEOUT)
+        self.stop(w2)
+        self.assertNotIn("hunter2-secret", w2.log())
+
 
 if __name__ == "__main__":
     wt.main(CTX)
