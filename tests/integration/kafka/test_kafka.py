@@ -348,8 +348,8 @@ outputs:
         diag = "\nfirst:\n%s\nsecond:\n%s" % (note(log1), note(log2))
         # No loss: every record counted and copied at least once.
         self.assertEqual(sorted(set(ids)), sorted(t["id"] for t in produced), diag)
-        for a, n in want.items():
-            self.assertGreaterEqual(got.get(a, 0), n, diag)
+        for author, count in want.items():
+            self.assertGreaterEqual(got.get(author, 0), count, diag)
         self.assertEqual(set(got), set(want))
         # Extra counts are whole records read twice, the same in both outputs.
         dup_ids = [i for i, c in Counter(ids).items() for _ in range(c - 1)]
