@@ -78,6 +78,10 @@ class Source {
   // socket, stdin: no — at-most-once across crashes).
   virtual bool replayable() const = 0;
   virtual Status last_error() const { return Status::ok(); }
+  // True once when the source needs the records delivered so far committed before it polls again
+  // (Kafka: partitions are being revoked in a group rebalance). The engine then ends the batch in
+  // flight at once (sinks, checkpoint, committed()) and calls poll() again, which completes the change.
+  virtual bool take_rebalanced() { return false; }
   virtual void close() {}
 };
 

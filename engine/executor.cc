@@ -217,6 +217,7 @@ int Executor::run(const StopFlag& stop) {
   while (true) {
     int64_t batch_end = batch_start_ms_ + batch;
     auto t0 = std::chrono::steady_clock::now();
+    bool rebalance = false;
     while (error_.empty() && stop.load() == 0) {
       now = clock_.now_ms();
       if (now >= batch_end) break;
@@ -231,10 +232,18 @@ int Executor::run(const StopFlag& stop) {
         fail("source: " + conn_.source->last_error().message());
         break;
       }
+      if (conn_.source->take_rebalanced()) {
+        // Partitions are moving to another group member: commit what was read from them before they go,
+        // so that their new owner starts right after it (docs/delivery.md, rebalances).
+        rebalance = true;
+        log->info("Job '{}': consumer group rebalance; ending batch {} early to commit it.", job_.name,
+                  batch_id_);
+        break;
+      }
     }
     if (!error_.empty() || stop_on_bad_) break;
     auto t_close = std::chrono::steady_clock::now();
-    if (!close_batch(batch_start_ms_, batch_end, ended, stop)) break;
+    if (!close_batch(batch_start_ms_, batch_end, ended, stop, rebalance)) break;
     metrics_.last_close_duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t_close)
             .count();
@@ -379,7 +388,8 @@ void Executor::on_record(const RawRecord& r) {
   }
 }
 
-bool Executor::close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, const StopFlag& stop) {
+bool Executor::close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, const StopFlag& stop,
+                           bool force_checkpoint) {
   for (auto& r : runners_) {
     if (job_.time.event) {
       if (end_of_input) r.advance(INT64_MAX);
@@ -415,7 +425,7 @@ bool Executor::close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, 
   }
   ++batches_since_checkpoint_;
   int every = std::max(1, job_.checkpoint.every);
-  if (batches_since_checkpoint_ >= every || end_of_input || stop.load() != 0) {
+  if (batches_since_checkpoint_ >= every || end_of_input || stop.load() != 0 || force_checkpoint) {
     if (!checkpoint_and_commit(end_ms, stop)) return false;
   }
   metrics_.batches.fetch_add(1, std::memory_order_relaxed);

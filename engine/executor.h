@@ -56,7 +56,9 @@ class Executor final : public RecordHandler {
   bool checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop);
   bool deliver_pending(bool exactly_once_only, const StopFlag& stop);
   // Ends the batch [start, end): closes windows, writes every output's emissions, acknowledges positions.
-  bool close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, const StopFlag& stop);
+  // force_checkpoint: checkpoint and commit now whatever checkpoint.every says (a rebalance).
+  bool close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, const StopFlag& stop,
+                   bool force_checkpoint = false);
   bool write_with_retry(Sink& sink, const std::string& output, const BatchOutput& batch,
                         const StopFlag& stop);
   int64_t idle_clock_ms();

@@ -8,12 +8,15 @@
 // Stream indices: each partition gets a dense index (0, 1, ...) the first time it is assigned and
 // keeps it for the life of the source; streams() is the number of indices handed out so far.
 //
-// Rebalances: when partitions are revoked their undelivered-to-sinks positions are dropped and
-// take_rebalanced() reports true once. Partitions assigned again start at the last position the
-// engine passed to committed() (else the resume position, else the group offset / `start`).
-// Records delivered after the last committed() of a revoked partition may thus be delivered again
-// (to this or another member): an engine that folds state must reload its checkpoint when
-// take_rebalanced() returns true.
+// Rebalances (docs/delivery.md): a revocation is not applied inside the rebalance callback. poll()
+// returns at once and take_rebalanced() reports true; the engine ends the batch in flight (sinks,
+// checkpoint, committed(), which then commits the group offsets synchronously) and polls again, which
+// hands the partitions back. Their new owner thus starts exactly after the records this member counted.
+// A partition assigned for the first time in this run starts at its checkpoint position (recovery),
+// else at the group offset / `start`; one this member held before (revoked or lost) starts at the
+// larger of where this member stopped and the group offset (another member may have gone further).
+// Lost partitions (session timeout) are dropped at once: their records since the last commit may be
+// read again by their new owner (at-least-once).
 #pragma once
 
 #include <map>
@@ -50,8 +53,8 @@ class KafkaSource final : public Source {
   Status last_error() const override { return last_error_; }
   void close() override;
 
-  // True once after partitions were revoked (or lost) since the last call.
-  bool take_rebalanced();
+  // True once when partitions are being revoked: commit what was delivered, then poll() again.
+  bool take_rebalanced() override;
   // Partitions currently assigned ("topic/partition"), sorted.
   std::vector<std::string> assignment() const;
 
@@ -68,19 +71,30 @@ class KafkaSource final : public Source {
     uint32_t stream = 0;
     bool assigned = false;
     int64_t next = -1;  // next offset after the last delivered record; -1: none delivered
+    bool held = false;  // assigned to this member before in this run
   };
+  // Hands one consumed message to `h`; false for errors and messages of revoked partitions.
+  bool deliver(RecordHandler& h, rd_kafka_message_t* m);
   Part& part(const std::string& topic, int32_t partition);
   Part* part_for(const rd_kafka_message_t* m);
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
+  // Applies a revocation the engine has committed for (or one that cannot wait).
+  void apply_revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
+  void apply_pending_revoke();
 
   config::KafkaSource cfg_;
   std::string job_;
   std::string what_;  // "job X: Kafka source" for log lines
   rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;  // the consumer queue (messages, rebalances, errors)
+  static constexpr size_t kConsumeBatch = 1024;
+  std::vector<rd_kafka_message_t*> msgs_ = std::vector<rd_kafka_message_t*>(kConsumeBatch);
   std::map<std::pair<std::string, int32_t>, Part> parts_;
-  std::map<std::string, int64_t> resume_;          // "topic/partition" -> offset (from open)
-  std::map<std::string, int64_t> engine_commits_;  // last positions passed to committed()
+  std::map<std::string, int64_t> resume_;  // "topic/partition" -> offset (from open)
+  // A revocation waiting for the engine to commit the batch in flight (see take_rebalanced()).
+  rd_kafka_topic_partition_list_t* pending_revoke_ = nullptr;
+  bool closing_ = false;
   uint32_t next_stream_ = 0;
   // Last partition looked up by message (messages arrive in runs per partition).
   const void* cache_rkt_ = nullptr;

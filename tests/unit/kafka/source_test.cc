@@ -340,3 +340,92 @@ TEST_CASE("source reports rebalances and shares partitions with a second member"
   c.close();
   a.close();
 }
+
+TEST_CASE(
+    "source holds a revocation until the engine polls again, and resumes a partition where the group got") {
+  MockBroker b({"--topic", "t:4"});
+  produce(b.bootstrap(), "t", partitioned(4, 50));
+  kafka::KafkaSource a(source_cfg(b, "t", "g2"), "j");
+  REQUIRE_OK(a.open(nullptr));
+  Collector ha;
+  poll_until(a, ha, 200, 20s);
+  REQUIRE(ha.recs.size() == 200);
+  a.committed(a.positions());
+
+  // A second member joins: `a` is told to revoke. poll() returns at once and keeps the partitions (the
+  // engine commits the batch in flight meanwhile); the next poll() hands them back.
+  kafka::KafkaSource c(source_cfg(b, "t", "g2"), "j");
+  REQUIRE_OK(c.open(nullptr));
+  Collector hc;
+  bool saw_pending = false;
+  auto end = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < end &&
+         !(a.assignment().size() == 2 && c.assignment().size() == 2)) {
+    REQUIRE(a.poll(ha, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+    if (a.take_rebalanced()) {
+      saw_pending = true;
+      // Still held (the mock may run more than one rebalance, so not necessarily all 4): the records
+      // read from them can be committed.
+      CHECK_FALSE(a.assignment().empty());
+      CHECK(a.positions().size() == a.assignment().size());
+    }
+    REQUIRE(c.poll(hc, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+  }
+  REQUIRE(saw_pending);
+  REQUIRE(a.assignment().size() == 2);
+  REQUIRE(c.assignment().size() == 2);
+  auto c_parts = c.assignment();
+
+  // `c` reads 10 more records per partition it owns and commits them; then it leaves the group.
+  produce(b.bootstrap(), "t", partitioned(4, 10));
+  end = std::chrono::steady_clock::now() + 15s;
+  while (hc.recs.size() < 20 && std::chrono::steady_clock::now() < end) {
+    REQUIRE(a.poll(ha, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+    REQUIRE(c.poll(hc, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+  }
+  REQUIRE(hc.recs.size() == 20);
+  c.committed(c.positions());
+  // Wait until the (asynchronous) commit has landed.
+  rd_kafka_t* other = new_client(RD_KAFKA_CONSUMER, b.bootstrap(), {{"group.id", "g2"}});
+  bool landed = false;
+  end = std::chrono::steady_clock::now() + 20s;
+  while (!landed && std::chrono::steady_clock::now() < end) {
+    REQUIRE(c.poll(hc, std::chrono::steady_clock::now() + 200ms, 100000) == PollResult::Ok);
+    auto* list = rd_kafka_topic_partition_list_new(2);
+    for (const auto& s : c_parts) rd_kafka_topic_partition_list_add(list, "t", std::stoi(s.substr(2)));
+    landed = rd_kafka_committed(other, list, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+             list->elems[0].offset == 60 && list->elems[1].offset == 60;
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+  rd_kafka_destroy(other);
+  REQUIRE(landed);
+  c.close();
+
+  // `a` gets c's partitions back: it held them before at offset 50, the group is at 60 -> starts at 60.
+  size_t before = ha.recs.size();
+  end = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < end && a.assignment().size() < 4) {
+    REQUIRE(a.poll(ha, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+  }
+  REQUIRE(a.assignment().size() == 4);
+  produce(b.bootstrap(), "t", partitioned(4, 5));
+  end = std::chrono::steady_clock::now() + 15s;
+  // a: 65 records of each partition it kept (0..64), 50 + 5 of each it got back (0..49, 60..64).
+  while (ha.recs.size() < 240 && std::chrono::steady_clock::now() < end) {
+    REQUIRE(a.poll(ha, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+  }
+  REQUIRE(a.poll(ha, std::chrono::steady_clock::now() + 300ms, 100000) == PollResult::Ok);
+  CHECK(ha.recs.size() == 240);
+  std::map<int32_t, std::set<int64_t>> seen;
+  for (const auto& r : ha.recs) seen[r.partition].insert(r.offset);
+  for (int32_t p = 0; p < 4; ++p) {
+    bool was_c = std::find(c_parts.begin(), c_parts.end(), "t/" + std::to_string(p)) != c_parts.end();
+    CHECK(seen[p].size() == (was_c ? 55u : 65u));
+    for (const auto& r : ha.recs) {
+      if (was_c && r.partition == p) CHECK((r.offset < 50 || r.offset >= 60));  // c's records not re-read
+    }
+  }
+  CHECK(before >= 200);
+  CHECK(offset_of(a.positions(), c_parts[0]) == 65);
+  a.close();
+}
