@@ -14,7 +14,8 @@ import json
 import os
 import time
 
-TESTDATA = "/work/shared/testdata/tweets-100.jsonl"
+# WEIR_TEST_TWEETS=/nonexistent forces the generated documents (to check the tests without /work/shared).
+TESTDATA = os.environ.get("WEIR_TEST_TWEETS", "/work/shared/testdata/tweets-100.jsonl")
 AUTHORS = ["ayuu0123", "rmoff", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
            "judy"]
 SLIDE_S = 5
