@@ -64,10 +64,8 @@ class InDoubt(wt.unittest.TestCase):
         self.stream = tw.TweetStream(self.rng)
         self.name = self.id().rsplit(".", 1)[-1].lower()[:40]
         self.inp = wt.FilesInput(CTX.path(self.name + "-in"))
-        # Under ASan, libpqxx's own leak on a query whose connection breaks is suppressed (lsan.supp).
         self.w = CTX.weir(CTX.write_job(self.name, tw.pg_job_yaml(self.inp.dir, self.name)),
-                          args=["--log-level", "debug"],
-                          env={"LSAN_OPTIONS": "suppressions=" + os.path.join(HERE, "lsan.supp")})
+                          args=["--log-level", "debug"])
         self.addCleanup(self.w.kill9)
         self.addCleanup(lambda: release_commits() if PG.try_query("SELECT 1") else None)
 
