@@ -106,6 +106,14 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
       continue;
     }
     const auto& cp = *e.checkpoint;
+    if (cp.job != job_.name) {
+      // Two jobs sharing a checkpoint.dir, or a copied directory: the state is not this job's, even when the
+      // definitions (and so the fingerprints) are equal, and this job's sinks have their own progress.
+      return Status::fatal(fmt::format(
+          "checkpoint {} was written by job '{}', not by '{}'; refusing to start from another job's state. "
+          "Give each job its own checkpoint.dir, or start over with `weir run --reset-state`",
+          e.path, cp.job, job_.name));
+    }
     if (cp.job_fingerprint != checkpoint::job_fingerprint(job_)) {
       return Status::fatal(fmt::format(
           "the job's source, fields, time or batch changed since checkpoint {} was written, so its state no "
@@ -307,9 +315,10 @@ void Executor::update_watermark(uint32_t stream, int64_t t_ms) {
   }
   watermark_ms_ = wm;
   metrics_.watermark_ms = wm;
-  for (auto& r : runners_) {
-    if (wm >= r.next_window_end()) r.advance(wm);
-  }
+  // Every runner learns each new watermark, also when no window holding records closes: a window closes
+  // when the watermark reaches its end whether or not it holds records, so a later out-of-order record must
+  // not go into it (spec §6; State::add judges lateness against the last advance()).
+  for (auto& r : runners_) r.advance(wm);
 }
 
 void Executor::on_record(const RawRecord& r) {

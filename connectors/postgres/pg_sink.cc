@@ -403,6 +403,11 @@ Status PostgresSink::write(const BatchOutput& batch) {
         rejected_[0].reason);
   }
   auto batch_id = int64_t(batch.batch_id);
+  // A lost COMMIT is resolved after the transaction object is gone: resolve_in_doubt() and fail() replace
+  // the connection, which a live pqxx::work still refers to.
+  bool committing = false;
+  bool in_doubt = false;
+  std::string lost;
   try {
     pqxx::work w(*conn_);
     auto r =
@@ -430,27 +435,30 @@ Status PostgresSink::write(const BatchOutput& batch) {
                       "ON CONFLICT (job, output) DO UPDATE SET batch = EXCLUDED.batch, "
                       "positions = EXCLUDED.positions, updated_at = EXCLUDED.updated_at",
                   ctx_.job, ctx_.output, batch_id, positions_json(batch.positions));
+    committing = true;
     try {
       w.commit();
     } catch (const std::exception& e) {
       // A definite refusal (e.g. a deferred constraint) on a live connection: not committed.
       const auto* se = dynamic_cast<const pqxx::sql_error*>(&e);
-      if (se != nullptr && conn_->is_open() && !retryable_sqlstate(se->sqlstate())) {
-        return fail(e, fmt::format("committing batch {}", batch_id).c_str());
-      }
+      if (se != nullptr && conn_->is_open() && !retryable_sqlstate(se->sqlstate())) throw;
       // The COMMIT may or may not have reached the server: the progress row tells.
-      logger()->warn(
-          "Job {} output {}: connection lost while committing batch {} ({}); checking whether it committed.",
-          ctx_.job, ctx_.output, batch_id, one_line(e.what()));
-      return resolve_in_doubt(batch.batch_id);
+      in_doubt = true;
+      lost = one_line(e.what());
     }
-    committed_ = batch.batch_id;
-    logger()->debug("Job {} output {}: batch {} committed to table {} ({} rows, {} rejected).", ctx_.job,
-                    ctx_.output, batch_id, table_.display(), rows, rejected_.size());
-    return Status::ok();
+    if (!in_doubt) {
+      committed_ = batch.batch_id;
+      logger()->debug("Job {} output {}: batch {} committed to table {} ({} rows, {} rejected).", ctx_.job,
+                      ctx_.output, batch_id, table_.display(), rows, rejected_.size());
+      return Status::ok();
+    }
   } catch (const std::exception& e) {
-    return fail(e, fmt::format("writing batch {}", batch_id).c_str());
+    return fail(e, fmt::format("{} batch {}", committing ? "committing" : "writing", batch_id).c_str());
   }
+  logger()->warn(
+      "Job {} output {}: connection lost while committing batch {} ({}); checking whether it committed.",
+      ctx_.job, ctx_.output, batch_id, lost);
+  return resolve_in_doubt(batch.batch_id);
 }
 
 Status PostgresSink::resolve_in_doubt(uint64_t batch_id) {
