@@ -70,6 +70,10 @@ class Source {
   // Pause/resume fetching while sinks are behind (bounded memory). Sources that do not buffer ignore it.
   virtual void pause() {}
   virtual void resume() {}
+  // Called every ~50 ms while paused and the engine waits for a sink: lets a source stay alive without
+  // delivering records (Kafka: serve the consumer so max.poll.interval.ms does not expire and the group
+  // does not rebalance). Records it cannot help consuming are re-read after resume(), never lost.
+  virtual void keepalive() {}
   virtual bool bounded() const = 0;
   // Number of streams known to exist (e.g. assigned Kafka partitions), so that a stream that has not
   // delivered yet can hold the event-time watermark back; 0 when not partitioned/unknown.

@@ -491,11 +491,18 @@ bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop)
             "retrying.",
             job_.name, batch_id_, s.message());
         warned = true;
+        conn_.source->pause();
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      for (int64_t slept = 0; slept < backoff_ms && stop.load() < 2; slept += 50) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        conn_.source->keepalive();
+      }
       backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
     }
-    if (warned) log::get("engine")->info("Job '{}': checkpoint for batch {} written.", job_.name, batch_id_);
+    if (warned) {
+      log::get("engine")->info("Job '{}': checkpoint for batch {} written.", job_.name, batch_id_);
+      conn_.source->resume();
+    }
     metrics_.checkpoint_bytes = bytes;
     metrics_.checkpoint_duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
@@ -574,6 +581,7 @@ bool Executor::write_with_retry(Sink& sink, const std::string& output, const Bat
         return false;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(sleep_ms, 50)));
+      conn_.source->keepalive();  // paused: stay in the consumer group without taking records
     }
     backoff_ms = std::min<int64_t>(backoff_ms * 2, 10000);
   }

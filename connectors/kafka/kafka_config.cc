@@ -4,20 +4,12 @@
 #include <array>
 #include <string_view>
 
-#include <spdlog/sinks/stdout_sinks.h>
+#include "engine/log.h"
 
 namespace weir::kafka {
 
 std::shared_ptr<spdlog::logger> logger() {
-  static const std::string name = "weir.kafka";
-  if (auto l = spdlog::get(name)) return l;
-  auto l = std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  try {
-    spdlog::register_logger(l);
-  } catch (const spdlog::spdlog_ex&) {  // another thread registered it first
-    if (auto existing = spdlog::get(name)) return existing;
-  }
-  return l;
+  return log::get("kafka");  // weir.kafka, with the process's --log-format/--log-level
 }
 
 namespace {

@@ -431,6 +431,57 @@ void KafkaSource::resume() {
     rd_kafka_resume_partitions(rk_, a);
     rd_kafka_topic_partition_list_destroy(a);
   }
+  // Messages keepalive() had to take from the queue were never delivered: read them again.
+  ListPtr back(rd_kafka_topic_partition_list_new(0));
+  for (auto& [k, p] : parts_) {
+    if (!p.reseek) continue;
+    p.reseek = false;
+    if (p.assigned && p.next >= 0)
+      rd_kafka_topic_partition_list_add(back.get(), p.topic.c_str(), p.partition)->offset = p.next;
+  }
+  if (back->cnt > 0) {
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, back.get(), 10000)) {
+      // Reading on would skip the undelivered messages: stop; a restart resumes from the checkpoint.
+      fatal_ = true;
+      last_error_ =
+          Status::fatal(fmt::format("{}: seeking back to undelivered messages after a pause failed: {}",
+                                    what_, rd_kafka_error_string(e)));
+      logger()->error("{}", last_error_.message());
+      rd_kafka_error_destroy(e);
+      return;
+    }
+    for (int i = 0; i < back->cnt; ++i) {
+      if (back->elems[i].err) {
+        fatal_ = true;
+        last_error_ = Status::fatal(fmt::format(
+            "{}: seeking {} [{}] back to offset {} after a pause failed: {}", what_, back->elems[i].topic,
+            back->elems[i].partition, back->elems[i].offset, rd_kafka_err2str(back->elems[i].err)));
+        logger()->error("{}", last_error_.message());
+        return;
+      }
+    }
+    logger()->debug("{}: re-reading {} partition(s) from where the engine stopped after a pause.", what_,
+                    back->cnt);
+  }
+}
+
+void KafkaSource::keepalive() {
+  if (!rk_ || !paused_ || fatal_) return;
+  // Consuming from the consumer queue is what librdkafka counts as a poll (max.poll.interval.ms); it also
+  // serves rebalance and error events. Paused partitions fetch nothing, but messages fetched before the
+  // pause (or for a partition assigned meanwhile) may still come out: they are not delivered; the
+  // partition seeks back to the first undelivered offset on resume().
+  ssize_t got = rd_kafka_consume_batch_queue(queue_, 0, msgs_.data(), msgs_.size());
+  for (ssize_t i = 0; i < got; ++i) {
+    rd_kafka_message_t* m = msgs_[i];
+    if (!m->err) {
+      if (Part* p = part_for(m); p && p->assigned) {
+        if (p->next < 0) p->next = m->offset;  // nothing delivered yet: the first undelivered offset
+        p->reseek = true;
+      }
+    }
+    rd_kafka_message_destroy(m);
+  }
 }
 
 void KafkaSource::close() {

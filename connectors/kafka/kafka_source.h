@@ -47,6 +47,7 @@ class KafkaSource final : public Source {
   void committed(const Positions& p) override;
   void pause() override;
   void resume() override;
+  void keepalive() override;
   bool bounded() const override { return false; }
   size_t streams() const override { return next_stream_; }
   bool replayable() const override { return true; }
@@ -70,8 +71,9 @@ class KafkaSource final : public Source {
     std::string stream_name;  // "topic/partition"
     uint32_t stream = 0;
     bool assigned = false;
-    int64_t next = -1;  // next offset after the last delivered record; -1: none delivered
-    bool held = false;  // assigned to this member before in this run
+    int64_t next = -1;    // next offset after the last delivered record; -1: none delivered
+    bool held = false;    // assigned to this member before in this run
+    bool reseek = false;  // keepalive() consumed past `next`: seek back to it on resume()
   };
   // Hands one consumed message to `h`; false for errors and messages of revoked partitions.
   bool deliver(RecordHandler& h, rd_kafka_message_t* m);

@@ -223,6 +223,62 @@ class BrokerDown(KafkaCase):
         self.assertIn("350 records read", w.log())
 
 
+class SlowSink(KafkaCase):
+    """A PostgreSQL sink down for longer than max.poll.interval.ms: weir pauses its partitions and keeps serving
+    the consumer, so it stays in the group (no second assignment, no rebalance) and the totals are exact."""
+
+    def test_sink_outage_longer_than_max_poll_interval(self):
+        pg = CTX.postgres()
+        rng = random.Random(17)
+        a = tweets(rng, 0, 200)
+        kt.produce(self.boot, "tweets", lines(a))
+        job = CTX.write_job("slowsink", f"""
+job: slowsink
+batch: 500ms
+source:
+  kafka: {{ brokers: "{self.boot}", topics: [tweets], start: earliest,
+           properties: {{ session.timeout.ms: 6000, max.poll.interval.ms: 6000, heartbeat.interval.ms: 500 }} }}
+fields:
+  author: {{ path: user.screen_name, type: string, required: true }}
+outputs:
+  - name: totals
+    group_by: [author]
+    window: total
+    aggregate: {{ tweets: count() }}
+    to: {{ postgres: {{ dsn: "${{WEIR_PG_DSN}}", table: slowsink_totals, mode: upsert, key: [author],
+                       create: true }} }}
+""")
+        w = self.weir(job).start()
+
+        def totals():
+            rows = pg.try_query("SELECT author, tweets FROM slowsink_totals") or []
+            return {r[0]: int(r[1]) for r in rows}
+
+        def counted(expected):
+            if not w.running():
+                raise AssertionError("weir exited:\n" + w.log()[-4000:])
+            return totals() == expected
+        wt.poll(lambda: counted(kt.tally(a)), TIMEOUT, "the first 200 to be committed")
+        pg.stop()
+        b = tweets(rng, 1000, 150)
+        kt.produce(self.boot, "tweets", lines(b))
+        time.sleep(13)  # > 2 x max.poll.interval.ms with the sink down
+        self.assertTrue(w.running(), w.log()[-4000:])
+        pg.start()
+        wt.poll(lambda: counted(kt.tally(a + b)), TIMEOUT, "all 350 to be committed")
+        self.stop(w)
+        log = w.log()
+        self.assertEqual(totals(), kt.tally(a + b))
+        self.assertEqual(len(re.findall(r"assigned \d+ partitions", log)), 1,
+                         "weir left the group while the sink was down:\n" + log[-4000:])
+        self.assertNotIn("rebalance", log.lower())
+        self.assertNotRegex(log, r"lost \d+ partitions|maximum poll interval|Unknown member",
+                            "weir was dropped from the group while the sink was down")
+        self.assertIn("holding batch", log)  # the sink really was down while records waited
+        if os.environ.get("WEIR_TEST_SHOW_LOG"):
+            print(log)
+
+
 class Resume(KafkaCase):
     """6: SIGTERM, produce more, start again with the same state dir: totals continue exactly."""
 
