@@ -37,7 +37,11 @@ struct Node {
 
   int32_t key_child(std::string_view k) const {
     for (const auto& [name, id] : keys) {
-      if (name.size() == k.size() && std::memcmp(name.data(), k.data(), k.size()) == 0) return id;
+      // Length and first byte first: most keys differ there, without a call to memcmp.
+      if (name.size() == k.size() &&
+          (k.empty() || (name[0] == k[0] && std::memcmp(name.data(), k.data(), k.size()) == 0))) {
+        return id;
+      }
     }
     return -1;
   }
@@ -231,7 +235,7 @@ struct Extractor::Impl {
     return false;
   }
 
-  void ws() {
+  __attribute__((always_inline)) void ws() {
     // Compact JSON has no whitespace: one compare rejects every byte above ' '.
     while (p < end && static_cast<unsigned char>(*p) <= ' ' && is_ws(*p)) ++p;
   }
@@ -553,15 +557,22 @@ struct Extractor::Impl {
     }
   member:
     if (p >= end || *p != '"' || !skip_string()) return false;
-    ws();
-    if (p >= end || *p != ':') return false;
-    ++p;
+    if (p < end && *p == ':') {  // compact JSON: no whitespace to skip
+      ++p;
+    } else {
+      ws();
+      if (p >= end || *p != ':') return false;
+      ++p;
+    }
     ws();
     goto value;
   after:
     if (top == 0) return true;
-    ws();
     if (p >= end) return false;
+    if (static_cast<unsigned char>(*p) <= ' ') {
+      ws();
+      if (p >= end) return false;
+    }
     if (*p == ',') {
       ++p;
       ws();
@@ -589,8 +600,9 @@ struct Extractor::Impl {
   }
 
   bool value(int32_t node, int depth) {
-    if (node < 0 && fast) return skip(depth);
     if (p >= end) return fail("");
+    // Unneeded objects and arrays take the fast skip; unneeded scalars are as cheap here.
+    if (node < 0 && (*p == '{' || *p == '[') && fast) return skip(depth);
     const Node* n = node >= 0 ? &nodes[static_cast<size_t>(node)] : nullptr;
     const bool want = n && !n->terminals.empty();
     Raw r;
