@@ -266,7 +266,7 @@ struct Extractor::Impl {
   }
 
   // Finds the next '"', '\\', control or non-ASCII byte at or after p; false at the end of input.
-  bool scan_string() {
+  __attribute__((always_inline)) bool scan_string() {
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i bslash = _mm_set1_epi8('\\');
     const __m128i c1f = _mm_set1_epi8(0x1F);
@@ -454,7 +454,7 @@ struct Extractor::Impl {
   }
 
   // Skips a string at p (the opening quote) and validates it; false (p anywhere) on any problem.
-  bool skip_string() {
+  __attribute__((always_inline)) bool skip_string() {
     ++p;
     while (true) {
       if (!scan_string()) return false;
@@ -472,7 +472,7 @@ struct Extractor::Impl {
   }
 
   // Skips a number at p and validates its grammar; false on any problem.
-  bool skip_number() {
+  __attribute__((always_inline)) bool skip_number() {
     if (*p == '-') ++p;
     if (p >= end) return false;
     if (*p == '0') {
