@@ -37,7 +37,11 @@ struct Node {
 
   int32_t key_child(std::string_view k) const {
     for (const auto& [name, id] : keys) {
-      if (name.size() == k.size() && std::memcmp(name.data(), k.data(), k.size()) == 0) return id;
+      // Length and first byte first: most keys differ there, without a call to memcmp.
+      if (name.size() == k.size() &&
+          (k.empty() || (name[0] == k[0] && std::memcmp(name.data(), k.data(), k.size()) == 0))) {
+        return id;
+      }
     }
     return -1;
   }
@@ -206,6 +210,15 @@ struct Extractor::Impl {
   const char* syntax_error = nullptr;
   const char* syntax_at = nullptr;
   bool too_deep = false;
+  bool fast_skip = true;  // option (set_fast_skip)
+  bool fast = true;       // fast_skip, and not rerunning the full parser over a value skip_value() rejected
+  // UTF-8: at the first non-ASCII byte inside a string the rest of the payload is validated at once
+  // (valid_utf8_fast); when it is valid, strings need not stop at non-ASCII bytes any more. When it
+  // is not, every string validates its own multi-byte sequences, which finds the first bad one in
+  // parse order with its exact offset.
+  bool utf8_checked = false;
+  bool utf8_ok = false;
+  int non_ascii_mask = 0xFFFF;  // 0 once utf8_ok
   Value* slots = nullptr;
   std::string conv_error;
   std::string scratch;       // decoded strings with escapes
@@ -222,12 +235,22 @@ struct Extractor::Impl {
     return false;
   }
 
-  void ws() {
-    while (p < end && is_ws(*p)) ++p;
+  __attribute__((always_inline)) void ws() {
+    // Compact JSON has no whitespace: one compare rejects every byte above ' '.
+    while (p < end && static_cast<unsigned char>(*p) <= ' ' && is_ws(*p)) ++p;
   }
 
   // Consumes a run of multi-byte UTF-8 sequences at p; false (p at the bad byte) if invalid.
   bool utf8_run() {
+    if (!utf8_checked) {
+      // p is at the start of a sequence (the byte before is ASCII): validate the rest at once.
+      utf8_checked = true;
+      utf8_ok = detail::valid_utf8_fast(std::string_view(p, static_cast<size_t>(end - p)));
+      if (utf8_ok) {
+        non_ascii_mask = 0;
+        return true;  // scan_string no longer stops at non-ASCII bytes
+      }
+    }
     const auto* u = reinterpret_cast<const unsigned char*>(p);
     const auto* e = reinterpret_cast<const unsigned char*>(end);
     while (u < e && *u >= 0x80) {
@@ -243,7 +266,7 @@ struct Extractor::Impl {
   }
 
   // Finds the next '"', '\\', control or non-ASCII byte at or after p; false at the end of input.
-  bool scan_string() {
+  __attribute__((always_inline)) bool scan_string() {
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i bslash = _mm_set1_epi8('\\');
     const __m128i c1f = _mm_set1_epi8(0x1F);
@@ -251,7 +274,7 @@ struct Extractor::Impl {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
       const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
                                        _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f));
-      const int m = _mm_movemask_epi8(hit) | _mm_movemask_epi8(v);  // | non-ASCII bytes
+      const int m = _mm_movemask_epi8(hit) | (_mm_movemask_epi8(v) & non_ascii_mask);
       if (m != 0) {
         p += __builtin_ctz(static_cast<unsigned>(m));
         return true;
@@ -259,7 +282,7 @@ struct Extractor::Impl {
       p += 16;
     }
     while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20 &&
-           static_cast<unsigned char>(*p) < 0x80) {
+           (static_cast<unsigned char>(*p) < 0x80 || utf8_ok)) {
       ++p;
     }
     return p < end;
@@ -430,8 +453,156 @@ struct Extractor::Impl {
     if (!detail::convert(fields[f], r, out, conv_scratch, err)) conv_error = std::move(err);
   }
 
+  // Skips a string at p (the opening quote) and validates it; false (p anywhere) on any problem.
+  __attribute__((always_inline)) bool skip_string() {
+    ++p;
+    while (true) {
+      if (!scan_string()) return false;
+      const char c = *p;
+      if (c == '"') {
+        ++p;
+        return true;
+      }
+      if (c == '\\') {
+        if (!escape<false>()) return false;
+        continue;
+      }
+      if (static_cast<unsigned char>(c) < 0x80 || !utf8_run()) return false;
+    }
+  }
+
+  // Skips a number at p and validates its grammar; false on any problem.
+  __attribute__((always_inline)) bool skip_number() {
+    if (*p == '-') ++p;
+    if (p >= end) return false;
+    if (*p == '0') {
+      ++p;
+    } else if (*p >= '1' && *p <= '9') {
+      ++p;
+      while (p < end && digit(*p)) ++p;
+    } else {
+      return false;
+    }
+    if (p < end && *p == '.') {
+      ++p;
+      if (p >= end || !digit(*p)) return false;
+      while (p < end && digit(*p)) ++p;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+      ++p;
+      if (p < end && (*p == '+' || *p == '-')) ++p;
+      if (p >= end || !digit(*p)) return false;
+      while (p < end && digit(*p)) ++p;
+    }
+    return true;
+  }
+
+  bool skip_word(const char* word, size_t n) {
+    if (static_cast<size_t>(end - p) < n || std::memcmp(p, word, n) != 0) return false;
+    p += n;
+    return true;
+  }
+
+  // The fast path for a value no field needs (most of a tweet): an iterative validator with no plan
+  // lookups, no decoding and no recursion. It accepts exactly what value() accepts; it returns false
+  // with p unspecified on anything else (including nesting beyond kMaxDepth), and the caller reruns
+  // the full parser from the value's start for the exact error message.
+  // `depth` is the depth of the container holding the value, as for value().
+  bool skip_value(int depth) {
+    // Kinds of the open containers: '{' or '['. Bounded by kMaxDepth.
+    char open[kMaxDepth + 1];
+    int top = 0;
+    const int room = kMaxDepth - depth;  // containers that may still open
+  value:
+    if (p >= end) return false;
+    switch (*p) {
+      case '{':
+        if (top >= room) return false;
+        open[top++] = '{';
+        ++p;
+        ws();
+        if (p < end && *p == '}') {
+          ++p;
+          --top;
+          goto after;
+        }
+        goto member;
+      case '[':
+        if (top >= room) return false;
+        open[top++] = '[';
+        ++p;
+        ws();
+        if (p < end && *p == ']') {
+          ++p;
+          --top;
+          goto after;
+        }
+        goto value;
+      case '"':
+        if (!skip_string()) return false;
+        goto after;
+      case 't':
+        if (!skip_word("true", 4)) return false;
+        goto after;
+      case 'f':
+        if (!skip_word("false", 5)) return false;
+        goto after;
+      case 'n':
+        if (!skip_word("null", 4)) return false;
+        goto after;
+      default:
+        if (*p != '-' && !digit(*p)) return false;
+        if (!skip_number()) return false;
+        goto after;
+    }
+  member:
+    if (p >= end || *p != '"' || !skip_string()) return false;
+    if (p < end && *p == ':') {  // compact JSON: no whitespace to skip
+      ++p;
+    } else {
+      ws();
+      if (p >= end || *p != ':') return false;
+      ++p;
+    }
+    ws();
+    goto value;
+  after:
+    if (top == 0) return true;
+    if (p >= end) return false;
+    if (static_cast<unsigned char>(*p) <= ' ') {
+      ws();
+      if (p >= end) return false;
+    }
+    if (*p == ',') {
+      ++p;
+      ws();
+      if (open[top - 1] == '{') goto member;
+      goto value;
+    }
+    if (*p == (open[top - 1] == '{' ? '}' : ']')) {
+      ++p;
+      --top;
+      goto after;
+    }
+    return false;
+  }
+
+  // A value under no plan node: the fast skip, and on failure the full parser for the error.
+  bool skip(int depth) {
+    const char* start = p;
+    if (skip_value(depth)) return true;
+    p = start;
+    syntax_error = syntax_at = nullptr;  // escape() may have noted the error: the rerun notes it again
+    fast = false;
+    const bool ok = value(-1, depth);
+    fast = true;
+    return ok;
+  }
+
   bool value(int32_t node, int depth) {
     if (p >= end) return fail("");
+    // Unneeded objects and arrays take the fast skip; unneeded scalars are as cheap here.
+    if (node < 0 && (*p == '{' || *p == '[') && fast) return skip(depth);
     const Node* n = node >= 0 ? &nodes[static_cast<size_t>(node)] : nullptr;
     const bool want = n && !n->terminals.empty();
     Raw r;
@@ -583,6 +754,9 @@ struct Extractor::Impl {
     end = begin + payload.size();
     syntax_error = syntax_at = nullptr;
     too_deep = false;
+    fast = fast_skip;
+    utf8_checked = utf8_ok = false;
+    non_ascii_mask = 0xFFFF;
     conv_error.clear();
     std::fill(seen.begin(), seen.end(), 0);
     std::fill(null_seen.begin(), null_seen.end(), 0);
@@ -698,6 +872,10 @@ Extractor::Extractor(const std::vector<config::Field>& fields, config::Decode de
   if (m.line_slot < 0 && n == 1) m.line_slot = 0;
   m.nodes = PlanBuilder(fields).build();
   m.scratch.reserve(256);
+}
+
+void Extractor::set_fast_skip(bool on) {
+  impl_->fast_skip = on;
 }
 
 Extractor::~Extractor() = default;

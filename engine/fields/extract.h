@@ -39,6 +39,10 @@ class Extractor {
   // field missing/null, a value that does not convert to its declared type. Never throws.
   bool extract(std::string_view payload, Value* slots, std::string& error) const;
 
+  // Values no field needs are checked by a fast validator (on by default). Off, the full parser
+  // checks them as well; the results are the same either way (for tests and benchmarks).
+  void set_fast_skip(bool on);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -56,6 +56,9 @@ inline size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
 // Offset of the first byte that is not valid UTF-8, or npos.
 size_t first_invalid_utf8(std::string_view s);
 
+// Whether s is valid UTF-8, 16 bytes at a time when the CPU has SSSE3 (else first_invalid_utf8).
+bool valid_utf8_fast(std::string_view s);
+
 // Time parsing from text or from a JSON number's text.
 bool parse_time_text(std::string_view s, config::TimeFormat fmt, const std::string& strftime,
                      int64_t& epoch_ms);

@@ -4,4 +4,5 @@ weir_add_unit_test(fields SOURCES
   fields/bad_input_test.cc
   fields/time_test.cc
   fields/tweets_test.cc
+  fields/skip_test.cc
   DEPS weir_fields)

@@ -1,0 +1,233 @@
+// The fast skip of values no field needs (extract.cc, skip_value): it must accept exactly what the
+// full parser accepts, and a problem inside a skipped value must give the same error as anywhere else.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "engine/fields/extract.h"
+#include "engine/fields/internal.h"
+#include "helpers.h"
+
+using namespace weir;
+using namespace weir::fields::test;
+using weir::fields::Extractor;
+
+namespace {
+
+// Extracts `doc` with the fast skip on and off; both must agree on good/bad and on the error.
+void same_both_ways(const std::vector<config::Field>& fs, const std::string& doc, bool* ok_out = nullptr) {
+  Extractor fast(fs, config::Decode::Json);
+  Extractor full(fs, config::Decode::Json);
+  full.set_fast_skip(false);
+  Result a = run(fast, fs.size(), doc);
+  Result b = run(full, fs.size(), doc);
+  INFO("payload: " << doc.substr(0, 300));
+  REQUIRE(a.ok == b.ok);
+  REQUIRE(a.error == b.error);
+  if (a.ok) {
+    for (size_t i = 0; i < fs.size(); ++i) CHECK(a.slots[i] == b.slots[i]);
+  }
+  if (ok_out) *ok_out = a.ok;
+}
+
+}  // namespace
+
+TEST_CASE("fast skip: a bad byte inside a skipped string at every offset modulo 16", "[fields]") {
+  std::vector<config::Field> fs = {field("a", "a")};
+  struct Bad {
+    std::string bytes;
+    std::string message;  // "" for invalid UTF-8
+    size_t at = 0;        // where the error is reported, from the first bad byte
+  };
+  const std::vector<Bad> bads = {
+      {std::string(1, '\0'), "raw NUL byte inside a string"},
+      {"\x01", "unescaped control character inside a string"},
+      {"\x1F", "unescaped control character inside a string"},
+      {"\n", "unescaped control character inside a string"},
+      {"\\q", "invalid escape in a string", 1},
+      {"\\u12G4", "invalid \\u escape: expected 4 hex digits", 2},
+      {"\xFF", ""},
+      {"\x80", ""},
+      {"\xC3(", ""},
+      {"\xC0\xAF", ""},
+      {"\xED\xA0\x80", ""},
+      {"\xF4\x90\x80\x80", ""},
+      {"\xE6\x97", ""},
+  };
+  for (const auto& bad_bytes : bads) {
+    for (size_t k = 0; k < 48; ++k) {
+      // Valid multi-byte text and escapes before the bad byte, so the scan has resumed after them.
+      const std::string prefix = k % 2 ? std::string(k, 'x') : "\xC3\xA9\\n" + std::string(k, 'y');
+      const std::string head = R"({"skip":{"k":[1,")" + prefix;
+      const std::string doc = head + bad_bytes.bytes + std::string(k % 7 + 20, 'z') + R"("]},"a":1})";
+      const std::string expected =
+          bad_bytes.message.empty() ? "invalid UTF-8 at byte " + std::to_string(head.size())
+                                    : "malformed JSON at byte " + std::to_string(head.size() + bad_bytes.at) +
+                                          ": " + bad_bytes.message;
+      INFO("offset " << k << ", bad bytes " << bad_bytes.message);
+      CHECK(bad(fs, doc) == expected);
+      same_both_ways(fs, doc);
+      // The same string where a field wants it (the full parser) gives the same error.
+      CHECK(bad({field("a", "a"), field("k", "skip.k[1]")}, doc) == expected);
+    }
+  }
+}
+
+TEST_CASE("fast skip: valid skipped values at every length modulo 16", "[fields]") {
+  std::vector<config::Field> fs = {field("a", "a"), field("t", "t")};
+  for (size_t k = 0; k < 40; ++k) {
+    const std::string s(k, 'q');
+    const std::string doc = R"({"skip":{"s":")" + s + "\xE2\x9C\xA8" + s +
+                            R"(\"\\\/\b\f\n\r\t\u00e9\ud83d\ude0b","n":[0,-0,)" +
+                            "-12.5e+3,1E-2,0.25,true,false,null,[],{},[{}],{\"\":\"\"}]},\"a\":\"" + s +
+                            "\",\"t\":" + std::to_string(k) + "}";
+    auto r = run(fs, doc);
+    INFO("length " << k << ": " << doc);
+    REQUIRE(r.ok);
+    CHECK(r.slots[0] == Value::string(s));
+    CHECK(r.slots[1] == Value::integer(static_cast<int64_t>(k)));
+    same_both_ways(fs, doc);
+  }
+}
+
+TEST_CASE("fast skip: bad structure, numbers and literals inside skipped values", "[fields]") {
+  std::vector<config::Field> fs = {field("a", "a")};
+  const std::vector<std::string> inner = {
+      "[1 2]",   "[1,]",  "[,1]",     "{\"k\" 1}", "{\"k\":1,}", "{k:1}", "{\"k\":1]", "[1}",
+      "01",      "-",     "1.",       "1.e3",      "1e",         "1e+",   "+1",        ".5",
+      "tru",     "nul",   "falsey",   "truex",     "nulll",      "\"\\",  "\"abc",     "[\"a\" \"b\"]",
+      "{\"a\"}", "[true", "{\"k\":}", "[-]",       "1-2",        "0x10",  "1e5.5",     "[\"\\u12\"]"};
+  for (const auto& v : inner) {
+    for (size_t pad = 0; pad < 17; ++pad) {
+      const std::string doc =
+          "{\"p\":\"" + std::string(pad, 'p') + "\",\"skip\":[{\"x\":" + v + "}],\"a\":1}";
+      INFO(doc);
+      bad(fs, doc);
+      same_both_ways(fs, doc);
+    }
+  }
+}
+
+TEST_CASE("fast skip: every prefix of a document with skipped parts is truncated", "[fields]") {
+  std::vector<config::Field> fs = {field("name", "user.name"), field("t", "text")};
+  const std::string doc =
+      R"({"meta":{"k":[1,2.5e-3,-0,true,false,null,"x\u00e9\ud83d\ude0b",{},[]]},"text":"hi \u263a",)"
+      R"("user":{"id":12,"name":"Ann","tags":[{"t":"a"},{"t":"\"b\""}],"bio":"caf\u00e9 )"
+      "\xE2\x9C\xA8"
+      R"( long enough to cross sixteen bytes"},"tail":[[[]]]})";
+  bool ok = false;
+  same_both_ways(fs, doc, &ok);
+  REQUIRE(ok);
+  for (size_t n = 1; n < doc.size(); ++n) {
+    INFO("prefix length " << n);
+    const std::string e = bad(fs, doc.substr(0, n));
+    const bool cut_utf8 = e.rfind("invalid UTF-8", 0) == 0;  // a prefix may end inside a sequence
+    CHECK((e.rfind("truncated JSON", 0) == 0 || cut_utf8));
+    same_both_ways(fs, doc.substr(0, n));
+  }
+}
+
+TEST_CASE("fast skip: nesting limits inside skipped values", "[fields]") {
+  std::vector<config::Field> fs = {field("a", "a")};
+  // The root object is level 1: a skipped value may open 511 more levels, not 512.
+  const std::string ok = "{\"skip\":" + std::string(511, '[') + std::string(511, ']') + ",\"a\":1}";
+  CHECK(run(fs, ok).ok);
+  const std::string over = "{\"skip\":" + std::string(512, '[') + std::string(512, ']') + ",\"a\":1}";
+  CHECK(bad(fs, over) == "JSON nested deeper than 512 levels");
+  std::string objs = "{\"skip\":";
+  for (int i = 0; i < 100000; ++i) objs += "{\"a\":[";
+  CHECK(bad(fs, objs) == "JSON nested deeper than 512 levels");
+  // Deep inside a wanted object, the skipped values count from where they are.
+  std::string mixed = "{\"a\":{\"b\":" + std::string(510, '[') + std::string(510, ']') + "}}";
+  CHECK(run(fs, mixed).ok);
+  mixed = "{\"a\":{\"b\":" + std::string(511, '[') + std::string(511, ']') + "}}";
+  CHECK(bad(fs, mixed) == "JSON nested deeper than 512 levels");
+  same_both_ways(fs, mixed);
+}
+
+TEST_CASE("fast skip: random mutations agree with the full parser", "[fields]") {
+  const std::string base =
+      R"({"id":1,"skip":{"b":[1,-2.5e3,"x\u00e9\n",true,null,{"c":"\ud83d\ude0b"}],"s":"some longer text here"},)"
+      R"("user":{"name":"Ann","x":[{},[],""]},"s":"text"})";
+  std::vector<config::Field> fs = {field("name", "user.name"), field("s", "s"), field("id", "id")};
+  uint64_t seed = 99;
+  auto next = [&] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<uint32_t>(seed >> 33);
+  };
+  int good = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string doc = base;
+    const int edits = 1 + static_cast<int>(next() % 2);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = next() % doc.size();
+      switch (next() % 3) {
+        case 0:
+          doc[at] = static_cast<char>(next() & 0xFF);
+          break;
+        case 1:
+          doc.erase(at, 1 + next() % 3);
+          break;
+        default:
+          doc.insert(at, 1, "{}[]\",:\\0e-.\x80 "[next() % 15]);
+      }
+      if (doc.empty()) doc = "{";
+    }
+    bool ok = false;
+    same_both_ways(fs, doc, &ok);
+    good += ok ? 1 : 0;
+  }
+  CHECK(good > 100);
+}
+
+TEST_CASE("valid_utf8_fast agrees with the scalar check at every position", "[fields]") {
+  using weir::fields::detail::first_invalid_utf8;
+  using weir::fields::detail::valid_utf8_fast;
+  // Every one- and two-byte string, and three- and four-byte strings from bytes that matter, placed
+  // at each offset of a 48-byte ASCII or multi-byte background (block edges at 16 and 32).
+  std::vector<std::string> pieces;
+  const std::vector<unsigned char> interesting = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                                  0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE,
+                                                  0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xF8, 0xFF};
+  for (int a = 0; a < 256; ++a) {
+    pieces.emplace_back(1, static_cast<char>(a));
+    for (int b = 0; b < 256; b += 1) pieces.push_back({static_cast<char>(a), static_cast<char>(b)});
+  }
+  for (unsigned char a : interesting) {
+    for (unsigned char b : interesting) {
+      for (unsigned char c : interesting) {
+        pieces.push_back({static_cast<char>(a), static_cast<char>(b), static_cast<char>(c)});
+        for (unsigned char d : {0x41, 0x80, 0xBF, 0xC2}) {
+          pieces.push_back(
+              {static_cast<char>(a), static_cast<char>(b), static_cast<char>(c), static_cast<char>(d)});
+        }
+      }
+    }
+  }
+  const std::string backgrounds[] = {std::string(48, 'x'),
+                                     "\xC3\xA9xyz\xE2\x9C\xA8\xF0\x9F\x98\x8B"
+                                     "abcdefghij\xE5\x90\x8D\xE5\x89\x8Dklmnopqrstuvwxyz0123"};
+  size_t checked = 0, invalid = 0;
+  for (const auto& bg : backgrounds) {
+    for (const auto& piece : pieces) {
+      for (size_t at : {size_t{0}, size_t{13}, size_t{14}, size_t{15}, size_t{16}, size_t{30}, size_t{31}}) {
+        // Cut the background at an ASCII byte so it stays valid around the piece.
+        size_t cut = std::min(at, bg.size());
+        while (cut > 0 && static_cast<unsigned char>(bg[cut]) >= 0x80) --cut;
+        std::string s = bg.substr(0, cut) + piece;
+        for (const size_t tail : {size_t{0}, size_t{19}}) {
+          const std::string t = s + std::string(tail, 'q');
+          const bool expected = first_invalid_utf8(t) == std::string::npos;
+          if (valid_utf8_fast(t) != expected) {
+            FAIL_CHECK("valid_utf8_fast disagrees on a piece at " << cut << " with " << tail
+                                                                  << " bytes after");
+          }
+          ++checked;
+          invalid += expected ? 0 : 1;
+        }
+      }
+    }
+  }
+  CHECK(checked > 1000000);
+  CHECK(invalid > 100000);
+}
