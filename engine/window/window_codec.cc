@@ -244,8 +244,11 @@ void State::save(std::string& out) const {
   w.u(m.groups.size());
   const Layout& l = m.lay;
   w.ensure(m.groups.size() * (8 + 12 * m.plan.key_count) + m.partials * (l.words + 2));
-  for (const auto& [key, g] : m.groups) {
-    for (const Value& v : key) w.value(v);
+  for (Gid id = 0; id < m.groups.end_id(); ++id) {
+    if (!m.groups.live(id)) continue;
+    const Group& g = m.groups.at(id);
+    const Value* key = m.groups.key(id);
+    for (size_t i = 0; i < m.plan.key_count; ++i) w.value(key[i]);
     auto values = [&](size_t k) {  // k: 0 the running partial, i + 1 pane partial i
       if (!g.extra) return;
       for (uint32_t i = 0; i < l.vals; ++i) w.value(g.extra->vals[l.vals * k + i]);
@@ -326,15 +329,14 @@ bool State::load(std::string_view in) {
 
   uint64_t ngroups;
   if (!r.count(ngroups)) return false;
-  m.groups.reserve(ngroups);
+  Key key(m.plan.key_count);
   for (uint64_t gi = 0; gi < ngroups; ++gi) {
-    Key key(m.plan.key_count);
     for (Value& v : key) {
       if (!r.value(v)) return false;
     }
-    auto [it, inserted] = m.groups.emplace(std::move(key), Group{});
-    if (!inserted) return false;  // duplicate group
-    Group& g = it->second;
+    uint32_t h = GroupTable::hash(key.data(), key.size());
+    if (m.groups.find(key.data(), h) != GroupTable::kNoGroup) return false;  // duplicate group
+    Group& g = m.groups.at(m.groups.insert(key.data(), h));
     if (l.vals + l.sets > 0) g.extra = std::make_unique<GroupValues>();
     auto values = [&]() {
       if (!g.extra) return true;
