@@ -214,6 +214,7 @@ Gid State::Impl::group_for(const Key& key) {
   if (id != GroupTable::kNoGroup) return id;
   id = groups.insert(key.data(), h);
   Group& g = groups.at(id);
+  g.nums.reserve(lay.r_words + lay.words);  // the running partial and one pane partial, exactly
   g.nums.assign(lay.r_words, 0);
   if (lay.vals + lay.sets > 0) {
     g.extra = std::make_unique<GroupValues>();
