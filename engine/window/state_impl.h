@@ -36,8 +36,12 @@ struct Group {
   std::vector<int64_t> nums;           // running partial (r_words), then pane partials (words each);
                                        // empty: the slot is free
   std::unique_ptr<GroupValues> extra;  // only when the plan has min/max/first/last/count_distinct
-  uint32_t head = 0;                   // pane partials before `head` are dead (compacted lazily)
-  int32_t member = -1;                 // index in Impl::members while the running partial has records
+  uint32_t head : 31 = 0;              // pane partials before `head` are dead (compacted lazily)
+  // Lean: no running partial stored (nums holds the single pane partial only); the running numbers are
+  // that partial's when its pane is inside [lo, hi], else zero. Only for sliding/tumbling plans whose
+  // aggregates are all invertible; a second pane partial stores the running partial (State::Impl::run).
+  uint32_t lean : 1 = 0;
+  int32_t member = -1;  // index in Impl::members while the running partial has records
 };
 
 // Groups are numbered densely (ids of erased groups are reused).
@@ -156,7 +160,11 @@ struct State::Impl {
   detail::Group& grp(detail::Gid id) { return groups.at(id); }
   size_t part_count(const detail::Group& g) const;
   int64_t pane_at(const detail::Group& g, size_t i) const;
-  detail::Part run(detail::Group& g);
+  // The running partial: for a lean group, built in `runbuf` (valid until the next run() call).
+  detail::Part run(detail::Group& g) const;
+  size_t base(const detail::Group& g) const { return g.lean ? 0 : lay.r_words; }
+  bool lean_ok = false;  // new groups start lean (sliding/tumbling, invertible aggregates only)
+  mutable std::vector<int64_t> runbuf;
   detail::Part part(detail::Group& g, size_t i);
   size_t find_part(const detail::Group& g, int64_t pane) const;  // index of `pane`, or part_count
   size_t insert_part(detail::Gid id, int64_t pane);              // finds or creates

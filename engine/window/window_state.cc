@@ -62,6 +62,8 @@ State::Impl::Impl(Plan p) : plan(std::move(p)), lay(plan.aggs), groups(plan.key_
     S = len > 0 ? len : std::max<int64_t>(every, 1);
     n = 1;
   }
+  lean_ok = !total && !lay.noninvertible;
+  runbuf.assign(lay.r_words, 0);
 }
 
 int64_t State::Impl::valid_at_or_after(int64_t j) const {
@@ -173,14 +175,23 @@ size_t GroupTable::bytes() const {
 // Group storage
 
 size_t State::Impl::part_count(const Group& g) const {
-  return (g.nums.size() - lay.r_words) / lay.words - g.head;
+  return (g.nums.size() - base(g)) / lay.words - g.head;
 }
 
 int64_t State::Impl::pane_at(const Group& g, size_t i) const {
-  return g.nums[lay.r_words + (g.head + i) * lay.words + kPaneWord];
+  return g.nums[base(g) + (g.head + i) * lay.words + kPaneWord];
 }
 
-Part State::Impl::run(Group& g) {
+Part State::Impl::run(Group& g) const {
+  if (g.lean) {
+    std::fill(runbuf.begin(), runbuf.end(), 0);
+    if (part_count(g) == 1) {
+      const int64_t* w = g.nums.data() + g.head * lay.words;
+      if (w[kPaneWord] >= lo && w[kPaneWord] <= hi)
+        std::copy(w + kRowsWord, w + lay.words, runbuf.begin() + kRowsWord);
+    }
+    return Part{runbuf.data(), nullptr, nullptr};
+  }
   Part p{g.nums.data(), nullptr, nullptr};
   if (g.extra) {
     p.v = g.extra->vals.data();
@@ -191,7 +202,7 @@ Part State::Impl::run(Group& g) {
 
 Part State::Impl::part(Group& g, size_t i) {
   size_t k = g.head + i;
-  Part p{g.nums.data() + lay.r_words + k * lay.words, nullptr, nullptr};
+  Part p{g.nums.data() + base(g) + k * lay.words, nullptr, nullptr};
   if (g.extra) {
     p.v = g.extra->vals.data() + lay.vals * (k + 1);
     p.s = g.extra->sets.data() + lay.sets * (k + 1);
@@ -214,8 +225,13 @@ Gid State::Impl::group_for(const Key& key) {
   if (id != GroupTable::kNoGroup) return id;
   id = groups.insert(key.data(), h);
   Group& g = groups.at(id);
-  g.nums.reserve(lay.r_words + lay.words);  // the running partial and one pane partial, exactly
-  g.nums.assign(lay.r_words, 0);
+  if (lean_ok) {
+    g.lean = 1;
+    g.nums.reserve(lay.words);  // one pane partial, exactly; insert_part adds it
+  } else {
+    g.nums.reserve(lay.r_words + lay.words);  // the running partial and one pane partial, exactly
+    g.nums.assign(lay.r_words, 0);
+  }
   if (lay.vals + lay.sets > 0) {
     g.extra = std::make_unique<GroupValues>();
     g.extra->vals.resize(lay.vals);
@@ -258,9 +274,15 @@ size_t State::Impl::insert_part(Gid id, int64_t pane) {
     if (pane_at(g, at) == pane) return at;
   }
   heap -= group_heap(g);
+  if (g.lean && count > 0) {
+    // A second pane partial: store the running partial from now on.
+    Part r = run(g);
+    g.nums.insert(g.nums.begin(), r.w, r.w + lay.r_words);
+    g.lean = 0;
+  }
   size_t k = g.head + at;
-  g.nums.insert(g.nums.begin() + static_cast<ptrdiff_t>(lay.r_words + k * lay.words), lay.words, 0);
-  g.nums[lay.r_words + k * lay.words + kPaneWord] = pane;
+  g.nums.insert(g.nums.begin() + static_cast<ptrdiff_t>(base(g) + k * lay.words), lay.words, 0);
+  g.nums[base(g) + k * lay.words + kPaneWord] = pane;
   if (g.extra) {
     auto& vals = g.extra->vals;
     vals.insert(vals.begin() + static_cast<ptrdiff_t>(lay.vals * (k + 1)), lay.vals, Value());
@@ -287,12 +309,13 @@ void State::Impl::pop_front(Group& g) {
   }
   --partials;
   ++g.head;
-  size_t stored = (g.nums.size() - lay.r_words) / lay.words;
+  size_t stored = (g.nums.size() - base(g)) / lay.words;
   if (g.head < stored && (g.head < 4 || g.head * 2 < stored)) return;
   // Compact: drop the dead partials at the front, and give memory back after a burst.
   size_t before = group_heap(g);
   auto dead = static_cast<ptrdiff_t>(g.head);
-  g.nums.erase(g.nums.begin() + lay.r_words, g.nums.begin() + lay.r_words + dead * lay.words);
+  auto b = static_cast<ptrdiff_t>(base(g));
+  g.nums.erase(g.nums.begin() + b, g.nums.begin() + b + dead * lay.words);
   if (g.extra) {
     auto& vals = g.extra->vals;
     vals.erase(vals.begin() + lay.vals, vals.begin() + lay.vals + dead * lay.vals);
@@ -352,7 +375,7 @@ void State::Impl::reindex() {
       if (g.extra) distinct_values += set_sizes(lay, part(g, i));
     }
     if (g.extra) distinct_values += set_sizes(lay, run(g));
-    if (g.nums[kRowsWord] > 0) add_member(id);
+    if (run(g).w[kRowsWord] > 0) add_member(id);
     heap += key_heap(groups.key(id), plan.key_count) + group_heap(g);
   }
   // Pane lists in the order groups were created are not needed: any order works.
@@ -422,7 +445,7 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
   if (m.lay.sets) m.distinct_values += set_sizes(m.lay, pp) - before;
   if (!m.total && p >= m.lo && p <= m.hi) {
     // The pane is inside the running window: keep the running numbers equal to the panes' sum.
-    apply(m.lay, m.run(g), args, seq, false, true);
+    if (!g.lean) apply(m.lay, m.run(g), args, seq, false, true);
     if (g.member < 0) m.add_member(nd);
   }
   return true;
@@ -450,7 +473,9 @@ struct Emitter {
       for (Gid nd : pit->second) {
         Group& g = m.grp(nd);
         assert(m.part_count(g) > 0 && m.pane_at(g, 0) == q);  // panes retire in order
-        if (in_run) {
+        if (in_run && g.lean) {
+          if (g.member >= 0) m.remove_member(nd);  // its only partial leaves the running window
+        } else if (in_run) {
           sub_numbers(m.lay, g.nums.data(), m.part(g, 0).w);
           if (g.nums[kRowsWord] <= 0 && g.member >= 0) m.remove_member(nd);
         }
@@ -470,6 +495,10 @@ struct Emitter {
         Group& g = m.grp(nd);
         size_t i = m.find_part(g, pit->first);
         assert(i < m.part_count(g));
+        if (g.lean) {  // its partial is the running partial once hi covers it (rows >= 1)
+          if (g.member < 0) m.add_member(nd);
+          continue;
+        }
         add_numbers(m.lay, g.nums.data(), m.part(g, i).w);
         if (g.member < 0 && g.nums[kRowsWord] > 0) m.add_member(nd);
       }
@@ -553,7 +582,7 @@ struct Emitter {
   // m.parts now holds g's window parts.
   bool fix_drift(Group& g) {
     bool parts_ready = false;
-    if (!m.total && m.lay.has_float_sums) {
+    if (!m.total && m.lay.has_float_sums && !g.lean) {  // a lean group's running sum is its pane's
       for (const Slot& s : m.lay.slots) {
         if ((s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) ||
             !float_sum_drifted(s, g.nums.data())) {
@@ -607,7 +636,7 @@ struct Emitter {
       } else if (col < k0 + m.plan.key_count) {
         c = Value::compare(key[col - k0], row[col]);
       } else {
-        invertible_value(m.lay.slots[col - k0 - m.plan.key_count], g.nums.data(), m.tmp);
+        invertible_value(m.lay.slots[col - k0 - m.plan.key_count], m.run(g).w, m.tmp);
         const Value& b = row[col];
         if (m.tmp.type() == Type::Int && b.type() == Type::Int) {  // the usual case: counts
           c = m.tmp.as_int() < b.as_int() ? -1 : (m.tmp.as_int() > b.as_int() ? 1 : 0);
