@@ -8,13 +8,14 @@
 // total's window j is [start, (j+1)*S).
 //
 // State is group-major: each group owns a run of pane partials (sorted by pane) plus one running
-// partial. For sliding/tumbling windows the running partial holds the invertible aggregates of the
-// panes [lo, hi]: panes are added when a window that needs them is emitted and subtracted when no
-// open window needs them, so emitting a window costs O(groups in its newest/oldest panes) for counts
-// and sums, plus, for min/max/first/last/count_distinct, O(that group's panes in the window) per
-// emitted group. A total's running partial holds everything, and pane partials only exist for records
-// beyond the last emitted boundary (merged in, never subtracted). `panes` indexes, per pane, the
-// groups having a partial there, so a pane's groups are found without scanning all groups.
+// partial (not stored while a "lean" group has a single pane partial: see Group::lean). Groups live in a
+// GroupTable (flat hash table of ids, records and keys in chunked arrays). For sliding/tumbling windows the
+// running partial holds the invertible aggregates of the panes [lo, hi]: panes are added when a window that
+// needs them is emitted and subtracted when no open window needs them, so emitting a window costs O(groups in
+// its newest/oldest panes) for counts and sums, plus, for min/max/first/last/count_distinct, O(that group's
+// panes in the window) per emitted group. A total's running partial holds everything, and pane partials only
+// exist for records beyond the last emitted boundary (merged in, never subtracted). `panes` indexes, per
+// pane, the groups having a partial there, so a pane's groups are found without scanning all groups.
 #pragma once
 
 #include <cstdint>
