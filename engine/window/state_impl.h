@@ -8,19 +8,19 @@
 // total's window j is [start, (j+1)*S).
 //
 // State is group-major: each group owns a run of pane partials (sorted by pane) plus one running
-// partial. For sliding/tumbling windows the running partial holds the invertible aggregates of the
-// panes [lo, hi]: panes are added when a window that needs them is emitted and subtracted when no
-// open window needs them, so emitting a window costs O(groups in its newest/oldest panes) for counts
-// and sums, plus, for min/max/first/last/count_distinct, O(that group's panes in the window) per
-// emitted group. A total's running partial holds everything, and pane partials only exist for records
-// beyond the last emitted boundary (merged in, never subtracted). `panes` indexes, per pane, the
-// groups having a partial there, so a pane's groups are found without scanning all groups.
+// partial (not stored while a "lean" group has a single pane partial: see Group::lean). Groups live in a
+// GroupTable (flat hash table of ids, records and keys in chunked arrays). For sliding/tumbling windows the
+// running partial holds the invertible aggregates of the panes [lo, hi]: panes are added when a window that
+// needs them is emitted and subtracted when no open window needs them, so emitting a window costs O(groups in
+// its newest/oldest panes) for counts and sums, plus, for min/max/first/last/count_distinct, O(that group's
+// panes in the window) per emitted group. A total's running partial holds everything, and pane partials only
+// exist for records beyond the last emitted boundary (merged in, never subtracted). `panes` indexes, per
+// pane, the groups having a partial there, so a pane's groups are found without scanning all groups.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/window/partial.h"
@@ -34,15 +34,68 @@ struct GroupValues {
   std::vector<SetPtr> sets;
 };
 struct Group {
-  std::vector<int64_t> nums;           // running partial (r_words), then pane partials (words each)
+  std::vector<int64_t> nums;           // running partial (r_words), then pane partials (words each);
+                                       // empty: the slot is free
   std::unique_ptr<GroupValues> extra;  // only when the plan has min/max/first/last/count_distinct
-  uint32_t head = 0;                   // pane partials before `head` are dead (compacted lazily)
-  int32_t member = -1;                 // index in Impl::members while the running partial has records
+  uint32_t head : 31 = 0;              // pane partials before `head` are dead (compacted lazily)
+  // Lean: no running partial stored (nums holds the single pane partial only); the running numbers are
+  // that partial's when its pane is inside [lo, hi], else zero. Only for sliding/tumbling plans whose
+  // aggregates are all invertible; a second pane partial stores the running partial (State::Impl::run).
+  uint32_t lean : 1 = 0;
+  int32_t member = -1;  // index in Impl::members while the running partial has records
 };
-// std::unordered_map is node-based, so Node pointers stay valid across rehashing. An open-addressing
-// map (with the key stored once in a side arena) would roughly halve per-group memory and lookups.
-using Groups = std::unordered_map<Key, Group, KeyHash>;
-using Node = Groups::value_type;
+
+// Groups are numbered densely (ids of erased groups are reused).
+using Gid = uint32_t;
+
+// An array in fixed chunks: elements never move, and growing never copies (no reallocation peak).
+template <class T>
+class Chunked {
+ public:
+  static constexpr size_t kShift = 12, kChunk = size_t{1} << kShift;
+  T& operator[](size_t i) { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  const T& operator[](size_t i) const { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  void ensure(size_t n) {
+    while (chunks_.size() * kChunk < n) chunks_.push_back(std::make_unique<T[]>(kChunk));
+  }
+  size_t capacity() const { return chunks_.size() * kChunk; }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> chunks_;
+};
+
+// The groups of a state: records and keys in chunked arrays indexed by Gid, the keys' Values stored
+// once (key_count per group, short strings inline), found through an open-addressing table (linear
+// probing) of 32-bit hash tags and ids. No allocation per group beyond its partial words.
+class GroupTable {
+ public:
+  explicit GroupTable(size_t key_count) : kc_(key_count) {}
+  static uint32_t hash(const Value* key, size_t kc);
+  // The group of `key`, or kNoGroup.
+  Gid find(const Value* key, uint32_t h) const;
+  // Adds a group for `key` (not present); its record is default-initialised.
+  Gid insert(const Value* key, uint32_t h);
+  void erase(Gid id);
+  Group& at(Gid id) { return recs_[id]; }
+  const Group& at(Gid id) const { return recs_[id]; }
+  const Value* key(Gid id) const { return kc_ ? &keys_[id * kc_] : nullptr; }
+  size_t size() const { return size_; }
+  Gid end_id() const { return top_; }  // ids are < end_id(); live ones have non-empty nums
+  bool live(Gid id) const { return !recs_[id].nums.empty(); }
+  size_t bytes() const;  // the table, records and key Values (not string payloads)
+  static constexpr Gid kNoGroup = UINT32_MAX;
+
+ private:
+  bool same(Gid id, const Value* key) const;
+  void grow();
+  size_t kc_;
+  std::vector<uint64_t> slots_;  // 0: empty; else tag << 32 | (id + 1)
+  size_t size_ = 0;
+  Gid top_ = 0;
+  std::vector<Gid> free_;
+  Chunked<Group> recs_;
+  Chunked<Value> keys_;
+};
 
 constexpr int64_t kNone = INT64_MIN / 4;    // "no window yet" for window indices
 constexpr int64_t kNoWindow = INT64_MAX;    // no such window
@@ -64,9 +117,9 @@ struct State::Impl {
   int64_t valid_at_or_after(int64_t j) const;
   bool total = false;
 
-  detail::Groups groups;
-  std::map<int64_t, std::vector<detail::Node*>> panes;
-  std::vector<detail::Node*> members;  // groups whose running partial has records
+  detail::GroupTable groups;
+  std::map<int64_t, std::vector<detail::Gid>> panes;
+  std::vector<detail::Gid> members;  // groups whose running partial has records
   bool members_sorted = true;
 
   int64_t lo = detail::kNone + 1, hi = detail::kNone;  // the running partials cover panes [lo, hi]
@@ -104,18 +157,23 @@ struct State::Impl {
   Value tmp;
 
   // ---- group storage (window_state.cc) ----
-  detail::Node* group_for(const Key& key);
+  detail::Gid group_for(const Key& key);
+  detail::Group& grp(detail::Gid id) { return groups.at(id); }
   size_t part_count(const detail::Group& g) const;
   int64_t pane_at(const detail::Group& g, size_t i) const;
-  detail::Part run(detail::Group& g);
+  // The running partial: for a lean group, built in `runbuf` (valid until the next run() call).
+  detail::Part run(detail::Group& g) const;
+  size_t base(const detail::Group& g) const { return g.lean ? 0 : lay.r_words; }
+  bool lean_ok = false;  // new groups start lean (sliding/tumbling, invertible aggregates only)
+  mutable std::vector<int64_t> runbuf;
   detail::Part part(detail::Group& g, size_t i);
   size_t find_part(const detail::Group& g, int64_t pane) const;  // index of `pane`, or part_count
-  size_t insert_part(detail::Node* nd, int64_t pane);            // finds or creates
+  size_t insert_part(detail::Gid id, int64_t pane);              // finds or creates
   void pop_front(detail::Group& g);
-  void erase_group(detail::Node* nd);
+  void erase_group(detail::Gid id);
   size_t group_heap(const detail::Group& g) const;  // excluding the key
-  void add_member(detail::Node* nd);
-  void remove_member(detail::Node* nd);
+  void add_member(detail::Gid id);
+  void remove_member(detail::Gid id);
   // Rebuilds `panes` and `members` from the groups (after load).
   void reindex();
 };

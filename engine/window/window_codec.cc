@@ -244,8 +244,11 @@ void State::save(std::string& out) const {
   w.u(m.groups.size());
   const Layout& l = m.lay;
   w.ensure(m.groups.size() * (8 + 12 * m.plan.key_count) + m.partials * (l.words + 2));
-  for (const auto& [key, g] : m.groups) {
-    for (const Value& v : key) w.value(v);
+  for (Gid id = 0; id < m.groups.end_id(); ++id) {
+    if (!m.groups.live(id)) continue;
+    const Group& g = m.groups.at(id);
+    const Value* key = m.groups.key(id);
+    for (size_t i = 0; i < m.plan.key_count; ++i) w.value(key[i]);
     auto values = [&](size_t k) {  // k: 0 the running partial, i + 1 pane partial i
       if (!g.extra) return;
       for (uint32_t i = 0; i < l.vals; ++i) w.value(g.extra->vals[l.vals * k + i]);
@@ -255,16 +258,18 @@ void State::save(std::string& out) const {
       for (uint32_t i = 0; i < l.r_words; ++i) w.s(g.nums[i]);
       values(0);
     } else {
+      const int64_t* run = m.run(const_cast<Group&>(g)).w;  // run() only writes Impl::runbuf
       for (const Slot& s : l.slots) {
         if (s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) continue;
-        w.s(g.nums[s.word + 4]);
-        w.s(g.nums[s.err]);
+        w.s(run[s.word + 4]);
+        w.s(run[s.err]);
       }
     }
-    size_t stored = (g.nums.size() - l.r_words) / l.words;
+    const size_t base = m.base(g);
+    size_t stored = (g.nums.size() - base) / l.words;
     w.u(stored - g.head);
     for (size_t k = g.head; k < stored; ++k) {
-      for (uint32_t i = 0; i < l.words; ++i) w.s(g.nums[l.r_words + k * l.words + i]);
+      for (uint32_t i = 0; i < l.words; ++i) w.s(g.nums[base + k * l.words + i]);
       values(k + 1);
     }
   }
@@ -326,15 +331,14 @@ bool State::load(std::string_view in) {
 
   uint64_t ngroups;
   if (!r.count(ngroups)) return false;
-  m.groups.reserve(ngroups);
+  Key key(m.plan.key_count);
   for (uint64_t gi = 0; gi < ngroups; ++gi) {
-    Key key(m.plan.key_count);
     for (Value& v : key) {
       if (!r.value(v)) return false;
     }
-    auto [it, inserted] = m.groups.emplace(std::move(key), Group{});
-    if (!inserted) return false;  // duplicate group
-    Group& g = it->second;
+    uint32_t h = GroupTable::hash(key.data(), key.size());
+    if (m.groups.find(key.data(), h) != GroupTable::kNoGroup) return false;  // duplicate group
+    Group& g = m.groups.at(m.groups.insert(key.data(), h));
     if (l.vals + l.sets > 0) g.extra = std::make_unique<GroupValues>();
     auto values = [&]() {
       if (!g.extra) return true;
@@ -417,6 +421,20 @@ bool State::load(std::string_view in) {
              get_i128(sums.data() + s.word + 2) != get_i128(g.nums.data() + s.word + 2))) {
           return false;
         }
+      }
+    }
+    if (m.lean_ok && nparts == 1) {
+      // Stored lean (as add() makes it) when the running numbers are exactly what a lean group derives.
+      const int64_t* w = g.nums.data() + l.r_words;
+      bool in_run = w[kPaneWord] >= m.lo && w[kPaneWord] <= m.hi;
+      bool same = true;
+      for (uint32_t i = kRowsWord; i < l.r_words && same; ++i) {
+        int64_t derived_word = in_run && i < l.words ? w[i] : 0;
+        same = g.nums[i] == derived_word;
+      }
+      if (same) {
+        g.nums.erase(g.nums.begin(), g.nums.begin() + l.r_words);
+        g.lean = 1;
       }
     }
   }

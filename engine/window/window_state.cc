@@ -17,10 +17,19 @@ int64_t floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-size_t key_heap(const Key& k) {
-  size_t b = 16 + k.capacity() * sizeof(Value);
-  for (const Value& v : k) b += value_heap_bytes(v);
+size_t key_heap(const Value* k, size_t kc) {
+  size_t b = 0;
+  for (size_t i = 0; i < kc; ++i) b += value_heap_bytes(k[i]);
   return b;
+}
+
+uint64_t mix64(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
 }
 
 size_t set_sizes(const Layout& l, ConstPart p) {
@@ -33,7 +42,7 @@ size_t set_sizes(const Layout& l, ConstPart p) {
 // ---------------------------------------------------------------------------------------------
 // Geometry
 
-State::Impl::Impl(Plan p) : plan(std::move(p)), lay(plan.aggs) {
+State::Impl::Impl(Plan p) : plan(std::move(p)), lay(plan.aggs), groups(plan.key_count) {
   using K = config::Window::Kind;
   int64_t len = std::clamp<int64_t>(plan.length_ms, 0, kMaxLength);
   int64_t every = std::clamp<int64_t>(plan.every_ms, 0, kMaxLength);
@@ -53,6 +62,8 @@ State::Impl::Impl(Plan p) : plan(std::move(p)), lay(plan.aggs) {
     S = len > 0 ? len : std::max<int64_t>(every, 1);
     n = 1;
   }
+  lean_ok = !total && !lay.noninvertible;
+  runbuf.assign(lay.r_words, 0);
 }
 
 int64_t State::Impl::valid_at_or_after(int64_t j) const {
@@ -64,17 +75,123 @@ int64_t State::Impl::valid_at_or_after(int64_t j) const {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Group table
+
+namespace detail {
+
+uint32_t GroupTable::hash(const Value* key, size_t kc) {
+  uint64_t h = kc;
+  for (size_t i = 0; i < kc; ++i) h = mix64(h ^ key[i].hash()) + i;
+  return static_cast<uint32_t>(mix64(h) >> 32);
+}
+
+bool GroupTable::same(Gid id, const Value* key) const {
+  const Value* k = this->key(id);
+  for (size_t i = 0; i < kc_; ++i) {
+    if (Value::compare(k[i], key[i]) != 0) return false;
+  }
+  return true;
+}
+
+Gid GroupTable::find(const Value* key, uint32_t h) const {
+  if (slots_.empty()) return kNoGroup;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    uint64_t e = slots_[i];
+    if (e == 0) return kNoGroup;
+    if (static_cast<uint32_t>(e >> 32) == h) {
+      auto id = static_cast<Gid>((e & 0xffffffffu) - 1);
+      if (same(id, key)) return id;
+    }
+  }
+}
+
+void GroupTable::grow() {
+  std::vector<uint64_t> old = std::move(slots_);
+  slots_.assign(old.empty() ? 16 : old.size() * 2, 0);
+  const size_t mask = slots_.size() - 1;
+  for (uint64_t e : old) {
+    if (e == 0) continue;
+    size_t i = (e >> 32) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = e;
+  }
+}
+
+Gid GroupTable::insert(const Value* key, uint32_t h) {
+  if ((size_ + 1) * 4 > slots_.size() * 3) grow();  // load <= 3/4
+  Gid id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else {
+    id = top_++;
+    recs_.ensure(top_);
+    keys_.ensure(static_cast<size_t>(top_) * kc_);
+  }
+  for (size_t i = 0; i < kc_; ++i) keys_[id * kc_ + i] = key[i];
+  recs_[id] = Group{};
+  const size_t mask = slots_.size() - 1;
+  size_t i = h & mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = (static_cast<uint64_t>(h) << 32) | (static_cast<uint64_t>(id) + 1);
+  ++size_;
+  return id;
+}
+
+void GroupTable::erase(Gid id) {
+  const size_t mask = slots_.size() - 1;
+  uint32_t h = hash(key(id), kc_);
+  size_t i = h & mask;
+  while ((slots_[i] & 0xffffffffu) != static_cast<uint64_t>(id) + 1) i = (i + 1) & mask;
+  // Backward-shift deletion: move later entries of the probe run into the hole.
+  for (size_t j = i;;) {
+    j = (j + 1) & mask;
+    uint64_t e = slots_[j];
+    if (e == 0) break;
+    size_t home = (e >> 32) & mask;
+    // e may move to i when its home is not in the cyclic range (i, j].
+    bool in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (in_range) continue;
+    slots_[i] = e;
+    i = j;
+  }
+  slots_[i] = 0;
+  --size_;
+  Group& g = recs_[id];
+  g = Group{};  // frees the partials; empty nums marks the slot free
+  for (size_t k = 0; k < kc_; ++k) keys_[id * kc_ + k].set_null();
+  free_.push_back(id);
+}
+
+size_t GroupTable::bytes() const {
+  return slots_.capacity() * sizeof(uint64_t) + recs_.capacity() * sizeof(Group) +
+         keys_.capacity() * sizeof(Value) + free_.capacity() * sizeof(Gid);
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
 // Group storage
 
 size_t State::Impl::part_count(const Group& g) const {
-  return (g.nums.size() - lay.r_words) / lay.words - g.head;
+  return (g.nums.size() - base(g)) / lay.words - g.head;
 }
 
 int64_t State::Impl::pane_at(const Group& g, size_t i) const {
-  return g.nums[lay.r_words + (g.head + i) * lay.words + kPaneWord];
+  return g.nums[base(g) + (g.head + i) * lay.words + kPaneWord];
 }
 
-Part State::Impl::run(Group& g) {
+Part State::Impl::run(Group& g) const {
+  if (g.lean) {
+    std::fill(runbuf.begin(), runbuf.end(), 0);
+    if (part_count(g) == 1) {
+      const int64_t* w = g.nums.data() + g.head * lay.words;
+      if (w[kPaneWord] >= lo && w[kPaneWord] <= hi)
+        std::copy(w + kRowsWord, w + lay.words, runbuf.begin() + kRowsWord);
+    }
+    return Part{runbuf.data(), nullptr, nullptr};
+  }
   Part p{g.nums.data(), nullptr, nullptr};
   if (g.extra) {
     p.v = g.extra->vals.data();
@@ -85,7 +202,7 @@ Part State::Impl::run(Group& g) {
 
 Part State::Impl::part(Group& g, size_t i) {
   size_t k = g.head + i;
-  Part p{g.nums.data() + lay.r_words + k * lay.words, nullptr, nullptr};
+  Part p{g.nums.data() + base(g) + k * lay.words, nullptr, nullptr};
   if (g.extra) {
     p.v = g.extra->vals.data() + lay.vals * (k + 1);
     p.s = g.extra->sets.data() + lay.sets * (k + 1);
@@ -102,19 +219,26 @@ size_t State::Impl::group_heap(const Group& g) const {
   return b;
 }
 
-Node* State::Impl::group_for(const Key& key) {
-  auto it = groups.find(key);
-  if (it != groups.end()) return &*it;
-  it = groups.emplace(key, Group{}).first;
-  Group& g = it->second;
-  g.nums.assign(lay.r_words, 0);
+Gid State::Impl::group_for(const Key& key) {
+  uint32_t h = GroupTable::hash(key.data(), key.size());
+  Gid id = groups.find(key.data(), h);
+  if (id != GroupTable::kNoGroup) return id;
+  id = groups.insert(key.data(), h);
+  Group& g = groups.at(id);
+  if (lean_ok) {
+    g.lean = 1;
+    g.nums.reserve(lay.words);  // one pane partial, exactly; insert_part adds it
+  } else {
+    g.nums.reserve(lay.r_words + lay.words);  // the running partial and one pane partial, exactly
+    g.nums.assign(lay.r_words, 0);
+  }
   if (lay.vals + lay.sets > 0) {
     g.extra = std::make_unique<GroupValues>();
     g.extra->vals.resize(lay.vals);
     g.extra->sets.resize(lay.sets);
   }
-  heap += key_heap(it->first) + group_heap(g);
-  return &*it;
+  heap += key_heap(key.data(), key.size()) + group_heap(g);
+  return id;
 }
 
 size_t State::Impl::find_part(const Group& g, int64_t pane) const {
@@ -131,8 +255,8 @@ size_t State::Impl::find_part(const Group& g, int64_t pane) const {
   return (lo_i < count && pane_at(g, lo_i) == pane) ? lo_i : count;
 }
 
-size_t State::Impl::insert_part(Node* nd, int64_t pane) {
-  Group& g = nd->second;
+size_t State::Impl::insert_part(Gid id, int64_t pane) {
+  Group& g = groups.at(id);
   size_t count = part_count(g);
   if (count > 0 && pane_at(g, count - 1) == pane) return count - 1;  // the usual case: in order
   size_t at = count;
@@ -150,9 +274,15 @@ size_t State::Impl::insert_part(Node* nd, int64_t pane) {
     if (pane_at(g, at) == pane) return at;
   }
   heap -= group_heap(g);
+  if (g.lean && count > 0) {
+    // A second pane partial: store the running partial from now on.
+    Part r = run(g);
+    g.nums.insert(g.nums.begin(), r.w, r.w + lay.r_words);
+    g.lean = 0;
+  }
   size_t k = g.head + at;
-  g.nums.insert(g.nums.begin() + static_cast<ptrdiff_t>(lay.r_words + k * lay.words), lay.words, 0);
-  g.nums[lay.r_words + k * lay.words + kPaneWord] = pane;
+  g.nums.insert(g.nums.begin() + static_cast<ptrdiff_t>(base(g) + k * lay.words), lay.words, 0);
+  g.nums[base(g) + k * lay.words + kPaneWord] = pane;
   if (g.extra) {
     auto& vals = g.extra->vals;
     vals.insert(vals.begin() + static_cast<ptrdiff_t>(lay.vals * (k + 1)), lay.vals, Value());
@@ -163,7 +293,7 @@ size_t State::Impl::insert_part(Node* nd, int64_t pane) {
   }
   heap += group_heap(g);
   ++partials;
-  panes[pane].push_back(nd);
+  panes[pane].push_back(id);
   return at;
 }
 
@@ -179,12 +309,13 @@ void State::Impl::pop_front(Group& g) {
   }
   --partials;
   ++g.head;
-  size_t stored = (g.nums.size() - lay.r_words) / lay.words;
+  size_t stored = (g.nums.size() - base(g)) / lay.words;
   if (g.head < stored && (g.head < 4 || g.head * 2 < stored)) return;
   // Compact: drop the dead partials at the front, and give memory back after a burst.
   size_t before = group_heap(g);
   auto dead = static_cast<ptrdiff_t>(g.head);
-  g.nums.erase(g.nums.begin() + lay.r_words, g.nums.begin() + lay.r_words + dead * lay.words);
+  auto b = static_cast<ptrdiff_t>(base(g));
+  g.nums.erase(g.nums.begin() + b, g.nums.begin() + b + dead * lay.words);
   if (g.extra) {
     auto& vals = g.extra->vals;
     vals.erase(vals.begin() + lay.vals, vals.begin() + lay.vals + dead * lay.vals);
@@ -202,29 +333,30 @@ void State::Impl::pop_front(Group& g) {
   heap = heap - before + group_heap(g);
 }
 
-void State::Impl::erase_group(Node* nd) {
-  if (nd->second.member >= 0) remove_member(nd);
-  Group& g = nd->second;
+void State::Impl::erase_group(Gid id) {
+  Group& g = groups.at(id);
+  if (g.member >= 0) remove_member(id);
   if (g.extra) distinct_values -= set_sizes(lay, run(g));
-  heap -= key_heap(nd->first) + group_heap(g);
-  groups.erase(groups.find(nd->first));
+  heap -= key_heap(groups.key(id), plan.key_count) + group_heap(g);
+  groups.erase(id);
 }
 
-void State::Impl::add_member(Node* nd) {
-  nd->second.member = static_cast<int32_t>(members.size());
-  members.push_back(nd);
+void State::Impl::add_member(Gid id) {
+  groups.at(id).member = static_cast<int32_t>(members.size());
+  members.push_back(id);
   members_sorted = false;
 }
 
-void State::Impl::remove_member(Node* nd) {
-  auto i = static_cast<size_t>(nd->second.member);
+void State::Impl::remove_member(Gid id) {
+  Group& g = groups.at(id);
+  auto i = static_cast<size_t>(g.member);
   if (i + 1 != members.size()) {
     members[i] = members.back();
-    members[i]->second.member = static_cast<int32_t>(i);
+    groups.at(members[i]).member = static_cast<int32_t>(i);
     members_sorted = false;
   }
   members.pop_back();
-  nd->second.member = -1;
+  g.member = -1;
 }
 
 void State::Impl::reindex() {
@@ -233,17 +365,18 @@ void State::Impl::reindex() {
   partials = 0;
   heap = 0;
   distinct_values = 0;
-  for (Node& nd : groups) {
-    Group& g = nd.second;
-    nd.second.member = -1;
+  for (Gid id = 0; id < groups.end_id(); ++id) {
+    if (!groups.live(id)) continue;
+    Group& g = groups.at(id);
+    g.member = -1;
     for (size_t i = 0, c = part_count(g); i < c; ++i) {
-      panes[pane_at(g, i)].push_back(&nd);
+      panes[pane_at(g, i)].push_back(id);
       ++partials;
       if (g.extra) distinct_values += set_sizes(lay, part(g, i));
     }
     if (g.extra) distinct_values += set_sizes(lay, run(g));
-    if (g.nums[kRowsWord] > 0) add_member(&nd);
-    heap += key_heap(nd.first) + group_heap(g);
+    if (run(g).w[kRowsWord] > 0) add_member(id);
+    heap += key_heap(groups.key(id), plan.key_count) + group_heap(g);
   }
   // Pane lists in the order groups were created are not needed: any order works.
   members_sorted = false;
@@ -289,8 +422,8 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
   }
   assert(key.size() == m.plan.key_count);
   uint64_t seq = ++m.seq;
-  Node* nd = m.group_for(key);
-  Group& g = nd->second;
+  Gid nd = m.group_for(key);
+  Group& g = m.grp(nd);
   if (m.total && !m.has_start) {
     m.first_pane = m.has_first ? std::min(m.first_pane, p) : p;
     m.has_first = true;
@@ -312,7 +445,7 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
   if (m.lay.sets) m.distinct_values += set_sizes(m.lay, pp) - before;
   if (!m.total && p >= m.lo && p <= m.hi) {
     // The pane is inside the running window: keep the running numbers equal to the panes' sum.
-    apply(m.lay, m.run(g), args, seq, false, true);
+    if (!g.lean) apply(m.lay, m.run(g), args, seq, false, true);
     if (g.member < 0) m.add_member(nd);
   }
   return true;
@@ -337,10 +470,12 @@ struct Emitter {
       auto pit = m.panes.begin();
       int64_t q = pit->first;
       bool in_run = q >= m.lo && q <= m.hi;
-      for (Node* nd : pit->second) {
-        Group& g = nd->second;
+      for (Gid nd : pit->second) {
+        Group& g = m.grp(nd);
         assert(m.part_count(g) > 0 && m.pane_at(g, 0) == q);  // panes retire in order
-        if (in_run) {
+        if (in_run && g.lean) {
+          if (g.member >= 0) m.remove_member(nd);  // its only partial leaves the running window
+        } else if (in_run) {
           sub_numbers(m.lay, g.nums.data(), m.part(g, 0).w);
           if (g.nums[kRowsWord] <= 0 && g.member >= 0) m.remove_member(nd);
         }
@@ -356,10 +491,14 @@ struct Emitter {
   // Sliding/tumbling: adds the panes (hi, j] to the running partials.
   void extend(int64_t j) {
     for (auto pit = m.panes.upper_bound(m.hi); pit != m.panes.end() && pit->first <= j; ++pit) {
-      for (Node* nd : pit->second) {
-        Group& g = nd->second;
+      for (Gid nd : pit->second) {
+        Group& g = m.grp(nd);
         size_t i = m.find_part(g, pit->first);
         assert(i < m.part_count(g));
+        if (g.lean) {  // its partial is the running partial once hi covers it (rows >= 1)
+          if (g.member < 0) m.add_member(nd);
+          continue;
+        }
         add_numbers(m.lay, g.nums.data(), m.part(g, i).w);
         if (g.member < 0 && g.nums[kRowsWord] > 0) m.add_member(nd);
       }
@@ -371,8 +510,8 @@ struct Emitter {
   void absorb(int64_t j) {
     while (!m.panes.empty() && m.panes.begin()->first <= j) {
       auto pit = m.panes.begin();
-      for (Node* nd : pit->second) {
-        Group& g = nd->second;
+      for (Gid nd : pit->second) {
+        Group& g = m.grp(nd);
         Part r = m.run(g);
         size_t before = m.lay.sets ? set_sizes(m.lay, r) : 0;
         merge_all(m.lay, r, m.part(g, 0));
@@ -399,10 +538,17 @@ struct Emitter {
 
   void sort_members() {
     if (m.members_sorted) return;
-    KeyLess less;
-    std::sort(m.members.begin(), m.members.end(),
-              [&](const Node* a, const Node* b) { return less(a->first, b->first); });
-    for (size_t i = 0; i < m.members.size(); ++i) m.members[i]->second.member = static_cast<int32_t>(i);
+    const size_t kc = m.plan.key_count;
+    std::sort(m.members.begin(), m.members.end(), [&](Gid a, Gid b) {
+      const Value* ka = m.groups.key(a);
+      const Value* kb = m.groups.key(b);
+      for (size_t i = 0; i < kc; ++i) {
+        int c = Value::compare(ka[i], kb[i]);
+        if (c != 0) return c < 0;
+      }
+      return false;
+    });
+    for (size_t i = 0; i < m.members.size(); ++i) m.grp(m.members[i]).member = static_cast<int32_t>(i);
     m.members_sorted = true;
   }
 
@@ -417,17 +563,18 @@ struct Emitter {
   }
 
   // Builds group nd's row of the window (running partials [lo, hi]) into `row`.
-  void build_row(Node* nd, const Emission& e, Row& row) {
-    Group& g = nd->second;
+  void build_row(Gid nd, const Emission& e, Row& row) {
+    Group& g = m.grp(nd);
     bool parts_ready = fix_drift(g);
     if (!m.total && m.lay.noninvertible && !parts_ready) window_parts(g);
     row.clear();
-    row.reserve((m.plan.bounds ? 2 : 0) + nd->first.size() + m.lay.slots.size());
+    row.reserve((m.plan.bounds ? 2 : 0) + m.plan.key_count + m.lay.slots.size());
     if (m.plan.bounds) {
       row.push_back(Value::time(e.window_start_ms));
       row.push_back(Value::time(e.window_end_ms));
     }
-    row.insert(row.end(), nd->first.begin(), nd->first.end());
+    const Value* key = m.groups.key(nd);
+    row.insert(row.end(), key, key + m.plan.key_count);
     finish(m.lay, m.run(g), m.total, m.parts, m.scratch, row);
   }
 
@@ -435,7 +582,7 @@ struct Emitter {
   // m.parts now holds g's window parts.
   bool fix_drift(Group& g) {
     bool parts_ready = false;
-    if (!m.total && m.lay.has_float_sums) {
+    if (!m.total && m.lay.has_float_sums && !g.lean) {  // a lean group's running sum is its pane's
       for (const Slot& s : m.lay.slots) {
         if ((s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) ||
             !float_sum_drifted(s, g.nums.data())) {
@@ -477,18 +624,19 @@ struct Emitter {
   }
 
   // Whether group nd's row would come before `row` (cheap_order() holds).
-  bool group_before(Node* nd, const Row& row) {
+  bool group_before(Gid nd, const Row& row) {
     size_t k0 = m.plan.bounds ? 2 : 0;
-    Group& g = nd->second;
+    Group& g = m.grp(nd);
+    const Value* key = m.groups.key(nd);
     if (!m.total) fix_drift(g);
     for (const auto& [col, desc] : m.sel.order) {
       int c;
       if (col < k0) {
         continue;  // the bounds are the same in every row of the emission
       } else if (col < k0 + m.plan.key_count) {
-        c = Value::compare(nd->first[col - k0], row[col]);
+        c = Value::compare(key[col - k0], row[col]);
       } else {
-        invertible_value(m.lay.slots[col - k0 - m.plan.key_count], g.nums.data(), m.tmp);
+        invertible_value(m.lay.slots[col - k0 - m.plan.key_count], m.run(g).w, m.tmp);
         const Value& b = row[col];
         if (m.tmp.type() == Type::Int && b.type() == Type::Int) {  // the usual case: counts
           c = m.tmp.as_int() < b.as_int() ? -1 : (m.tmp.as_int() > b.as_int() ? 1 : 0);
@@ -499,7 +647,7 @@ struct Emitter {
       if (c != 0) return desc ? c > 0 : c < 0;
     }
     for (size_t k = 0; k < m.plan.key_count; ++k) {
-      int c = Value::compare(nd->first[k], row[k0 + k]);
+      int c = Value::compare(key[k], row[k0 + k]);
       if (c != 0) return c < 0;
     }
     return false;
@@ -527,7 +675,7 @@ struct Emitter {
     if (limit == 0) return;
     heap.reserve(std::min(limit, m.members.size()));
     const bool cheap = cheap_order();
-    for (Node* nd : m.members) {
+    for (Gid nd : m.members) {
       // Once `limit` rows are kept, most groups lose against the last of them: find out cheaply.
       if (cheap && heap.size() == limit && !group_before(nd, heap.front())) continue;
       build_row(nd, e, m.cand);
@@ -681,11 +829,9 @@ uint64_t State::skipped_windows() const {
 
 size_t State::bytes() const {
   const Impl& m = *impl_;
-  // unordered_map node: next pointer, cached hash, the pair; plus malloc overhead and the buckets.
-  size_t node = sizeof(Node) + 2 * sizeof(void*) + 16;
-  size_t b = sizeof(Impl) + m.groups.size() * node + m.groups.bucket_count() * sizeof(void*) + m.heap;
-  b += m.panes.size() * 64 + m.partials * sizeof(Node*);  // pane index: map nodes, group lists
-  b += m.members.capacity() * sizeof(Node*);
+  size_t b = sizeof(Impl) + m.groups.bytes() + m.heap;
+  b += m.panes.size() * 64 + m.partials * sizeof(Gid);  // pane index: map nodes, group lists
+  b += m.members.capacity() * sizeof(Gid);
   b += m.distinct_values * (sizeof(Value) + 32);  // set nodes and buckets
   return b;
 }
