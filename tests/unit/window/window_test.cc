@@ -240,8 +240,9 @@ TEST_CASE("a default plan (pass-through outputs) constructs and works without th
   CHECK(out[0].window_end_ms == 6);
 }
 
-TEST_CASE("sliding 10s every 3s: windows [3k, 3k+10) of 1s panes, processing time ends on multiples of 3s",
-          "[window]") {
+TEST_CASE(
+    "sliding 10s every 3s: windows from 3k to 3k+10 of 1s panes, processing time ends on multiples of 3s",
+    "[window]") {
   State ev(plan(K::Sliding, 10000, 3000, {A::Count}, 0));
   REQUIRE(add(ev, 9500, {}, {N()}));  // in [0,10000), [3000,13000), [6000,16000), [9000,19000)
   CHECK(ev.next_window_end() == 10000);
