@@ -274,11 +274,8 @@ Status PostgresSink::prepare_table(const BatchOutput* first_batch) {
         for (size_t k : key_) keys += (keys.empty() ? "" : ", ") + conn_->quote_name(cols_[k].table_column);
         defs += ", PRIMARY KEY (" + keys + ")";
       }
-      // Upsert tables get free space on each page so that an update of an existing key is a HOT update
-      // (no new primary-key index entry): ~1.7x faster running totals (docs/recovery-figures.md).
-      std::string with = key_.empty() ? "" : " WITH (fillfactor = 80)";
       pqxx::work w(*conn_);
-      w.exec("CREATE TABLE IF NOT EXISTS " + table_sql_ + " (" + defs + ")" + with);
+      w.exec("CREATE TABLE IF NOT EXISTS " + table_sql_ + " (" + defs + ")");
       auto r = w.exec_params(
           "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
           "WHERE c.oid = to_regclass($1)",

@@ -79,11 +79,6 @@ outputs:
         self.assertEqual(dups, [])
         # Several batches really did carry rows (the input was spread out).
         self.assertGreater(int(PG.scalar("SELECT count(DISTINCT window_end) FROM treasury_flow")), 3)
-        # Tables created for upsert leave room on each page for HOT updates; append tables are packed.
-        self.assertEqual(PG.scalar("SELECT reloptions::text FROM pg_class WHERE relname = 'treasury_totals'"),
-                         "{fillfactor=80}")
-        self.assertEqual(PG.scalar("SELECT coalesce(reloptions::text, 'none') FROM pg_class "
-                                   "WHERE relname = 'treasury_flow'"), "none")
 
 
 class RollingWindows(wt.unittest.TestCase):
