@@ -143,29 +143,11 @@ TEST_CASE("bad input: garbage never crashes", "[fields]") {
                                    field("n", "a.b[1]", weir::config::FieldType::Float)};
   Extractor x(fs, config::Decode::Json);
   std::vector<Value> slots(fs.size());
-  uint64_t seed = 12345;
-  auto next = [&] {
-    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<uint32_t>(seed >> 33);
-  };
+  Lcg next{12345};
   int good = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string doc = base;
-    const int edits = 1 + static_cast<int>(next() % 3);
-    for (int e = 0; e < edits; ++e) {
-      const size_t at = next() % doc.size();
-      switch (next() % 3) {
-        case 0:
-          doc[at] = static_cast<char>(next() & 0xFF);
-          break;
-        case 1:
-          doc.erase(at, 1 + next() % 4);
-          break;
-        default:
-          doc.insert(at, 1, "{}[]\",:\\0e-."[next() % 13]);
-      }
-      if (doc.empty()) doc = "{";
-    }
+    mutate(doc, next, 3, 4, std::string_view("{}[]\",:\\0e-.", 13));
     std::string err;
     if (x.extract(doc, slots.data(), err)) {
       ++good;

@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/job.h"
@@ -57,6 +59,35 @@ inline std::string bad(const std::vector<config::Field>& fields, std::string_vie
   CHECK_FALSE(r.ok);
   CHECK_FALSE(r.error.empty());
   return r.error;
+}
+
+// A reproducible pseudo-random sequence (64-bit LCG) for the mutation tests.
+struct Lcg {
+  uint64_t seed;
+  uint32_t operator()() {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<uint32_t>(seed >> 33);
+  }
+};
+
+// Applies 1..max_edits random edits to a JSON text: a byte overwritten, 1..max_erase bytes erased, or one
+// byte of `alphabet` inserted. Never leaves the text empty.
+inline void mutate(std::string& doc, Lcg& next, int max_edits, size_t max_erase, std::string_view alphabet) {
+  const int edits = 1 + static_cast<int>(next() % static_cast<uint32_t>(max_edits));
+  for (int e = 0; e < edits; ++e) {
+    const size_t at = next() % doc.size();
+    switch (next() % 3) {
+      case 0:
+        doc[at] = static_cast<char>(next() & 0xFF);
+        break;
+      case 1:
+        doc.erase(at, 1 + next() % max_erase);
+        break;
+      default:
+        doc.insert(at, 1, alphabet[next() % alphabet.size()]);
+    }
+    if (doc.empty()) doc = "{";
+  }
 }
 
 }  // namespace weir::fields::test
