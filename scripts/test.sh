@@ -2,10 +2,9 @@
 # Sets everything up and runs weir's whole test suite: the README's test command and CI's.
 #   1. installs missing Debian packages (scripts/setup.sh)
 #   2. checks formatting (clang-format)
-#   3. dev build (warnings are errors): unit and golden tests
-#   4. integration and packaging tests on the dev build, while the ASan+UBSan build compiles alongside
-#      (the integration tests mostly wait on processes, the build uses the CPU)
-#   5. ASan+UBSan build: unit and golden tests
+#   3. dev build (warnings are errors), then its unit, golden, integration and packaging tests while the
+#      ASan+UBSan build compiles alongside (many tests wait on processes; the build uses the CPU)
+#   4. ASan+UBSan build: unit and golden tests
 # WEIR_SKIP_ASAN=1 skips the sanitizer build. ctest runs more tests than cores: many of them wait on a
 # broker, a database or a clock rather than compute.
 set -euo pipefail
@@ -16,19 +15,19 @@ bash scripts/check-format.sh
 
 cmake --preset dev >/dev/null
 cmake --build --preset dev
-ctest --preset dev -j4 --timeout 600 -L 'unit|golden'
 
 asan_pid=""
 asan_log=build/asan-build.log
 if [ "${WEIR_SKIP_ASAN:-0}" != 1 ]; then
   cmake --preset asan >/dev/null
-  echo "Building the ASan+UBSan preset in the background (log: $asan_log) while the integration tests run."
+  echo "Building the ASan+UBSan preset in the background (log: $asan_log) while the dev tests run."
   setsid -w cmake --build --preset asan >"$asan_log" 2>&1 &
   asan_pid=$!
   # On an early exit, stop the whole build (its own process group), not only cmake.
   trap '[ -n "$asan_pid" ] && kill -- "-$asan_pid" 2>/dev/null || true' EXIT
 fi
 
+ctest --preset dev -j4 --timeout 600 -L 'unit|golden'
 integration_rc=0
 ctest --preset dev -j3 --timeout 600 -LE 'unit|golden' || integration_rc=$?
 if [ "$integration_rc" != 0 ]; then
