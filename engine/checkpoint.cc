@@ -112,7 +112,9 @@ CrashAt parse_crash_at() {
       {"before_checkpoint", CrashPoint::BeforeCheckpoint},
       {"mid_checkpoint", CrashPoint::MidCheckpoint},
       {"after_checkpoint", CrashPoint::AfterCheckpoint},
-      {"after_commit", CrashPoint::AfterCommit}};
+      {"after_commit", CrashPoint::AfterCommit},
+      {"rebalance", CrashPoint::Rebalance},
+      {"rebalance_committed", CrashPoint::RebalanceCommitted}};
   for (const auto& [n, p] : kPoints) {
     if (n == name) c.point = p;
   }

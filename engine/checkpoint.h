@@ -50,8 +50,19 @@ std::string output_fingerprint(const config::Job& job, const config::Output& o);
 
 // TEST ONLY (docs/semantics.md, "Crash points"): WEIR_TEST_CRASH_AT=<point>:<batch> makes the process
 // _exit(137) at that point while handling that batch id. The variable is read once at program start;
-// when it is unset, crash_requested() is a comparison against None.
-enum class CrashPoint { None, BeforeCheckpoint, MidCheckpoint, AfterCheckpoint, AfterCommit };
+// when it is unset, crash_requested() is a comparison against None. The two rebalance points count
+// consumer-group rebalances (revocations) instead of batches: `rebalance:N` exits when the N-th revocation
+// reaches the engine, before the batch in flight is committed; `rebalance_committed:N` after that batch is
+// committed, before the partitions are handed over.
+enum class CrashPoint {
+  None,
+  BeforeCheckpoint,
+  MidCheckpoint,
+  AfterCheckpoint,
+  AfterCommit,
+  Rebalance,
+  RebalanceCommitted
+};
 bool crash_requested(CrashPoint point, uint64_t batch);
 // _exit(137) when crash_requested(point, batch).
 void crash_point(CrashPoint point, uint64_t batch);

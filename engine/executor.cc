@@ -244,6 +244,7 @@ int Executor::run(const StopFlag& stop) {
         // Partitions are moving to another group member: commit what was read from them before they go,
         // so that their new owner starts right after it (docs/delivery.md, rebalances).
         rebalance = true;
+        checkpoint::crash_point(checkpoint::CrashPoint::Rebalance, ++rebalances_);  // test only
         log->info("Job '{}': consumer group rebalance; ending batch {} early to commit it.", job_.name,
                   batch_id_);
         break;
@@ -252,6 +253,8 @@ int Executor::run(const StopFlag& stop) {
     if (!error_.empty() || stop_on_bad_) break;
     auto t_close = std::chrono::steady_clock::now();
     if (!close_batch(batch_start_ms_, batch_end, ended, stop, rebalance)) break;
+    if (rebalance)
+      checkpoint::crash_point(checkpoint::CrashPoint::RebalanceCommitted, rebalances_);  // test only
     metrics_.last_close_duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t_close)
             .count();

@@ -74,6 +74,7 @@ class Executor final : public RecordHandler {
   checkpoint::Checkpoint restored_;                // positions live here while the source resumes from them
   std::vector<std::vector<BatchOutput>> pending_;  // per output: batches not yet checkpointed and committed
   int batches_since_checkpoint_ = 0;
+  uint64_t rebalances_ = 0;  // revocations seen (crash points count them)
   fields::Extractor extractor_;
   BadRecords bad_;
   std::vector<OutputRunner> runners_;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 namespace weir::engine {
 
 const std::array<const char*, kMetaCount> kMetaNames = {"_topic",     "_partition", "_offset", "_key",
@@ -134,9 +136,13 @@ class Compiler {
       op.window.emit_empty = o.group_by.empty();
       op.window.align_end = !job_.time.event;  // processing time: windows end on multiples of every
     } else {
-      // Pass-through rows: the declared fields, the exploded value, the select fields (and _raw).
+      // Pass-through rows: the declared fields, the exploded value, the select fields (and _raw). A
+      // select or explode name equal to a declared field's replaces that field (one column per name).
+      std::set<std::string> redefined;
+      if (o.explode) redefined.insert(o.explode->as);
+      for (const auto& s : o.select) redefined.insert(s.name);
       for (size_t i = 0; i < job_.fields.size(); ++i) {
-        if (job_.fields[i].implicit) continue;
+        if (job_.fields[i].implicit || redefined.count(job_.fields[i].name) != 0) continue;
         op.row_slots.push_back(static_cast<int>(i));
       }
       if (op.explode_dst >= 0) op.row_slots.push_back(op.explode_dst);

@@ -169,6 +169,30 @@ outputs:
   REQUIRE(r->sinks[1]->rows() == std::vector<std::string>{R"(["hola","es","HOLA"])", R"(["x","und","X"])"});
 }
 
+TEST_CASE("executor: a select or explode name equal to a declared field replaces it in pass-through rows",
+          "[executor]") {
+  auto r = run_job(std::string(kHeader) + R"(
+fields: { id: { path: id, type: int }, text: text, tags: { path: tags, type: any } }
+outputs:
+  - name: renumbered
+    select: { id: "id * 10", text: upper(text) }
+    to: console
+  - name: per-tag
+    explode: { field: tags, as: tags }
+    to: console
+)",
+                   lines({R"({"id":1,"text":"ab","tags":["x","y"]})"}));
+  REQUIRE(r->rc == 0);
+  std::vector<std::string> names;
+  for (const auto& c : r->sinks[0]->schema.columns) names.push_back(c.name);
+  REQUIRE(names == std::vector<std::string>{"tags", "id", "text"});
+  REQUIRE(r->sinks[0]->rows() == std::vector<std::string>{R"([["x","y"],10,"AB"])"});
+  names.clear();
+  for (const auto& c : r->sinks[1]->schema.columns) names.push_back(c.name);
+  REQUIRE(names == std::vector<std::string>{"id", "text", "tags"});
+  REQUIRE(r->sinks[1]->rows() == std::vector<std::string>{R"([1,"ab","x"])", R"([1,"ab","y"])"});
+}
+
 TEST_CASE("executor: a sink that is down is retried until it takes the batch", "[executor]") {
   auto r = run_job(std::string(kHeader) + R"(
 outputs:
