@@ -182,7 +182,8 @@ def kafka_workload(weir, broker, data, results):
     title = "W1 treasury (loopback Kafka)"
     path = os.path.join(data, "w1/treasury.jsonl")
     topic = "treasury"
-    mb = subprocess.Popen([broker, "--brokers", "1", "--topic", "%s:%d" % (topic, PARTITIONS)],
+    mb = subprocess.Popen([broker, "--brokers", "1", "--topic", "%s:%d" % (topic, PARTITIONS),
+                           "--topic", "copy-kcat:%d" % PARTITIONS, "--topic", "copy-weir:%d" % PARTITIONS],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         line = mb.stdout.readline().strip()
@@ -240,6 +241,7 @@ def kafka_workload(weir, broker, data, results):
             print(fmt(x), flush=True)
         print(fmt(res), flush=True)
         ratios(results, title)
+        producer_workload(weir, bootstrap, path, data, results)
     finally:
         try:
             mb.stdin.write("quit\n")
@@ -250,6 +252,33 @@ def kafka_workload(weir, broker, data, results):
             mb.wait(timeout=10)
         except subprocess.TimeoutExpired:
             mb.kill()
+
+
+def topic_count(bootstrap, topic):
+    return int(subprocess.run("kcat -C -b %s -t %s -e -o beginning -q | wc -l" % (bootstrap, topic), shell=True,
+                              stdout=subprocess.PIPE, check=True).stdout)
+
+
+def producer_workload(weir, bootstrap, path, data, results):
+    """The Kafka sink: the W1 file passed through to a topic (a JSON row per record; weir exits once every
+    message is acknowledged), against kcat -P producing the file's lines (the client's limit)."""
+    title = "Producer sink (file -> loopback Kafka)"
+    print("%s: %d records" % (title, N_W1), flush=True)
+    r = Run("kcat -P", ["kcat", "-P", "-b", bootstrap, "-t", "copy-kcat", "-l", path], N_W1, group=title,
+            baseline="kcat").run()
+    results.append(r)
+    print(fmt(r), flush=True)
+    r = Run("weir producer sink", [weir, "run", os.path.join(HERE, "jobs", "w1-producer-sink.yaml"), "--state-dir",
+                                   os.path.join(data, "state"), "--reset-state", "--log-level", "info"],
+            N_W1, env={"BENCH_IN": os.path.dirname(path), "BENCH_BROKERS": bootstrap, "BENCH_TOPIC": "copy-weir"},
+            group=title, timeout=120)
+    res = r.run()
+    held = topic_count(bootstrap, "copy-weir")
+    if held != N_W1 and "error" not in res:
+        res["error"] = "the topic holds %d of %d rows" % (held, N_W1)
+    results.append(res)
+    print(fmt(res), flush=True)
+    ratios(results, title)
 
 
 def main():
