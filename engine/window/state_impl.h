@@ -18,6 +18,7 @@
 // pane, the groups having a partial there, so a pane's groups are found without scanning all groups.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -29,12 +30,126 @@
 namespace weir::window {
 
 namespace detail {
+// A group's partial words: a vector of int64 that keeps up to kInline words inside the group record (no
+// allocation, no malloc header: a lean count+sum group over ints has 4). Elements are zero-initialised
+// on growth only where the caller says so (resize, assign, insert with a value).
+class Words {
+ public:
+  static constexpr uint32_t kInline = 4;
+  Words() : inl_{} {}
+  Words(Words&& o) noexcept : inl_{} { steal(o); }
+  Words& operator=(Words&& o) noexcept {
+    if (this != &o) {
+      release();
+      steal(o);
+    }
+    return *this;
+  }
+  Words(const Words&) = delete;
+  Words& operator=(const Words&) = delete;
+  ~Words() { release(); }
+
+  int64_t* data() { return cap_ > kInline ? heap_ : inl_; }
+  const int64_t* data() const { return cap_ > kInline ? heap_ : inl_; }
+  int64_t* begin() { return data(); }
+  int64_t* end() { return data() + size_; }
+  int64_t& operator[](size_t i) { return data()[i]; }
+  int64_t operator[](size_t i) const { return data()[i]; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  size_t capacity() const { return cap_; }
+  // Bytes allocated outside the record.
+  size_t heap_bytes() const { return cap_ > kInline ? size_t{cap_} * sizeof(int64_t) : 0; }
+
+  void reserve(size_t n) {
+    if (n > cap_) move_to(n);
+  }
+  void resize(size_t n) {
+    grow_for(n);
+    std::fill(data() + size_, data() + std::max<size_t>(n, size_), 0);
+    size_ = static_cast<uint32_t>(n);
+  }
+  void assign(size_t n, int64_t v) {
+    size_ = 0;
+    grow_for(n);
+    std::fill(data(), data() + n, v);
+    size_ = static_cast<uint32_t>(n);
+  }
+  // Inserts `count` words `v` at index `at`.
+  void insert(size_t at, size_t count, int64_t v) {
+    grow_for(size_ + count);
+    int64_t* d = data();
+    std::copy_backward(d + at, d + size_, d + size_ + count);
+    std::fill(d + at, d + at + count, v);
+    size_ += static_cast<uint32_t>(count);
+  }
+  // Inserts [src, src + count) (not inside this) at index `at`.
+  void insert(size_t at, const int64_t* src, size_t count) {
+    grow_for(size_ + count);
+    int64_t* d = data();
+    std::copy_backward(d + at, d + size_, d + size_ + count);
+    std::copy(src, src + count, d + at);
+    size_ += static_cast<uint32_t>(count);
+  }
+  // Erases the words [at, at + count).
+  void erase(size_t at, size_t count) {
+    int64_t* d = data();
+    std::copy(d + at + count, d + size_, d + at);
+    size_ -= static_cast<uint32_t>(count);
+  }
+  void shrink_to_fit() {
+    if (cap_ > kInline && size_ < cap_) move_to(size_);
+  }
+
+ private:
+  void grow_for(size_t n) {
+    if (n > cap_) move_to(std::max<size_t>(n, size_t{cap_} * 2));
+  }
+  // Moves the words to storage for max(n, kInline) words.
+  void move_to(size_t n) {
+    if (n <= kInline) {
+      if (cap_ <= kInline) return;
+      int64_t* h = heap_;
+      std::copy(h, h + size_, inl_);
+      delete[] h;
+      cap_ = kInline;
+      return;
+    }
+    auto* h = new int64_t[n];
+    std::copy(data(), data() + size_, h);
+    if (cap_ > kInline) delete[] heap_;
+    heap_ = h;
+    cap_ = static_cast<uint32_t>(n);
+  }
+  void release() {
+    if (cap_ > kInline) delete[] heap_;
+    cap_ = kInline;
+    size_ = 0;
+  }
+  void steal(Words& o) {
+    size_ = o.size_;
+    cap_ = o.cap_;
+    if (o.cap_ > kInline) {
+      heap_ = o.heap_;
+    } else {
+      std::copy(o.inl_, o.inl_ + o.size_, inl_);
+    }
+    o.cap_ = kInline;
+    o.size_ = 0;
+  }
+  union {
+    int64_t* heap_;
+    int64_t inl_[kInline];
+  };
+  uint32_t size_ = 0, cap_ = kInline;
+};
+
 struct GroupValues {
   std::vector<Value> vals;  // running partial's vals, then each pane partial's
   std::vector<SetPtr> sets;
 };
 struct Group {
-  std::vector<int64_t> nums;           // running partial (r_words), then pane partials (words each);
+  Words nums;                          // running partial (r_words), then pane partials (words each);
                                        // empty: the slot is free
   std::unique_ptr<GroupValues> extra;  // only when the plan has min/max/first/last/count_distinct
   uint32_t head : 31 = 0;              // pane partials before `head` are dead (compacted lazily)
@@ -104,14 +219,16 @@ constexpr int64_t kMaxLength = 1LL << 50;   // longest window/slide accepted, in
 }  // namespace detail
 
 struct State::Impl {
-  explicit Impl(Plan p);
+  // narrow: sums start in the narrow words (partial.h); load() builds a wide state and narrows it.
+  explicit Impl(Plan p, bool narrow = true);
 
   Plan plan;
-  detail::Layout lay;
-  int64_t S = 1;     // pane size, ms (sliding: gcd(L, every))
-  int64_t n = 1;     // panes per window (sliding: L/S; tumbling/batch: 1; total: unused)
-  int64_t step = 1;  // panes between window starts (sliding: every/S; otherwise 1)
-  int64_t off = 0;   // window starts are the panes k*step + off (0 <= off < step)
+  detail::Layout lay;   // the layout of the partials now
+  detail::Layout wide;  // the wide layout of the same aggregates (the checkpoint's)
+  int64_t S = 1;        // pane size, ms (sliding: gcd(L, every))
+  int64_t n = 1;        // panes per window (sliding: L/S; tumbling/batch: 1; total: unused)
+  int64_t step = 1;     // panes between window starts (sliding: every/S; otherwise 1)
+  int64_t off = 0;      // window starts are the panes k*step + off (0 <= off < step)
 
   // The smallest window index >= j (saturating near INT64_MAX).
   int64_t valid_at_or_after(int64_t j) const;
@@ -176,6 +293,12 @@ struct State::Impl {
   void remove_member(detail::Gid id);
   // Rebuilds `panes` and `members` from the groups (after load).
   void reindex();
+  // Rewrites every group's partials in the narrow or wide layout (narrow: all must be narrowable()).
+  void relayout(bool narrow);
+  // Whether every live group's partials have a narrow form.
+  bool all_narrowable() const;
+  // Before an operation a narrow layout cannot hold: from now on the state is wide.
+  void widen() { relayout(false); }
 };
 
 }  // namespace weir::window

@@ -243,7 +243,14 @@ void State::save(std::string& out) const {
   w.u(m.skipped);
   w.u(m.groups.size());
   const Layout& l = m.lay;
-  w.ensure(m.groups.size() * (8 + 12 * m.plan.key_count) + m.partials * (l.words + 2));
+  const Layout& wl = m.wide;  // the checkpoint holds the wide words
+  std::vector<int64_t> wide_buf(wl.r_words);
+  auto as_wide = [&](const int64_t* p, bool running) {
+    if (!l.narrow) return p;
+    convert(l, wl, p, wide_buf.data(), running);
+    return static_cast<const int64_t*>(wide_buf.data());
+  };
+  w.ensure(m.groups.size() * (8 + 12 * m.plan.key_count) + m.partials * (wl.words + 2));
   for (Gid id = 0; id < m.groups.end_id(); ++id) {
     if (!m.groups.live(id)) continue;
     const Group& g = m.groups.at(id);
@@ -255,11 +262,12 @@ void State::save(std::string& out) const {
       for (uint32_t i = 0; i < l.sets; ++i) w.set(g.extra->sets[l.sets * k + i]);
     };
     if (m.total) {
-      for (uint32_t i = 0; i < l.r_words; ++i) w.s(g.nums[i]);
+      const int64_t* run = as_wide(g.nums.data(), true);
+      for (uint32_t i = 0; i < wl.r_words; ++i) w.s(run[i]);
       values(0);
     } else {
-      const int64_t* run = m.run(const_cast<Group&>(g)).w;  // run() only writes Impl::runbuf
-      for (const Slot& s : l.slots) {
+      const int64_t* run = as_wide(m.run(const_cast<Group&>(g)).w, true);  // run() only writes runbuf
+      for (const Slot& s : wl.slots) {
         if (s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) continue;
         w.s(run[s.word + 4]);
         w.s(run[s.err]);
@@ -269,7 +277,8 @@ void State::save(std::string& out) const {
     size_t stored = (g.nums.size() - base) / l.words;
     w.u(stored - g.head);
     for (size_t k = g.head; k < stored; ++k) {
-      for (uint32_t i = 0; i < l.words; ++i) w.s(g.nums[base + k * l.words + i]);
+      const int64_t* part = as_wide(g.nums.data() + base + k * l.words, false);
+      for (uint32_t i = 0; i < wl.words; ++i) w.s(part[i]);
       values(k + 1);
     }
   }
@@ -277,7 +286,8 @@ void State::save(std::string& out) const {
 }
 
 bool State::load(std::string_view in) {
-  auto fresh = std::make_unique<Impl>(impl_->plan);
+  // Loaded in the wide layout (the checkpoint's), narrowed at the end when every partial allows it.
+  auto fresh = std::make_unique<Impl>(impl_->plan, false);
   Impl& m = *fresh;
   const Layout& l = m.lay;
   Reader r{in};
@@ -433,12 +443,13 @@ bool State::load(std::string_view in) {
         same = g.nums[i] == derived_word;
       }
       if (same) {
-        g.nums.erase(g.nums.begin(), g.nums.begin() + l.r_words);
+        g.nums.erase(0, l.r_words);
         g.lean = 1;
       }
     }
   }
   if (r.left() != 0) return false;
+  if (m.all_narrowable()) m.relayout(true);
   m.reindex();
   m.sel = std::move(impl_->sel);  // the row selection is configuration, not state
   m.selecting = impl_->selecting;

@@ -42,7 +42,8 @@ size_t set_sizes(const Layout& l, ConstPart p) {
 // ---------------------------------------------------------------------------------------------
 // Geometry
 
-State::Impl::Impl(Plan p) : plan(std::move(p)), lay(plan.aggs), groups(plan.key_count) {
+State::Impl::Impl(Plan p, bool narrow)
+    : plan(std::move(p)), lay(plan.aggs, narrow), wide(plan.aggs), groups(plan.key_count) {
   using K = config::Window::Kind;
   int64_t len = std::clamp<int64_t>(plan.length_ms, 0, kMaxLength);
   int64_t every = std::clamp<int64_t>(plan.every_ms, 0, kMaxLength);
@@ -211,7 +212,7 @@ Part State::Impl::part(Group& g, size_t i) {
 }
 
 size_t State::Impl::group_heap(const Group& g) const {
-  size_t b = g.nums.capacity() * sizeof(int64_t);
+  size_t b = g.nums.heap_bytes();
   if (g.extra) {
     b += sizeof(GroupValues) + 32 + g.extra->vals.capacity() * sizeof(Value) +
          g.extra->sets.capacity() * sizeof(SetPtr);
@@ -277,11 +278,11 @@ size_t State::Impl::insert_part(Gid id, int64_t pane) {
   if (g.lean && count > 0) {
     // A second pane partial: store the running partial from now on.
     Part r = run(g);
-    g.nums.insert(g.nums.begin(), r.w, r.w + lay.r_words);
+    g.nums.insert(0, r.w, lay.r_words);
     g.lean = 0;
   }
   size_t k = g.head + at;
-  g.nums.insert(g.nums.begin() + static_cast<ptrdiff_t>(base(g) + k * lay.words), lay.words, 0);
+  g.nums.insert(base(g) + k * lay.words, lay.words, 0);
   g.nums[base(g) + k * lay.words + kPaneWord] = pane;
   if (g.extra) {
     auto& vals = g.extra->vals;
@@ -314,8 +315,7 @@ void State::Impl::pop_front(Group& g) {
   // Compact: drop the dead partials at the front, and give memory back after a burst.
   size_t before = group_heap(g);
   auto dead = static_cast<ptrdiff_t>(g.head);
-  auto b = static_cast<ptrdiff_t>(base(g));
-  g.nums.erase(g.nums.begin() + b, g.nums.begin() + b + dead * lay.words);
+  g.nums.erase(base(g), g.head * lay.words);
   if (g.extra) {
     auto& vals = g.extra->vals;
     vals.erase(vals.begin() + lay.vals, vals.begin() + lay.vals + dead * lay.vals);
@@ -357,6 +357,42 @@ void State::Impl::remove_member(Gid id) {
   }
   members.pop_back();
   g.member = -1;
+}
+
+bool State::Impl::all_narrowable() const {
+  const Layout& l = lay;
+  if (l.narrow) return true;
+  for (Gid id = 0; id < groups.end_id(); ++id) {
+    if (!groups.live(id)) continue;
+    const Group& g = groups.at(id);
+    if (!g.lean && !narrowable(l, g.nums.data(), true)) return false;
+    for (size_t k = base(g) + g.head * l.words; k < g.nums.size(); k += l.words) {
+      if (!narrowable(l, g.nums.data() + k, false)) return false;
+    }
+  }
+  return true;
+}
+
+void State::Impl::relayout(bool narrow) {
+  Layout to(plan.aggs, narrow);
+  if (to.narrow == lay.narrow) return;
+  heap = 0;
+  for (Gid id = 0; id < groups.end_id(); ++id) {
+    if (!groups.live(id)) continue;
+    Group& g = groups.at(id);
+    size_t stored = (g.nums.size() - base(g)) / lay.words;
+    size_t to_base = g.lean ? 0 : to.r_words;
+    Words w;
+    w.resize(to_base + stored * to.words);
+    if (!g.lean) convert(lay, to, g.nums.data(), w.data(), true);
+    for (size_t k = 0; k < stored; ++k) {
+      convert(lay, to, g.nums.data() + base(g) + k * lay.words, w.data() + to_base + k * to.words, false);
+    }
+    g.nums = std::move(w);
+    heap += key_heap(groups.key(id), plan.key_count) + group_heap(g);
+  }
+  lay = std::move(to);
+  runbuf.assign(lay.r_words, 0);
 }
 
 void State::Impl::reindex() {
@@ -431,6 +467,10 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
   if (m.total && p <= m.hi) {
     // Older than the last emitted boundary: counts from the next boundary on.
     Part r = m.run(g);
+    if (!fits_apply(m.lay, r.w, args)) {
+      m.widen();
+      r = m.run(g);
+    }
     size_t before = m.lay.sets ? set_sizes(m.lay, r) : 0;
     apply(m.lay, r, args, seq, true, true);
     if (m.lay.sets) m.distinct_values += set_sizes(m.lay, r) - before;
@@ -439,11 +479,16 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
     return true;
   }
   size_t i = m.insert_part(nd, p);
+  const bool in_run = !m.total && p >= m.lo && p <= m.hi;
+  if (m.lay.narrow && (!fits_apply(m.lay, m.part(g, i).w, args) ||
+                       (in_run && !g.lean && !fits_apply(m.lay, m.run(g).w, args)))) {
+    m.widen();
+  }
   Part pp = m.part(g, i);
   size_t before = m.lay.sets ? set_sizes(m.lay, pp) : 0;
   apply(m.lay, pp, args, seq, true, false);
   if (m.lay.sets) m.distinct_values += set_sizes(m.lay, pp) - before;
-  if (!m.total && p >= m.lo && p <= m.hi) {
+  if (in_run) {
     // The pane is inside the running window: keep the running numbers equal to the panes' sum.
     if (!g.lean) apply(m.lay, m.run(g), args, seq, false, true);
     if (g.member < 0) m.add_member(nd);
@@ -476,6 +521,7 @@ struct Emitter {
         if (in_run && g.lean) {
           if (g.member >= 0) m.remove_member(nd);  // its only partial leaves the running window
         } else if (in_run) {
+          if (!fits_sub(m.lay, g.nums.data(), m.part(g, 0).w)) m.widen();
           sub_numbers(m.lay, g.nums.data(), m.part(g, 0).w);
           if (g.nums[kRowsWord] <= 0 && g.member >= 0) m.remove_member(nd);
         }
@@ -499,6 +545,7 @@ struct Emitter {
           if (g.member < 0) m.add_member(nd);
           continue;
         }
+        if (!fits_add(m.lay, g.nums.data(), m.part(g, i).w)) m.widen();
         add_numbers(m.lay, g.nums.data(), m.part(g, i).w);
         if (g.member < 0 && g.nums[kRowsWord] > 0) m.add_member(nd);
       }
@@ -513,6 +560,10 @@ struct Emitter {
       for (Gid nd : pit->second) {
         Group& g = m.grp(nd);
         Part r = m.run(g);
+        if (!fits_add(m.lay, r.w, m.part(g, 0).w)) {
+          m.widen();
+          r = m.run(g);
+        }
         size_t before = m.lay.sets ? set_sizes(m.lay, r) : 0;
         merge_all(m.lay, r, m.part(g, 0));
         if (m.lay.sets) m.distinct_values += set_sizes(m.lay, r) - before;
