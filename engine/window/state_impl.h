@@ -149,10 +149,9 @@ struct GroupValues {
   std::vector<SetPtr> sets;
 };
 struct Group {
-  Words nums;                          // running partial (r_words), then pane partials (words each);
-                                       // empty: the slot is free
-  std::unique_ptr<GroupValues> extra;  // only when the plan has min/max/first/last/count_distinct
-  uint32_t head : 31 = 0;              // pane partials before `head` are dead (compacted lazily)
+  Words nums;              // running partial (r_words), then pane partials (words each);
+                           // empty: the slot is free
+  uint32_t head : 31 = 0;  // pane partials before `head` are dead (compacted lazily)
   // Lean: no running partial stored (nums holds the single pane partial only); the running numbers are
   // that partial's when its pane is inside [lo, hi], else zero. Only for sliding/tumbling plans whose
   // aggregates are all invertible; a second pane partial stores the running partial (State::Impl::run).
@@ -194,6 +193,12 @@ class GroupTable {
   Group& at(Gid id) { return recs_[id]; }
   const Group& at(Gid id) const { return recs_[id]; }
   const Value* key(Gid id) const { return kc_ ? &keys_[id * kc_] : nullptr; }
+  // The group's Values and sets: only when the plan has min/max/first/last/count_distinct (else null).
+  GroupValues* extra(Gid id) const { return extra_.capacity() > id ? extra_[id].get() : nullptr; }
+  void set_extra(Gid id, std::unique_ptr<GroupValues> v) {
+    extra_.ensure(size_t{id} + 1);
+    extra_[id] = std::move(v);
+  }
   size_t size() const { return size_; }
   Gid end_id() const { return top_; }  // ids are < end_id(); live ones have non-empty nums
   bool live(Gid id) const { return !recs_[id].nums.empty(); }
@@ -210,6 +215,7 @@ class GroupTable {
   std::vector<Gid> free_;
   Chunked<Group> recs_;
   Chunked<Value> keys_;
+  Chunked<std::unique_ptr<GroupValues>> extra_;  // empty unless the plan has Values or sets
 };
 
 constexpr int64_t kNone = INT64_MIN / 4;    // "no window yet" for window indices
@@ -279,16 +285,16 @@ struct State::Impl {
   size_t part_count(const detail::Group& g) const;
   int64_t pane_at(const detail::Group& g, size_t i) const;
   // The running partial: for a lean group, built in `runbuf` (valid until the next run() call).
-  detail::Part run(detail::Group& g) const;
+  detail::Part run(detail::Gid id) const;
   size_t base(const detail::Group& g) const { return g.lean ? 0 : lay.r_words; }
   bool lean_ok = false;  // new groups start lean (sliding/tumbling, invertible aggregates only)
   mutable std::vector<int64_t> runbuf;
-  detail::Part part(detail::Group& g, size_t i);
+  detail::Part part(detail::Gid id, size_t i);
   size_t find_part(const detail::Group& g, int64_t pane) const;  // index of `pane`, or part_count
   size_t insert_part(detail::Gid id, int64_t pane);              // finds or creates
-  void pop_front(detail::Group& g);
+  void pop_front(detail::Gid id);
   void erase_group(detail::Gid id);
-  size_t group_heap(const detail::Group& g) const;  // excluding the key
+  size_t group_heap(detail::Gid id) const;  // excluding the key
   void add_member(detail::Gid id);
   void remove_member(detail::Gid id);
   // Rebuilds `panes` and `members` from the groups (after load).

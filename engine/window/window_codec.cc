@@ -257,16 +257,17 @@ void State::save(std::string& out) const {
     const Value* key = m.groups.key(id);
     for (size_t i = 0; i < m.plan.key_count; ++i) w.value(key[i]);
     auto values = [&](size_t k) {  // k: 0 the running partial, i + 1 pane partial i
-      if (!g.extra) return;
-      for (uint32_t i = 0; i < l.vals; ++i) w.value(g.extra->vals[l.vals * k + i]);
-      for (uint32_t i = 0; i < l.sets; ++i) w.set(g.extra->sets[l.sets * k + i]);
+      const GroupValues* x = m.groups.extra(id);
+      if (!x) return;
+      for (uint32_t i = 0; i < l.vals; ++i) w.value(x->vals[l.vals * k + i]);
+      for (uint32_t i = 0; i < l.sets; ++i) w.set(x->sets[l.sets * k + i]);
     };
     if (m.total) {
       const int64_t* run = as_wide(g.nums.data(), true);
       for (uint32_t i = 0; i < wl.r_words; ++i) w.s(run[i]);
       values(0);
     } else {
-      const int64_t* run = as_wide(m.run(const_cast<Group&>(g)).w, true);  // run() only writes runbuf
+      const int64_t* run = as_wide(m.run(id).w, true);  // run() only writes runbuf
       for (const Slot& s : wl.slots) {
         if (s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) continue;
         w.s(run[s.word + 4]);
@@ -348,17 +349,19 @@ bool State::load(std::string_view in) {
     }
     uint32_t h = GroupTable::hash(key.data(), key.size());
     if (m.groups.find(key.data(), h) != GroupTable::kNoGroup) return false;  // duplicate group
-    Group& g = m.groups.at(m.groups.insert(key.data(), h));
-    if (l.vals + l.sets > 0) g.extra = std::make_unique<GroupValues>();
+    const Gid id = m.groups.insert(key.data(), h);
+    Group& g = m.groups.at(id);
+    if (l.vals + l.sets > 0) m.groups.set_extra(id, std::make_unique<GroupValues>());
+    GroupValues* x = m.groups.extra(id);
     auto values = [&]() {
-      if (!g.extra) return true;
+      if (!x) return true;
       for (uint32_t i = 0; i < l.vals; ++i) {
-        g.extra->vals.emplace_back();
-        if (!r.value(g.extra->vals.back())) return false;
+        x->vals.emplace_back();
+        if (!r.value(x->vals.back())) return false;
       }
       for (uint32_t i = 0; i < l.sets; ++i) {
-        g.extra->sets.emplace_back();
-        if (!r.set(g.extra->sets.back())) return false;
+        x->sets.emplace_back();
+        if (!r.set(x->sets.back())) return false;
       }
       return true;
     };
@@ -368,9 +371,9 @@ bool State::load(std::string_view in) {
         if (s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) continue;
         if (!r.s(g.nums[s.word + 4]) || !r.s(g.nums[s.err])) return false;
       }
-      if (g.extra) {
-        g.extra->vals.resize(l.vals);
-        g.extra->sets.resize(l.sets);
+      if (x) {
+        x->vals.resize(l.vals);
+        x->sets.resize(l.sets);
       }
     } else {
       for (int64_t& x : g.nums) {

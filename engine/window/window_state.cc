@@ -162,12 +162,14 @@ void GroupTable::erase(Gid id) {
   Group& g = recs_[id];
   g = Group{};  // frees the partials; empty nums marks the slot free
   for (size_t k = 0; k < kc_; ++k) keys_[id * kc_ + k].set_null();
+  if (extra_.capacity() > id) extra_[id].reset();
   free_.push_back(id);
 }
 
 size_t GroupTable::bytes() const {
   return slots_.capacity() * sizeof(uint64_t) + recs_.capacity() * sizeof(Group) +
-         keys_.capacity() * sizeof(Value) + free_.capacity() * sizeof(Gid);
+         keys_.capacity() * sizeof(Value) + extra_.capacity() * sizeof(std::unique_ptr<GroupValues>) +
+         free_.capacity() * sizeof(Gid);
 }
 
 }  // namespace detail
@@ -183,7 +185,8 @@ int64_t State::Impl::pane_at(const Group& g, size_t i) const {
   return g.nums[base(g) + (g.head + i) * lay.words + kPaneWord];
 }
 
-Part State::Impl::run(Group& g) const {
+Part State::Impl::run(Gid id) const {
+  Group& g = const_cast<GroupTable&>(groups).at(id);  // the partial's words are the caller's to change
   if (g.lean) {
     std::fill(runbuf.begin(), runbuf.end(), 0);
     if (part_count(g) == 1) {
@@ -194,28 +197,28 @@ Part State::Impl::run(Group& g) const {
     return Part{runbuf.data(), nullptr, nullptr};
   }
   Part p{g.nums.data(), nullptr, nullptr};
-  if (g.extra) {
-    p.v = g.extra->vals.data();
-    p.s = g.extra->sets.data();
+  if (GroupValues* x = groups.extra(id)) {
+    p.v = x->vals.data();
+    p.s = x->sets.data();
   }
   return p;
 }
 
-Part State::Impl::part(Group& g, size_t i) {
+Part State::Impl::part(Gid id, size_t i) {
+  Group& g = groups.at(id);
   size_t k = g.head + i;
   Part p{g.nums.data() + base(g) + k * lay.words, nullptr, nullptr};
-  if (g.extra) {
-    p.v = g.extra->vals.data() + lay.vals * (k + 1);
-    p.s = g.extra->sets.data() + lay.sets * (k + 1);
+  if (GroupValues* x = groups.extra(id)) {
+    p.v = x->vals.data() + lay.vals * (k + 1);
+    p.s = x->sets.data() + lay.sets * (k + 1);
   }
   return p;
 }
 
-size_t State::Impl::group_heap(const Group& g) const {
-  size_t b = g.nums.heap_bytes();
-  if (g.extra) {
-    b += sizeof(GroupValues) + 32 + g.extra->vals.capacity() * sizeof(Value) +
-         g.extra->sets.capacity() * sizeof(SetPtr);
+size_t State::Impl::group_heap(Gid id) const {
+  size_t b = groups.at(id).nums.heap_bytes();
+  if (GroupValues* x = groups.extra(id)) {
+    b += sizeof(GroupValues) + 32 + x->vals.capacity() * sizeof(Value) + x->sets.capacity() * sizeof(SetPtr);
   }
   return b;
 }
@@ -234,11 +237,12 @@ Gid State::Impl::group_for(const Key& key) {
     g.nums.assign(lay.r_words, 0);
   }
   if (lay.vals + lay.sets > 0) {
-    g.extra = std::make_unique<GroupValues>();
-    g.extra->vals.resize(lay.vals);
-    g.extra->sets.resize(lay.sets);
+    auto x = std::make_unique<GroupValues>();
+    x->vals.resize(lay.vals);
+    x->sets.resize(lay.sets);
+    groups.set_extra(id, std::move(x));
   }
-  heap += key_heap(key.data(), key.size()) + group_heap(g);
+  heap += key_heap(key.data(), key.size()) + group_heap(id);
   return id;
 }
 
@@ -274,36 +278,38 @@ size_t State::Impl::insert_part(Gid id, int64_t pane) {
     at = a;
     if (pane_at(g, at) == pane) return at;
   }
-  heap -= group_heap(g);
+  heap -= group_heap(id);
   if (g.lean && count > 0) {
     // A second pane partial: store the running partial from now on.
-    Part r = run(g);
+    Part r = run(id);
     g.nums.insert(0, r.w, lay.r_words);
     g.lean = 0;
   }
   size_t k = g.head + at;
   g.nums.insert(base(g) + k * lay.words, lay.words, 0);
   g.nums[base(g) + k * lay.words + kPaneWord] = pane;
-  if (g.extra) {
-    auto& vals = g.extra->vals;
+  if (GroupValues* x = groups.extra(id)) {
+    auto& vals = x->vals;
     vals.insert(vals.begin() + static_cast<ptrdiff_t>(lay.vals * (k + 1)), lay.vals, Value());
-    auto& sets = g.extra->sets;
+    auto& sets = x->sets;
     for (uint32_t i = 0; i < lay.sets; ++i) {
       sets.emplace(sets.begin() + static_cast<ptrdiff_t>(lay.sets * (k + 1)));
     }
   }
-  heap += group_heap(g);
+  heap += group_heap(id);
   ++partials;
   panes[pane].push_back(id);
   return at;
 }
 
-void State::Impl::pop_front(Group& g) {
+void State::Impl::pop_front(Gid id) {
+  Group& g = groups.at(id);
+  GroupValues* x = groups.extra(id);
   size_t k = g.head;
-  if (g.extra) {
-    for (uint32_t i = 0; i < lay.vals; ++i) g.extra->vals[lay.vals * (k + 1) + i].set_null();
+  if (x) {
+    for (uint32_t i = 0; i < lay.vals; ++i) x->vals[lay.vals * (k + 1) + i].set_null();
     for (uint32_t i = 0; i < lay.sets; ++i) {
-      SetPtr& s = g.extra->sets[lay.sets * (k + 1) + i];
+      SetPtr& s = x->sets[lay.sets * (k + 1) + i];
       if (s) distinct_values -= s->size();
       s.reset();
     }
@@ -313,31 +319,31 @@ void State::Impl::pop_front(Group& g) {
   size_t stored = (g.nums.size() - base(g)) / lay.words;
   if (g.head < stored && (g.head < 4 || g.head * 2 < stored)) return;
   // Compact: drop the dead partials at the front, and give memory back after a burst.
-  size_t before = group_heap(g);
+  size_t before = group_heap(id);
   auto dead = static_cast<ptrdiff_t>(g.head);
   g.nums.erase(base(g), g.head * lay.words);
-  if (g.extra) {
-    auto& vals = g.extra->vals;
+  if (x) {
+    auto& vals = x->vals;
     vals.erase(vals.begin() + lay.vals, vals.begin() + lay.vals + dead * lay.vals);
-    auto& sets = g.extra->sets;
+    auto& sets = x->sets;
     sets.erase(sets.begin() + lay.sets, sets.begin() + lay.sets + dead * lay.sets);
   }
   g.head = 0;
   if (g.nums.capacity() > 64 && g.nums.capacity() > 4 * g.nums.size()) {
     g.nums.shrink_to_fit();
-    if (g.extra) {
-      g.extra->vals.shrink_to_fit();
-      g.extra->sets.shrink_to_fit();
+    if (x) {
+      x->vals.shrink_to_fit();
+      x->sets.shrink_to_fit();
     }
   }
-  heap = heap - before + group_heap(g);
+  heap = heap - before + group_heap(id);
 }
 
 void State::Impl::erase_group(Gid id) {
   Group& g = groups.at(id);
   if (g.member >= 0) remove_member(id);
-  if (g.extra) distinct_values -= set_sizes(lay, run(g));
-  heap -= key_heap(groups.key(id), plan.key_count) + group_heap(g);
+  if (groups.extra(id)) distinct_values -= set_sizes(lay, run(id));
+  heap -= key_heap(groups.key(id), plan.key_count) + group_heap(id);
   groups.erase(id);
 }
 
@@ -389,7 +395,7 @@ void State::Impl::relayout(bool narrow) {
       convert(lay, to, g.nums.data() + base(g) + k * lay.words, w.data() + to_base + k * to.words, false);
     }
     g.nums = std::move(w);
-    heap += key_heap(groups.key(id), plan.key_count) + group_heap(g);
+    heap += key_heap(groups.key(id), plan.key_count) + group_heap(id);
   }
   lay = std::move(to);
   runbuf.assign(lay.r_words, 0);
@@ -408,11 +414,11 @@ void State::Impl::reindex() {
     for (size_t i = 0, c = part_count(g); i < c; ++i) {
       panes[pane_at(g, i)].push_back(id);
       ++partials;
-      if (g.extra) distinct_values += set_sizes(lay, part(g, i));
+      if (groups.extra(id)) distinct_values += set_sizes(lay, part(id, i));
     }
-    if (g.extra) distinct_values += set_sizes(lay, run(g));
-    if (run(g).w[kRowsWord] > 0) add_member(id);
-    heap += key_heap(groups.key(id), plan.key_count) + group_heap(g);
+    if (groups.extra(id)) distinct_values += set_sizes(lay, run(id));
+    if (run(id).w[kRowsWord] > 0) add_member(id);
+    heap += key_heap(groups.key(id), plan.key_count) + group_heap(id);
   }
   // Pane lists in the order groups were created are not needed: any order works.
   members_sorted = false;
@@ -466,10 +472,10 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
   }
   if (m.total && p <= m.hi) {
     // Older than the last emitted boundary: counts from the next boundary on.
-    Part r = m.run(g);
+    Part r = m.run(nd);
     if (!fits_apply(m.lay, r.w, args)) {
       m.widen();
-      r = m.run(g);
+      r = m.run(nd);
     }
     size_t before = m.lay.sets ? set_sizes(m.lay, r) : 0;
     apply(m.lay, r, args, seq, true, true);
@@ -480,17 +486,17 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
   }
   size_t i = m.insert_part(nd, p);
   const bool in_run = !m.total && p >= m.lo && p <= m.hi;
-  if (m.lay.narrow && (!fits_apply(m.lay, m.part(g, i).w, args) ||
-                       (in_run && !g.lean && !fits_apply(m.lay, m.run(g).w, args)))) {
+  if (m.lay.narrow && (!fits_apply(m.lay, m.part(nd, i).w, args) ||
+                       (in_run && !g.lean && !fits_apply(m.lay, m.run(nd).w, args)))) {
     m.widen();
   }
-  Part pp = m.part(g, i);
+  Part pp = m.part(nd, i);
   size_t before = m.lay.sets ? set_sizes(m.lay, pp) : 0;
   apply(m.lay, pp, args, seq, true, false);
   if (m.lay.sets) m.distinct_values += set_sizes(m.lay, pp) - before;
   if (in_run) {
     // The pane is inside the running window: keep the running numbers equal to the panes' sum.
-    if (!g.lean) apply(m.lay, m.run(g), args, seq, false, true);
+    if (!g.lean) apply(m.lay, m.run(nd), args, seq, false, true);
     if (g.member < 0) m.add_member(nd);
   }
   return true;
@@ -521,11 +527,11 @@ struct Emitter {
         if (in_run && g.lean) {
           if (g.member >= 0) m.remove_member(nd);  // its only partial leaves the running window
         } else if (in_run) {
-          if (!fits_sub(m.lay, g.nums.data(), m.part(g, 0).w)) m.widen();
-          sub_numbers(m.lay, g.nums.data(), m.part(g, 0).w);
+          if (!fits_sub(m.lay, g.nums.data(), m.part(nd, 0).w)) m.widen();
+          sub_numbers(m.lay, g.nums.data(), m.part(nd, 0).w);
           if (g.nums[kRowsWord] <= 0 && g.member >= 0) m.remove_member(nd);
         }
-        m.pop_front(g);
+        m.pop_front(nd);
         if (m.part_count(g) == 0) m.erase_group(nd);
       }
       m.panes.erase(pit);
@@ -545,8 +551,8 @@ struct Emitter {
           if (g.member < 0) m.add_member(nd);
           continue;
         }
-        if (!fits_add(m.lay, g.nums.data(), m.part(g, i).w)) m.widen();
-        add_numbers(m.lay, g.nums.data(), m.part(g, i).w);
+        if (!fits_add(m.lay, g.nums.data(), m.part(nd, i).w)) m.widen();
+        add_numbers(m.lay, g.nums.data(), m.part(nd, i).w);
         if (g.member < 0 && g.nums[kRowsWord] > 0) m.add_member(nd);
       }
     }
@@ -559,16 +565,16 @@ struct Emitter {
       auto pit = m.panes.begin();
       for (Gid nd : pit->second) {
         Group& g = m.grp(nd);
-        Part r = m.run(g);
-        if (!fits_add(m.lay, r.w, m.part(g, 0).w)) {
+        Part r = m.run(nd);
+        if (!fits_add(m.lay, r.w, m.part(nd, 0).w)) {
           m.widen();
-          r = m.run(g);
+          r = m.run(nd);
         }
         size_t before = m.lay.sets ? set_sizes(m.lay, r) : 0;
-        merge_all(m.lay, r, m.part(g, 0));
+        merge_all(m.lay, r, m.part(nd, 0));
         if (m.lay.sets) m.distinct_values += set_sizes(m.lay, r) - before;
         if (g.member < 0 && g.nums[kRowsWord] > 0) m.add_member(nd);
-        m.pop_front(g);
+        m.pop_front(nd);
       }
       m.panes.erase(pit);
     }
@@ -604,20 +610,20 @@ struct Emitter {
   }
 
   // The pane partials of g inside the running window [lo, hi], in pane order.
-  void window_parts(Group& g) {
+  void window_parts(Gid nd) {
+    Group& g = m.grp(nd);
     m.parts.clear();
     for (size_t i = 0, c = m.part_count(g); i < c; ++i) {
       int64_t q = m.pane_at(g, i);
       if (q > m.hi) break;
-      if (q >= m.lo) m.parts.push_back(m.part(g, i));
+      if (q >= m.lo) m.parts.push_back(m.part(nd, i));
     }
   }
 
   // Builds group nd's row of the window (running partials [lo, hi]) into `row`.
   void build_row(Gid nd, const Emission& e, Row& row) {
-    Group& g = m.grp(nd);
-    bool parts_ready = fix_drift(g);
-    if (!m.total && m.lay.noninvertible && !parts_ready) window_parts(g);
+    bool parts_ready = fix_drift(nd);
+    if (!m.total && m.lay.noninvertible && !parts_ready) window_parts(nd);
     row.clear();
     row.reserve((m.plan.bounds ? 2 : 0) + m.plan.key_count + m.lay.slots.size());
     if (m.plan.bounds) {
@@ -626,12 +632,13 @@ struct Emitter {
     }
     const Value* key = m.groups.key(nd);
     row.insert(row.end(), key, key + m.plan.key_count);
-    finish(m.lay, m.run(g), m.total, m.parts, m.scratch, row);
+    finish(m.lay, m.run(nd), m.total, m.parts, m.scratch, row);
   }
 
   // Recomputes g's running float sums from its panes where they may have drifted. Returns whether
   // m.parts now holds g's window parts.
-  bool fix_drift(Group& g) {
+  bool fix_drift(Gid nd) {
+    Group& g = m.grp(nd);
     bool parts_ready = false;
     if (!m.total && m.lay.has_float_sums && !g.lean) {  // a lean group's running sum is its pane's
       for (const Slot& s : m.lay.slots) {
@@ -639,7 +646,7 @@ struct Emitter {
             !float_sum_drifted(s, g.nums.data())) {
           continue;
         }
-        if (!parts_ready) window_parts(g);
+        if (!parts_ready) window_parts(nd);
         parts_ready = true;
         // The recomputed sum has rounding error of its own, which matters once a large pane
         // leaves: keep its bound (each addition: half an ulp of its result).
@@ -677,9 +684,8 @@ struct Emitter {
   // Whether group nd's row would come before `row` (cheap_order() holds).
   bool group_before(Gid nd, const Row& row) {
     size_t k0 = m.plan.bounds ? 2 : 0;
-    Group& g = m.grp(nd);
     const Value* key = m.groups.key(nd);
-    if (!m.total) fix_drift(g);
+    if (!m.total) fix_drift(nd);
     for (const auto& [col, desc] : m.sel.order) {
       int c;
       if (col < k0) {
@@ -687,7 +693,7 @@ struct Emitter {
       } else if (col < k0 + m.plan.key_count) {
         c = Value::compare(key[col - k0], row[col]);
       } else {
-        invertible_value(m.lay.slots[col - k0 - m.plan.key_count], m.run(g).w, m.tmp);
+        invertible_value(m.lay.slots[col - k0 - m.plan.key_count], m.run(nd).w, m.tmp);
         const Value& b = row[col];
         if (m.tmp.type() == Type::Int && b.type() == Type::Int) {  // the usual case: counts
           c = m.tmp.as_int() < b.as_int() ? -1 : (m.tmp.as_int() > b.as_int() ? 1 : 0);
