@@ -284,11 +284,13 @@ struct State::Impl {
   detail::Group& grp(detail::Gid id) { return groups.at(id); }
   size_t part_count(const detail::Group& g) const;
   int64_t pane_at(const detail::Group& g, size_t i) const;
-  // The running partial: for a lean group, built in `runbuf` (valid until the next run() call).
+  // The running partial. For a lean group: its pane partial when that is inside [lo, hi] and the layout
+  // has no error words (read only), else built in `runbuf` (valid until the next run() call).
   detail::Part run(detail::Gid id) const;
   size_t base(const detail::Group& g) const { return g.lean ? 0 : lay.r_words; }
   bool lean_ok = false;  // new groups start lean (sliding/tumbling, invertible aggregates only)
   mutable std::vector<int64_t> runbuf;
+  std::vector<int64_t> runcopy;  // insert_part: a lean group's running partial, stored
   detail::Part part(detail::Gid id, size_t i);
   size_t find_part(const detail::Group& g, int64_t pane) const;  // index of `pane`, or part_count
   size_t insert_part(detail::Gid id, int64_t pane);              // finds or creates

@@ -188,6 +188,12 @@ int64_t State::Impl::pane_at(const Group& g, size_t i) const {
 Part State::Impl::run(Gid id) const {
   Group& g = const_cast<GroupTable&>(groups).at(id);  // the partial's words are the caller's to change
   if (g.lean) {
+    if (lay.r_words == lay.words) {
+      // No error words: the running partial is the pane partial itself (its pane word aside), or zero.
+      int64_t* w = g.nums.data() + g.head * lay.words;
+      bool in_run = part_count(g) == 1 && w[kPaneWord] >= lo && w[kPaneWord] <= hi;
+      return Part{in_run ? w : runbuf.data(), nullptr, nullptr};  // runbuf stays zero in this layout
+    }
     std::fill(runbuf.begin(), runbuf.end(), 0);
     if (part_count(g) == 1) {
       const int64_t* w = g.nums.data() + g.head * lay.words;
@@ -282,7 +288,9 @@ size_t State::Impl::insert_part(Gid id, int64_t pane) {
   if (g.lean && count > 0) {
     // A second pane partial: store the running partial from now on.
     Part r = run(id);
-    g.nums.insert(0, r.w, lay.r_words);
+    runcopy.assign(lay.r_words, 0);
+    std::copy(r.w + kRowsWord, r.w + lay.r_words, runcopy.begin() + kRowsWord);
+    g.nums.insert(0, runcopy.data(), lay.r_words);
     g.lean = 0;
   }
   size_t k = g.head + at;
