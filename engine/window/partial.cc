@@ -438,14 +438,4 @@ void finish_empty(const Layout& l, std::vector<Value>& row) {
   }
 }
 
-size_t value_heap_bytes(const Value& v) {
-  if (v.type() == Type::String) return v.as_string().capacity() > 15 ? v.as_string().capacity() + 1 : 0;
-  if (v.type() == Type::List) {
-    size_t b = 48 + v.as_list().capacity() * sizeof(Value);
-    for (const Value& x : v.as_list()) b += value_heap_bytes(x);
-    return b;
-  }
-  return 0;
-}
-
 }  // namespace weir::window::detail

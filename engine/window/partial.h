@@ -125,7 +125,4 @@ void finish_empty(const Layout& l, std::vector<Value>& row);
 // adding and subtracting panes); the caller then recomputes it from the panes.
 bool float_sum_drifted(const Slot& s, const int64_t* run);
 
-// Rough heap bytes of a Value beyond sizeof(Value) (string payloads, lists).
-size_t value_heap_bytes(const Value& v);
-
 }  // namespace weir::window::detail

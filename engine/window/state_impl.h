@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/window/partial.h"
@@ -178,12 +180,34 @@ class Chunked {
   std::vector<std::unique_ptr<T[]>> chunks_;
 };
 
-// The groups of a state: records and keys in chunked arrays indexed by Gid, the keys' Values stored
-// once (key_count per group, short strings inline), found through an open-addressing table (linear
-// probing) of 32-bit hash tags and ids. No allocation per group beyond its partial words.
+// The checkpoint's encoding of Values (window_codec.cc): appends n values to `out`; decodes one at `pos`
+// (advancing it), false on malformed input.
+// encode_values writes from out[0] (growing out, never shrinking it) and returns the length.
+size_t encode_values(const Value* v, size_t n, std::string& out);
+bool decode_value(std::string_view in, size_t& pos, Value& v);
+
+// Byte strings ("blobs") in chunks that never move; a blob is found by a 64-bit reference (chunk << 32 |
+// offset) and stored after its varint length. Nothing is freed one by one: the owner compacts.
+class BlobArena {
+ public:
+  static constexpr size_t kChunk = size_t{1} << 16;
+  uint64_t add(std::string_view b);
+  std::string_view get(uint64_t ref) const;
+  size_t used() const { return used_; }  // bytes stored (lengths included)
+  size_t bytes() const;                  // bytes reserved
+ private:
+  std::vector<std::string> chunks_;
+  size_t used_ = 0;
+};
+
+// The groups of a state: records in a chunked array indexed by Gid, found through an open-addressing
+// table (linear probing) of 32-bit hash tags and ids. Keys are stored once, encoded as in the checkpoint
+// (`k0000000`: 11 bytes), in a BlobArena compacted when most of it belongs to erased groups. Strings are
+// compared by their bytes, other key values decoded and compared by Value::compare (so 1 and 1.0 are one
+// group, as Value::operator== says). No allocation per group beyond its partial words.
 class GroupTable {
  public:
-  explicit GroupTable(size_t key_count) : kc_(key_count) {}
+  explicit GroupTable(size_t key_count) : kc_(key_count), dec_(key_count + 1) {}
   static uint32_t hash(const Value* key, size_t kc);
   // The group of `key`, or kNoGroup.
   Gid find(const Value* key, uint32_t h) const;
@@ -192,7 +216,13 @@ class GroupTable {
   void erase(Gid id);
   Group& at(Gid id) { return recs_[id]; }
   const Group& at(Gid id) const { return recs_[id]; }
-  const Value* key(Gid id) const { return kc_ ? &keys_[id * kc_] : nullptr; }
+  // The group's key values, decoded into out[0, key_count).
+  void key(Gid id, Value* out) const;
+  // The encoded key values (the checkpoint's encoding).
+  std::string_view key_bytes(Gid id) const { return arena_.get(koff_[id]); }
+  // Value::compare(key value k of group id, v), and of the keys of groups a and b (value by value).
+  int compare_key(Gid id, size_t k, const Value& v) const;
+  int compare_keys(Gid a, Gid b) const;
   // The group's Values and sets: only when the plan has min/max/first/last/count_distinct (else null).
   GroupValues* extra(Gid id) const { return extra_.capacity() > id ? extra_[id].get() : nullptr; }
   void set_extra(Gid id, std::unique_ptr<GroupValues> v) {
@@ -202,19 +232,26 @@ class GroupTable {
   size_t size() const { return size_; }
   Gid end_id() const { return top_; }  // ids are < end_id(); live ones have non-empty nums
   bool live(Gid id) const { return !recs_[id].nums.empty(); }
-  size_t bytes() const;  // the table, records and key Values (not string payloads)
+  size_t bytes() const;  // the table, records and keys
   static constexpr Gid kNoGroup = UINT32_MAX;
 
  private:
   bool same(Gid id, const Value* key) const;
   void grow();
+  void compact_keys();
+  uint32_t stored_hash(Gid id) const;  // hash() of the group's key
+  static constexpr uint64_t kNoKey = UINT64_MAX;
   size_t kc_;
   std::vector<uint64_t> slots_;  // 0: empty; else tag << 32 | (id + 1)
   size_t size_ = 0;
   Gid top_ = 0;
   std::vector<Gid> free_;
   Chunked<Group> recs_;
-  Chunked<Value> keys_;
+  BlobArena arena_;
+  Chunked<uint64_t> koff_;                       // the key's blob in arena_ per group; kNoKey: erased
+  size_t key_live_ = 0;                          // arena bytes of live groups' keys
+  std::string enc_;                              // scratch: an encoded key
+  mutable Key dec_;                              // scratch: a decoded key
   Chunked<std::unique_ptr<GroupValues>> extra_;  // empty unless the plan has Values or sets
 };
 

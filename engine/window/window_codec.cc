@@ -151,7 +151,7 @@ struct Reader {
       case 5: {
         uint64_t n;
         if (!u(n) || n > left()) return false;
-        v = Value::string(in.substr(pos, n));
+        v.set_string(in.substr(pos, n));  // reuses v's buffer
         pos += n;
         return true;
       }
@@ -216,6 +216,21 @@ bool numbers_ok(const Layout& l, const int64_t* w, uint64_t seq) {
 
 }  // namespace
 
+namespace detail {
+size_t encode_values(const Value* v, size_t n, std::string& out) {
+  Writer w{out, 0};
+  for (size_t i = 0; i < n; ++i) w.value(v[i]);
+  return w.n;
+}
+
+bool decode_value(std::string_view in, size_t& pos, Value& v) {
+  Reader r{in, pos};
+  bool ok = r.value(v);
+  pos = r.pos;
+  return ok;
+}
+}  // namespace detail
+
 void State::save(std::string& out) const {
   const Impl& m = *impl_;
   Writer w{out};
@@ -254,8 +269,8 @@ void State::save(std::string& out) const {
   for (Gid id = 0; id < m.groups.end_id(); ++id) {
     if (!m.groups.live(id)) continue;
     const Group& g = m.groups.at(id);
-    const Value* key = m.groups.key(id);
-    for (size_t i = 0; i < m.plan.key_count; ++i) w.value(key[i]);
+    std::string_view key = m.groups.key_bytes(id);  // already in this encoding
+    w.raw(key.data(), key.size());
     auto values = [&](size_t k) {  // k: 0 the running partial, i + 1 pane partial i
       const GroupValues* x = m.groups.extra(id);
       if (!x) return;

@@ -17,12 +17,6 @@ int64_t floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-size_t key_heap(const Value* k, size_t kc) {
-  size_t b = 0;
-  for (size_t i = 0; i < kc; ++i) b += value_heap_bytes(k[i]);
-  return b;
-}
-
 uint64_t mix64(uint64_t h) {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
@@ -86,12 +80,130 @@ uint32_t GroupTable::hash(const Value* key, size_t kc) {
   return static_cast<uint32_t>(mix64(h) >> 32);
 }
 
-bool GroupTable::same(Gid id, const Value* key) const {
-  const Value* k = this->key(id);
+uint64_t BlobArena::add(std::string_view b) {
+  char len[10];
+  size_t ln = 0;
+  for (uint64_t v = b.size(); ln == 0 || v != 0; v >>= 7) {
+    len[ln++] = static_cast<char>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+  }
+  const size_t need = ln + b.size();
+  if (chunks_.empty() || chunks_.back().capacity() - chunks_.back().size() < need) {
+    chunks_.emplace_back();
+    chunks_.back().reserve(std::max(kChunk, need));  // a long blob gets a chunk of its own
+  }
+  std::string& c = chunks_.back();
+  uint64_t ref = (static_cast<uint64_t>(chunks_.size() - 1) << 32) | c.size();
+  c.append(len, ln);
+  c.append(b);
+  used_ += need;
+  return ref;
+}
+
+std::string_view BlobArena::get(uint64_t ref) const {
+  const std::string& c = chunks_[ref >> 32];
+  size_t pos = ref & 0xffffffffu;
+  uint64_t n = 0;
+  for (int shift = 0;; shift += 7) {
+    auto b = static_cast<uint8_t>(c[pos++]);
+    n |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) break;
+  }
+  return std::string_view(c).substr(pos, n);
+}
+
+size_t BlobArena::bytes() const {
+  size_t b = chunks_.capacity() * sizeof(std::string);
+  for (const std::string& c : chunks_) b += c.capacity();
+  return b;
+}
+
+namespace {
+constexpr char kStringTag = 5;  // the checkpoint's tag of a string (window_codec.cc)
+
+// The bytes of the encoded string at `pos` of b (b[pos] is kStringTag); advances pos past it.
+std::string_view string_at(std::string_view b, size_t& pos) {
+  ++pos;
+  uint64_t n = 0;
+  for (int shift = 0;; shift += 7) {
+    auto c = static_cast<uint8_t>(b[pos++]);
+    n |= static_cast<uint64_t>(c & 0x7f) << shift;
+    if (!(c & 0x80)) break;
+  }
+  std::string_view s = b.substr(pos, n);
+  pos += n;
+  return s;
+}
+
+// Value::compare(the encoded value at `pos` of b, v); advances pos past it. Strings by their bytes.
+int compare_at(std::string_view b, size_t& pos, const Value& v, Value& scratch) {
+  if (b[pos] == kStringTag && v.type() == Type::String) {
+    int c = string_at(b, pos).compare(v.as_string());
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  decode_value(b, pos, scratch);
+  return Value::compare(scratch, v);
+}
+}  // namespace
+
+void GroupTable::key(Gid id, Value* out) const {
+  std::string_view b = key_bytes(id);
+  size_t pos = 0;
+  for (size_t i = 0; i < kc_; ++i) decode_value(b, pos, out[i]);
+}
+
+uint32_t GroupTable::stored_hash(Gid id) const {
+  // As hash(): strings hashed from their bytes, other values decoded.
+  std::string_view b = key_bytes(id);
+  size_t pos = 0;
+  uint64_t h = kc_;
   for (size_t i = 0; i < kc_; ++i) {
-    if (Value::compare(k[i], key[i]) != 0) return false;
+    size_t vh;
+    if (b[pos] == kStringTag) {
+      std::string_view s = string_at(b, pos);
+      vh = std::hash<std::string_view>()(s);
+    } else {
+      decode_value(b, pos, dec_[0]);
+      vh = dec_[0].hash();
+    }
+    h = mix64(h ^ vh) + i;
+  }
+  return static_cast<uint32_t>(mix64(h) >> 32);
+}
+
+int GroupTable::compare_key(Gid id, size_t k, const Value& v) const {
+  std::string_view b = key_bytes(id);
+  size_t pos = 0;
+  for (size_t i = 0; i < k; ++i) decode_value(b, pos, dec_[0]);
+  return compare_at(b, pos, v, dec_[0]);
+}
+
+int GroupTable::compare_keys(Gid a, Gid b) const {
+  key(a, dec_.data());
+  std::string_view kb = key_bytes(b);
+  size_t pos = 0;
+  for (size_t i = 0; i < kc_; ++i) {
+    // compare_at gives compare(b's value, a's value).
+    int c = compare_at(kb, pos, dec_[i], dec_[kc_]);
+    if (c != 0) return -c;
+  }
+  return 0;
+}
+
+bool GroupTable::same(Gid id, const Value* key) const {
+  std::string_view b = key_bytes(id);
+  size_t pos = 0;
+  for (size_t i = 0; i < kc_; ++i) {
+    if (compare_at(b, pos, key[i], dec_[0]) != 0) return false;
   }
   return true;
+}
+
+void GroupTable::compact_keys() {
+  BlobArena fresh;
+  for (Gid id = 0; id < top_; ++id) {
+    if (koff_[id] != kNoKey) koff_[id] = fresh.add(arena_.get(koff_[id]));
+  }
+  arena_ = std::move(fresh);
 }
 
 Gid GroupTable::find(const Value* key, uint32_t h) const {
@@ -128,9 +240,12 @@ Gid GroupTable::insert(const Value* key, uint32_t h) {
   } else {
     id = top_++;
     recs_.ensure(top_);
-    keys_.ensure(static_cast<size_t>(top_) * kc_);
+    koff_.ensure(top_);
   }
-  for (size_t i = 0; i < kc_; ++i) keys_[id * kc_ + i] = key[i];
+  size_t len = encode_values(key, kc_, enc_);
+  size_t before = arena_.used();
+  koff_[id] = arena_.add(std::string_view(enc_.data(), len));
+  key_live_ += arena_.used() - before;
   recs_[id] = Group{};
   const size_t mask = slots_.size() - 1;
   size_t i = h & mask;
@@ -142,7 +257,7 @@ Gid GroupTable::insert(const Value* key, uint32_t h) {
 
 void GroupTable::erase(Gid id) {
   const size_t mask = slots_.size() - 1;
-  uint32_t h = hash(key(id), kc_);
+  uint32_t h = stored_hash(id);
   size_t i = h & mask;
   while ((slots_[i] & 0xffffffffu) != static_cast<uint64_t>(id) + 1) i = (i + 1) & mask;
   // Backward-shift deletion: move later entries of the probe run into the hole.
@@ -161,14 +276,20 @@ void GroupTable::erase(Gid id) {
   --size_;
   Group& g = recs_[id];
   g = Group{};  // frees the partials; empty nums marks the slot free
-  for (size_t k = 0; k < kc_; ++k) keys_[id * kc_ + k].set_null();
+  std::string_view kb = key_bytes(id);
+  size_t len_bytes = 1;
+  for (uint64_t v = kb.size(); v >= 0x80; v >>= 7) ++len_bytes;
+  key_live_ -= kb.size() + len_bytes;
+  koff_[id] = kNoKey;
+  // Most of the arena belongs to erased groups: copy the live keys into a fresh one.
+  if (arena_.used() > 2 * key_live_ + 4 * BlobArena::kChunk) compact_keys();
   if (extra_.capacity() > id) extra_[id].reset();
   free_.push_back(id);
 }
 
 size_t GroupTable::bytes() const {
-  return slots_.capacity() * sizeof(uint64_t) + recs_.capacity() * sizeof(Group) +
-         keys_.capacity() * sizeof(Value) + extra_.capacity() * sizeof(std::unique_ptr<GroupValues>) +
+  return slots_.capacity() * sizeof(uint64_t) + recs_.capacity() * sizeof(Group) + arena_.bytes() +
+         koff_.capacity() * sizeof(uint64_t) + extra_.capacity() * sizeof(std::unique_ptr<GroupValues>) +
          free_.capacity() * sizeof(Gid);
 }
 
@@ -248,7 +369,7 @@ Gid State::Impl::group_for(const Key& key) {
     x->sets.resize(lay.sets);
     groups.set_extra(id, std::move(x));
   }
-  heap += key_heap(key.data(), key.size()) + group_heap(id);
+  heap += group_heap(id);
   return id;
 }
 
@@ -351,7 +472,7 @@ void State::Impl::erase_group(Gid id) {
   Group& g = groups.at(id);
   if (g.member >= 0) remove_member(id);
   if (groups.extra(id)) distinct_values -= set_sizes(lay, run(id));
-  heap -= key_heap(groups.key(id), plan.key_count) + group_heap(id);
+  heap -= group_heap(id);
   groups.erase(id);
 }
 
@@ -403,7 +524,7 @@ void State::Impl::relayout(bool narrow) {
       convert(lay, to, g.nums.data() + base(g) + k * lay.words, w.data() + to_base + k * to.words, false);
     }
     g.nums = std::move(w);
-    heap += key_heap(groups.key(id), plan.key_count) + group_heap(id);
+    heap += group_heap(id);
   }
   lay = std::move(to);
   runbuf.assign(lay.r_words, 0);
@@ -426,7 +547,7 @@ void State::Impl::reindex() {
     }
     if (groups.extra(id)) distinct_values += set_sizes(lay, run(id));
     if (run(id).w[kRowsWord] > 0) add_member(id);
-    heap += key_heap(groups.key(id), plan.key_count) + group_heap(id);
+    heap += group_heap(id);
   }
   // Pane lists in the order groups were created are not needed: any order works.
   members_sorted = false;
@@ -603,16 +724,8 @@ struct Emitter {
 
   void sort_members() {
     if (m.members_sorted) return;
-    const size_t kc = m.plan.key_count;
-    std::sort(m.members.begin(), m.members.end(), [&](Gid a, Gid b) {
-      const Value* ka = m.groups.key(a);
-      const Value* kb = m.groups.key(b);
-      for (size_t i = 0; i < kc; ++i) {
-        int c = Value::compare(ka[i], kb[i]);
-        if (c != 0) return c < 0;
-      }
-      return false;
-    });
+    std::sort(m.members.begin(), m.members.end(),
+              [&](Gid a, Gid b) { return m.groups.compare_keys(a, b) < 0; });
     for (size_t i = 0; i < m.members.size(); ++i) m.grp(m.members[i]).member = static_cast<int32_t>(i);
     m.members_sorted = true;
   }
@@ -638,8 +751,9 @@ struct Emitter {
       row.push_back(Value::time(e.window_start_ms));
       row.push_back(Value::time(e.window_end_ms));
     }
-    const Value* key = m.groups.key(nd);
-    row.insert(row.end(), key, key + m.plan.key_count);
+    size_t at = row.size();
+    row.resize(at + m.plan.key_count);
+    m.groups.key(nd, row.data() + at);
     finish(m.lay, m.run(nd), m.total, m.parts, m.scratch, row);
   }
 
@@ -692,14 +806,13 @@ struct Emitter {
   // Whether group nd's row would come before `row` (cheap_order() holds).
   bool group_before(Gid nd, const Row& row) {
     size_t k0 = m.plan.bounds ? 2 : 0;
-    const Value* key = m.groups.key(nd);
     if (!m.total) fix_drift(nd);
     for (const auto& [col, desc] : m.sel.order) {
       int c;
       if (col < k0) {
         continue;  // the bounds are the same in every row of the emission
       } else if (col < k0 + m.plan.key_count) {
-        c = Value::compare(key[col - k0], row[col]);
+        c = m.groups.compare_key(nd, col - k0, row[col]);
       } else {
         invertible_value(m.lay.slots[col - k0 - m.plan.key_count], m.run(nd).w, m.tmp);
         const Value& b = row[col];
@@ -712,7 +825,7 @@ struct Emitter {
       if (c != 0) return desc ? c > 0 : c < 0;
     }
     for (size_t k = 0; k < m.plan.key_count; ++k) {
-      int c = Value::compare(key[k], row[k0 + k]);
+      int c = m.groups.compare_key(nd, k, row[k0 + k]);
       if (c != 0) return c < 0;
     }
     return false;

@@ -235,6 +235,59 @@ TEST_CASE("a narrow state's checkpoint holds the wide words: it loads, narrows a
       R"([1000,3000) "b" f:-1.75 i:2)");
 }
 
+TEST_CASE("keys of every type come back as first seen; equal values are one group", "[window]") {
+  State st(plan(K::Tumbling, 1000, 1000, {A::Count}, 2));
+  const std::string long_key(70000, 'x');  // longer than an arena chunk
+  const Value list = Value::list({I(1), S("a")});
+  for (const Key& k : std::vector<Key>{{N(), F(1.0)},
+                                       {N(), I(1)},  // 1 == 1.0: the group of the first
+                                       {Value::boolean(true), Value::time(5)},
+                                       {F(NAN), N()},
+                                       {F(NAN), N()},
+                                       {S(long_key.c_str()), list},
+                                       {S("a"), S("")},
+                                       {S("a"), S("b")},
+                                       {I(-3), F(2.5)},
+                                       {F(-3.0), F(2.5)}}) {
+    REQUIRE(add(st, 10, k, {N()}));
+  }
+  CHECK(st.groups() == 7);
+  std::vector<Emission> out;
+  st.advance(1000, out);
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].rows.size() == 7);
+  const weir::Row& lr = out[0].rows[6];  // strings sort after numbers; "a" before "xxx..."
+  REQUIRE(lr.size() == 3);
+  CHECK(lr[0].as_string() == long_key);
+  CHECK(Value::compare(lr[1], list) == 0);
+  CHECK(lr[1].type() == weir::Type::List);
+  out[0].rows.pop_back();
+  CHECK(dump(out) ==
+        R"([0,1000) null f:1 i:2; true "1970-01-01T00:00:00.005Z" i:1; i:-3 f:2.5 i:2; f:null null i:2; )"
+        R"("a" "" i:1; "a" "b" i:1)");
+  CHECK(st.groups() == 0);
+}
+
+TEST_CASE("the key arena is compacted once most of it belongs to retired groups", "[window]") {
+  State st(plan(K::Tumbling, 1000, 1000, {A::Count}, 1));
+  std::vector<size_t> peak;
+  for (int wave = 0; wave < 8; ++wave) {
+    for (int i = 0; i < 5000; ++i) {
+      std::string k = "key-" + std::to_string(wave) + "-" + std::to_string(i) + std::string(30, '.');
+      REQUIRE(add(st, wave * 1000, {S(k.c_str())}, {N()}));
+    }
+    peak.push_back(st.bytes());
+    std::vector<Emission> out;
+    st.advance((wave + 1) * 1000, out);
+    REQUIRE(out.size() == 1);
+    REQUIRE(out[0].rows.size() == 5000);
+    CHECK(out[0].rows[0][0].as_string().rfind("key-" + std::to_string(wave) + "-0", 0) == 0);
+    CHECK(st.groups() == 0);
+  }
+  // Each wave stores ~220 KB of keys; without compaction the arena would grow by that every wave.
+  CHECK(peak[7] < peak[1] + 300000);
+}
+
 TEST_CASE("first and last follow arrival order across panes", "[window]") {
   State st(plan(K::Sliding, 2000, 1000, {A::First, A::Last, A::Min, A::Max}, 0));
   REQUIRE(add(st, 1500, {}, {S("A"), S("A"), S("A"), S("A")}));
