@@ -9,7 +9,8 @@
 //
 // State is group-major: each group owns a run of pane partials (sorted by pane) plus one running
 // partial (not stored while a "lean" group has a single pane partial: see Group::lean). Groups live in a
-// GroupTable (flat hash table of ids, records and keys in chunked arrays). For sliding/tumbling windows the
+// GroupTable (flat hash table of ids, records in a chunked array, keys as bytes in an arena). Sums over
+// ints are kept in narrow words until the state has to widen (partial.h). For sliding/tumbling windows the
 // running partial holds the invertible aggregates of the panes [lo, hi]: panes are added when a window that
 // needs them is emitted and subtracted when no open window needs them, so emitting a window costs O(groups in
 // its newest/oldest panes) for counts and sums, plus, for min/max/first/last/count_distinct, O(that group's
