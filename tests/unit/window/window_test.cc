@@ -235,7 +235,7 @@ TEST_CASE("a narrow state's checkpoint holds the wide words: it loads, narrows a
       R"([1000,3000) "b" f:-1.75 i:2)");
 }
 
-TEST_CASE("keys of every type come back as first seen; equal values are one group", "[window]") {
+TEST_CASE("keys of every type come back as first seen, and equal values are one group", "[window]") {
   State st(plan(K::Tumbling, 1000, 1000, {A::Count}, 2));
   const std::string long_key(70000, 'x');  // longer than an arena chunk
   const Value list = Value::list({I(1), S("a")});
