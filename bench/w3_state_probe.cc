@@ -1,7 +1,8 @@
 // W3-shaped probe of window::State alone (no source, fields or sink): N keys, count() + sum(v) over ints,
 // {sliding: 60s, every: 1s}, top 10 by count. `weir-w3-state-probe [keys] [panes per key]`: panes per key 1
 // is W3 (records over 5 s, each key in one pane); 60 is the worst case (every key in every pane). Prints
-// records per CPU-s of add(), the CPU of sliding through the whole window, bytes() and peak RSS per group.
+// records per CPU-s of add(), the CPU of sliding through the whole window, bytes() and peak RSS per group,
+// and the size and CPU of a checkpoint (save()) of the full state.
 #include <sys/resource.h>
 #include <cstdio>
 #include <cstdlib>
@@ -70,14 +71,17 @@ int main(int argc, char** argv) {
   double c1 = cpu();
   size_t groups = s.groups(), bytes = s.bytes();
   long rss1 = rss_kb();
+  std::string ck;
+  s.save(ck);  // the checkpoint of the full state
+  double c_ck = cpu();
   s.advance(t0 + 70000, out);  // slides through the whole window
   double c2 = cpu();
-  std::string ck;
-  s.save(ck);
   std::printf(
       "keys=%zu panes/key=%d records=%zu groups=%zu bytes()=%zu (%.1f B/group) peakRSS=%.1f MB (+%.1f MB, "
       "%.1f B/group) "
-      "add=%.2f CPU-s (%.0f rec/CPU-s) slides=%.2f CPU-s emissions=%zu ckpt=%zu B\n",
+      "add=%.2f CPU-s (%.0f rec/CPU-s) slides=%.2f CPU-s emissions=%zu ckpt=%zu B (%.1f B/group, save %.2f "
+      "CPU-s)\n",
       n, panes_per_key, recs, groups, bytes, double(bytes) / groups, rss1 / 1024.0, (rss1 - rss0) / 1024.0,
-      (rss1 - rss0) * 1024.0 / groups, c1 - c0, recs / (c1 - c0), c2 - c1, out.size(), ck.size());
+      (rss1 - rss0) * 1024.0 / groups, c1 - c0, recs / (c1 - c0), c2 - c_ck, out.size(), ck.size(),
+      double(ck.size()) / groups, c_ck - c1);
 }

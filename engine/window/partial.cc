@@ -28,12 +28,14 @@ void put_f(int64_t* w, double d) {
   *w = std::bit_cast<int64_t>(d);
 }
 
-Layout::Layout(const std::vector<AggKind>& aggs) {
+Layout::Layout(const std::vector<AggKind>& aggs, bool narrow_sums) {
+  for (AggKind k : aggs) narrow = narrow || (narrow_sums && (k == AggKind::Sum || k == AggKind::Avg));
   uint32_t errs = 0;
   for (AggKind k : aggs) {
     Slot s;
     s.kind = k;
     s.word = words;
+    s.narrow = narrow;
     switch (k) {
       case AggKind::Count:
         break;
@@ -42,6 +44,10 @@ Layout::Layout(const std::vector<AggKind>& aggs) {
         break;
       case AggKind::Sum:
       case AggKind::Avg:
+        if (narrow) {
+          words += 2;
+          break;
+        }
         words += 5;
         s.err = errs++;  // made absolute below, once the pane words are known
         has_float_sums = true;
@@ -65,9 +71,91 @@ Layout::Layout(const std::vector<AggKind>& aggs) {
     slots.push_back(s);
   }
   for (Slot& s : slots) {
-    if (s.kind == AggKind::Sum || s.kind == AggKind::Avg) s.err += words;
+    if ((s.kind == AggKind::Sum || s.kind == AggKind::Avg) && !narrow) s.err += words;
   }
   r_words = words + errs;
+}
+
+namespace {
+bool is_sum(const Slot& s) {
+  return s.kind == AggKind::Sum || s.kind == AggKind::Avg;
+}
+}  // namespace
+
+bool fits_apply(const Layout& l, const int64_t* w, const Value* args) {
+  if (!l.narrow || args == nullptr) return true;
+  for (size_t i = 0; i < l.slots.size(); ++i) {
+    const Slot& s = l.slots[i];
+    if (!is_sum(s)) continue;
+    const Value& a = args[i];
+    int64_t r;
+    if (a.type() == Type::Float) return false;
+    if (a.type() == Type::Int && __builtin_add_overflow(w[s.word + 1], a.as_int(), &r)) return false;
+  }
+  return true;
+}
+
+bool fits_add(const Layout& l, const int64_t* dst, const int64_t* src) {
+  if (!l.narrow) return true;
+  for (const Slot& s : l.slots) {
+    int64_t r;
+    if (is_sum(s) && __builtin_add_overflow(dst[s.word + 1], src[s.word + 1], &r)) return false;
+  }
+  return true;
+}
+
+bool fits_sub(const Layout& l, const int64_t* dst, const int64_t* src) {
+  if (!l.narrow) return true;
+  for (const Slot& s : l.slots) {
+    int64_t r;
+    if (is_sum(s) && __builtin_sub_overflow(dst[s.word + 1], src[s.word + 1], &r)) return false;
+  }
+  return true;
+}
+
+bool narrowable(const Layout& l, const int64_t* w, bool running) {
+  for (const Slot& s : l.slots) {
+    if (!is_sum(s) || s.narrow) continue;
+    i128 i = get_i128(w + s.word + 2);
+    if (w[s.word + 1] != 0 || w[s.word + 4] != 0 || (running && w[s.err] != 0) ||
+        i < std::numeric_limits<int64_t>::min() || i > std::numeric_limits<int64_t>::max()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void convert(const Layout& from, const Layout& to, const int64_t* src, int64_t* dst, bool running) {
+  dst[kPaneWord] = src[kPaneWord];
+  dst[kRowsWord] = src[kRowsWord];
+  for (size_t i = 0; i < from.slots.size(); ++i) {
+    const Slot& a = from.slots[i];
+    const Slot& b = to.slots[i];
+    switch (a.kind) {
+      case AggKind::CountOf:
+      case AggKind::First:
+      case AggKind::Last:
+        dst[b.word] = src[a.word];
+        break;
+      case AggKind::Sum:
+      case AggKind::Avg:
+        dst[b.word] = src[a.word];
+        if (a.narrow && !b.narrow) {
+          dst[b.word + 1] = 0;
+          put_i128(dst + b.word + 2, src[a.word + 1]);
+          put_f(dst + b.word + 4, 0.0);
+          if (running) put_f(dst + b.err, 0.0);
+        } else if (!a.narrow && b.narrow) {
+          dst[b.word + 1] = static_cast<int64_t>(get_i128(src + a.word + 2));
+        } else {
+          std::copy(src + a.word + 1, src + a.word + (a.narrow ? 2 : 5), dst + b.word + 1);
+          if (running && !a.narrow) dst[b.err] = src[a.err];
+        }
+        break;
+      default:
+        break;
+    }
+  }
 }
 
 void apply(const Layout& l, Part p, const Value* args, uint64_t seq, bool full, bool track_err) {
@@ -86,7 +174,12 @@ void apply(const Layout& l, Part p, const Value* args, uint64_t seq, bool full, 
       case AggKind::Sum:
       case AggKind::Avg:
         // Non-numeric inputs are ignored (the executor type-checks arguments beforehand).
-        if (a.type() == Type::Int) {
+        if (s.narrow) {  // fits_apply() held: an int that keeps the sum within int64
+          if (a.type() == Type::Int) {
+            p.w[s.word] += 1;
+            p.w[s.word + 1] += a.as_int();
+          }
+        } else if (a.type() == Type::Int) {
           p.w[s.word] += 1;
           put_i128(p.w + s.word + 2, static_cast<i128>(static_cast<u128>(get_i128(p.w + s.word + 2)) +
                                                        static_cast<u128>(static_cast<i128>(a.as_int()))));
@@ -129,7 +222,10 @@ void add_numbers(const Layout& l, int64_t* dst, const int64_t* src) {
   for (const Slot& s : l.slots) {
     if (s.kind == AggKind::CountOf) {
       dst[s.word] += src[s.word];
-    } else if (s.kind == AggKind::Sum || s.kind == AggKind::Avg) {
+    } else if (is_sum(s) && s.narrow) {  // fits_add() held
+      dst[s.word] += src[s.word];
+      dst[s.word + 1] += src[s.word + 1];
+    } else if (is_sum(s)) {
       dst[s.word] += src[s.word];
       dst[s.word + 1] += src[s.word + 1];
       put_i128(dst + s.word + 2, static_cast<i128>(static_cast<u128>(get_i128(dst + s.word + 2)) +
@@ -144,7 +240,10 @@ void sub_numbers(const Layout& l, int64_t* dst, const int64_t* src) {
   for (const Slot& s : l.slots) {
     if (s.kind == AggKind::CountOf) {
       dst[s.word] -= src[s.word];
-    } else if (s.kind == AggKind::Sum || s.kind == AggKind::Avg) {
+    } else if (is_sum(s) && s.narrow) {  // fits_sub() held
+      dst[s.word] -= src[s.word];
+      dst[s.word + 1] -= src[s.word + 1];
+    } else if (is_sum(s)) {
       dst[s.word] -= src[s.word];
       dst[s.word + 1] -= src[s.word + 1];
       put_i128(dst + s.word + 2, static_cast<i128>(static_cast<u128>(get_i128(dst + s.word + 2)) -
@@ -196,7 +295,7 @@ void merge_all(const Layout& l, Part dst, ConstPart src) {
 }
 
 bool float_sum_drifted(const Slot& s, const int64_t* run) {
-  if (run[s.word + 1] <= 0) return false;
+  if (s.narrow || run[s.word + 1] <= 0) return false;
   double err = get_f(run + s.err);
   double f = get_f(run + s.word + 4);
   // inf - inf after subtracting a pane gives NaN although the window may be finite: recompute.
@@ -205,8 +304,15 @@ bool float_sum_drifted(const Slot& s, const int64_t* run) {
 }
 
 namespace {
+// The sum of an average's inputs (n > 0).
+double avg_total(const int64_t* w, const Slot& s) {
+  if (s.narrow) return static_cast<double>(w[s.word + 1]);
+  return static_cast<double>(get_i128(w + s.word + 2)) + get_f(w + s.word + 4);
+}
+
 Value sum_value(const int64_t* w, const Slot& s) {
   if (w[s.word] <= 0) return Value();
+  if (s.narrow) return Value::integer(w[s.word + 1]);
   i128 i = get_i128(w + s.word + 2);
   if (w[s.word + 1] == 0) {
     if (i >= std::numeric_limits<int64_t>::min() && i <= std::numeric_limits<int64_t>::max()) {
@@ -234,8 +340,7 @@ bool invertible_value(const Slot& s, const int64_t* run, Value& out) {
       if (n <= 0) {
         out = Value();
       } else {
-        double total = static_cast<double>(get_i128(run + s.word + 2)) + get_f(run + s.word + 4);
-        out = Value::real(total / static_cast<double>(n));
+        out = Value::real(avg_total(run, s) / static_cast<double>(n));
       }
       return true;
     }
@@ -262,8 +367,7 @@ void finish(const Layout& l, ConstPart run, bool run_full, const std::vector<Con
         if (n <= 0) {
           row.emplace_back();
         } else {
-          double total = static_cast<double>(get_i128(run.w + s.word + 2)) + get_f(run.w + s.word + 4);
-          row.push_back(Value::real(total / static_cast<double>(n)));
+          row.push_back(Value::real(avg_total(run.w, s) / static_cast<double>(n)));
         }
         break;
       }
@@ -332,16 +436,6 @@ void finish_empty(const Layout& l, std::vector<Value>& row) {
     bool count = s.kind == AggKind::Count || s.kind == AggKind::CountOf || s.kind == AggKind::CountDistinct;
     row.push_back(count ? Value::integer(0) : Value());
   }
-}
-
-size_t value_heap_bytes(const Value& v) {
-  if (v.type() == Type::String) return v.as_string().capacity() > 15 ? v.as_string().capacity() + 1 : 0;
-  if (v.type() == Type::List) {
-    size_t b = 48 + v.as_list().capacity() * sizeof(Value);
-    for (const Value& x : v.as_list()) b += value_heap_bytes(x);
-    return b;
-  }
-  return 0;
 }
 
 }  // namespace weir::window::detail

@@ -6,8 +6,12 @@
 // them, a run of Values (min/max/first/last) and of distinct-value sets (count_distinct):
 //
 //   words: [pane index][record count][slot words...]      (the running partial adds error words)
-//   Sum/Avg words: +0 numeric inputs, +1 float inputs, +2/+3 the int inputs' sum as a 128-bit
+//   Sum/Avg words (wide): +0 numeric inputs, +1 float inputs, +2/+3 the int inputs' sum as a 128-bit
 //                  integer (low, high word), +4 the float inputs' sum (double bits)
+//   Sum/Avg words (narrow): +0 numeric inputs, +1 the int inputs' sum (int64), no error words.
+//                  A state starts narrow and is widened as a whole (State::Impl::relayout) before the
+//                  first float input or the first int sum that would leave int64 (the fits_* checks),
+//                  so results are those of the wide form. The checkpoint holds the wide form.
 //   CountOf words: +0 non-null inputs.     First/Last words: +0 arrival sequence (0: none yet)
 //   Count, Min, Max, CountDistinct: no words.
 //
@@ -36,20 +40,23 @@ enum : uint32_t { kPaneWord = 0, kRowsWord = 1, kHeaderWords = 2 };
 
 struct Slot {
   config::AggKind kind = config::AggKind::Count;
-  uint32_t word = 0;  // first word of this aggregate's numbers
-  uint32_t val = 0;   // Min/Max/First/Last: index into the partial's Values
-  uint32_t set = 0;   // CountDistinct: index into the partial's sets
-  uint32_t err = 0;   // Sum/Avg: the running partial's word bounding the float sum's rounding error
+  bool narrow = false;  // Sum/Avg: the narrow words (see above)
+  uint32_t word = 0;    // first word of this aggregate's numbers
+  uint32_t val = 0;     // Min/Max/First/Last: index into the partial's Values
+  uint32_t set = 0;     // CountDistinct: index into the partial's sets
+  uint32_t err = 0;     // Sum/Avg: the running partial's word bounding the float sum's rounding error
 };
 
 struct Layout {
-  explicit Layout(const std::vector<config::AggKind>& aggs);
+  // narrow: Sum/Avg slots take the narrow words (only set when a Sum/Avg slot exists).
+  explicit Layout(const std::vector<config::AggKind>& aggs, bool narrow = false);
   std::vector<Slot> slots;
+  bool narrow = false;
   uint32_t words = kHeaderWords;    // words per pane partial
   uint32_t r_words = kHeaderWords;  // words of the running partial (pane words + error words)
   uint32_t vals = 0;                // Values per partial
   uint32_t sets = 0;                // sets per partial
-  bool has_float_sums = false;      // a Sum or Avg slot exists
+  bool has_float_sums = false;      // a wide Sum or Avg slot exists
   bool noninvertible = false;       // a Min/Max/First/Last/CountDistinct slot exists
 };
 
@@ -80,6 +87,17 @@ inline void put_i128(int64_t* w, i128 v) {
 double get_f(const int64_t* w);
 void put_f(int64_t* w, double d);
 
+// Narrow layouts: whether apply(args), add_numbers(dst, src) and sub_numbers(dst, src) stay within the
+// narrow words (no float input, no int sum leaving int64). Always true for a wide layout.
+bool fits_apply(const Layout& l, const int64_t* w, const Value* args);
+bool fits_add(const Layout& l, const int64_t* dst, const int64_t* src);
+bool fits_sub(const Layout& l, const int64_t* dst, const int64_t* src);
+// Whether a partial in the wide layout `l` has a narrow form (no float inputs, int sums within int64).
+bool narrowable(const Layout& l, const int64_t* w, bool running);
+// Copies a partial between two layouts of the same aggregates (running: with the error words). To a
+// narrow layout only what narrowable() accepts.
+void convert(const Layout& from, const Layout& to, const int64_t* src, int64_t* dst, bool running);
+
 // Adds one record to a partial. `full`: also the Values and sets (pane partials, and the running
 // partial of a total); otherwise numbers only. `track_err`: p has error words (running partials).
 // args may be null (all aggregates are count()).
@@ -106,8 +124,5 @@ void finish_empty(const Layout& l, std::vector<Value>& row);
 // Whether the running float sum of slot `s` may have drifted from the pane sums (rounding error from
 // adding and subtracting panes); the caller then recomputes it from the panes.
 bool float_sum_drifted(const Slot& s, const int64_t* run);
-
-// Rough heap bytes of a Value beyond sizeof(Value) (string payloads, lists).
-size_t value_heap_bytes(const Value& v);
 
 }  // namespace weir::window::detail

@@ -151,7 +151,7 @@ struct Reader {
       case 5: {
         uint64_t n;
         if (!u(n) || n > left()) return false;
-        v = Value::string(in.substr(pos, n));
+        v.set_string(in.substr(pos, n));  // reuses v's buffer
         pos += n;
         return true;
       }
@@ -216,6 +216,21 @@ bool numbers_ok(const Layout& l, const int64_t* w, uint64_t seq) {
 
 }  // namespace
 
+namespace detail {
+size_t encode_values(const Value* v, size_t n, std::string& out) {
+  Writer w{out, 0};
+  for (size_t i = 0; i < n; ++i) w.value(v[i]);
+  return w.n;
+}
+
+bool decode_value(std::string_view in, size_t& pos, Value& v) {
+  Reader r{in, pos};
+  bool ok = r.value(v);
+  pos = r.pos;
+  return ok;
+}
+}  // namespace detail
+
 void State::save(std::string& out) const {
   const Impl& m = *impl_;
   Writer w{out};
@@ -243,23 +258,32 @@ void State::save(std::string& out) const {
   w.u(m.skipped);
   w.u(m.groups.size());
   const Layout& l = m.lay;
-  w.ensure(m.groups.size() * (8 + 12 * m.plan.key_count) + m.partials * (l.words + 2));
+  const Layout& wl = m.wide;  // the checkpoint holds the wide words
+  std::vector<int64_t> wide_buf(wl.r_words);
+  auto as_wide = [&](const int64_t* p, bool running) {
+    if (!l.narrow) return p;
+    convert(l, wl, p, wide_buf.data(), running);
+    return static_cast<const int64_t*>(wide_buf.data());
+  };
+  w.ensure(m.groups.size() * (8 + 12 * m.plan.key_count) + m.partials * (wl.words + 2));
   for (Gid id = 0; id < m.groups.end_id(); ++id) {
     if (!m.groups.live(id)) continue;
     const Group& g = m.groups.at(id);
-    const Value* key = m.groups.key(id);
-    for (size_t i = 0; i < m.plan.key_count; ++i) w.value(key[i]);
+    std::string_view key = m.groups.key_bytes(id);  // already in this encoding
+    w.raw(key.data(), key.size());
     auto values = [&](size_t k) {  // k: 0 the running partial, i + 1 pane partial i
-      if (!g.extra) return;
-      for (uint32_t i = 0; i < l.vals; ++i) w.value(g.extra->vals[l.vals * k + i]);
-      for (uint32_t i = 0; i < l.sets; ++i) w.set(g.extra->sets[l.sets * k + i]);
+      const GroupValues* x = m.groups.extra(id);
+      if (!x) return;
+      for (uint32_t i = 0; i < l.vals; ++i) w.value(x->vals[l.vals * k + i]);
+      for (uint32_t i = 0; i < l.sets; ++i) w.set(x->sets[l.sets * k + i]);
     };
     if (m.total) {
-      for (uint32_t i = 0; i < l.r_words; ++i) w.s(g.nums[i]);
+      const int64_t* run = as_wide(g.nums.data(), true);
+      for (uint32_t i = 0; i < wl.r_words; ++i) w.s(run[i]);
       values(0);
     } else {
-      const int64_t* run = m.run(const_cast<Group&>(g)).w;  // run() only writes Impl::runbuf
-      for (const Slot& s : l.slots) {
+      const int64_t* run = as_wide(m.run(id).w, true);  // run() only writes runbuf
+      for (const Slot& s : wl.slots) {
         if (s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) continue;
         w.s(run[s.word + 4]);
         w.s(run[s.err]);
@@ -269,7 +293,8 @@ void State::save(std::string& out) const {
     size_t stored = (g.nums.size() - base) / l.words;
     w.u(stored - g.head);
     for (size_t k = g.head; k < stored; ++k) {
-      for (uint32_t i = 0; i < l.words; ++i) w.s(g.nums[base + k * l.words + i]);
+      const int64_t* part = as_wide(g.nums.data() + base + k * l.words, false);
+      for (uint32_t i = 0; i < wl.words; ++i) w.s(part[i]);
       values(k + 1);
     }
   }
@@ -277,7 +302,8 @@ void State::save(std::string& out) const {
 }
 
 bool State::load(std::string_view in) {
-  auto fresh = std::make_unique<Impl>(impl_->plan);
+  // Loaded in the wide layout (the checkpoint's), narrowed at the end when every partial allows it.
+  auto fresh = std::make_unique<Impl>(impl_->plan, false);
   Impl& m = *fresh;
   const Layout& l = m.lay;
   Reader r{in};
@@ -338,17 +364,19 @@ bool State::load(std::string_view in) {
     }
     uint32_t h = GroupTable::hash(key.data(), key.size());
     if (m.groups.find(key.data(), h) != GroupTable::kNoGroup) return false;  // duplicate group
-    Group& g = m.groups.at(m.groups.insert(key.data(), h));
-    if (l.vals + l.sets > 0) g.extra = std::make_unique<GroupValues>();
+    const Gid id = m.groups.insert(key.data(), h);
+    Group& g = m.groups.at(id);
+    if (l.vals + l.sets > 0) m.groups.set_extra(id, std::make_unique<GroupValues>());
+    GroupValues* x = m.groups.extra(id);
     auto values = [&]() {
-      if (!g.extra) return true;
+      if (!x) return true;
       for (uint32_t i = 0; i < l.vals; ++i) {
-        g.extra->vals.emplace_back();
-        if (!r.value(g.extra->vals.back())) return false;
+        x->vals.emplace_back();
+        if (!r.value(x->vals.back())) return false;
       }
       for (uint32_t i = 0; i < l.sets; ++i) {
-        g.extra->sets.emplace_back();
-        if (!r.set(g.extra->sets.back())) return false;
+        x->sets.emplace_back();
+        if (!r.set(x->sets.back())) return false;
       }
       return true;
     };
@@ -358,9 +386,9 @@ bool State::load(std::string_view in) {
         if (s.kind != config::AggKind::Sum && s.kind != config::AggKind::Avg) continue;
         if (!r.s(g.nums[s.word + 4]) || !r.s(g.nums[s.err])) return false;
       }
-      if (g.extra) {
-        g.extra->vals.resize(l.vals);
-        g.extra->sets.resize(l.sets);
+      if (x) {
+        x->vals.resize(l.vals);
+        x->sets.resize(l.sets);
       }
     } else {
       for (int64_t& x : g.nums) {
@@ -433,12 +461,13 @@ bool State::load(std::string_view in) {
         same = g.nums[i] == derived_word;
       }
       if (same) {
-        g.nums.erase(g.nums.begin(), g.nums.begin() + l.r_words);
+        g.nums.erase(0, l.r_words);
         g.lean = 1;
       }
     }
   }
   if (r.left() != 0) return false;
+  if (m.all_narrowable()) m.relayout(true);
   m.reindex();
   m.sel = std::move(impl_->sel);  // the row selection is configuration, not state
   m.selecting = impl_->selecting;

@@ -17,12 +17,6 @@ int64_t floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-size_t key_heap(const Value* k, size_t kc) {
-  size_t b = 0;
-  for (size_t i = 0; i < kc; ++i) b += value_heap_bytes(k[i]);
-  return b;
-}
-
 uint64_t mix64(uint64_t h) {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
@@ -42,7 +36,8 @@ size_t set_sizes(const Layout& l, ConstPart p) {
 // ---------------------------------------------------------------------------------------------
 // Geometry
 
-State::Impl::Impl(Plan p) : plan(std::move(p)), lay(plan.aggs), groups(plan.key_count) {
+State::Impl::Impl(Plan p, bool narrow)
+    : plan(std::move(p)), lay(plan.aggs, narrow), wide(plan.aggs), groups(plan.key_count) {
   using K = config::Window::Kind;
   int64_t len = std::clamp<int64_t>(plan.length_ms, 0, kMaxLength);
   int64_t every = std::clamp<int64_t>(plan.every_ms, 0, kMaxLength);
@@ -85,12 +80,130 @@ uint32_t GroupTable::hash(const Value* key, size_t kc) {
   return static_cast<uint32_t>(mix64(h) >> 32);
 }
 
-bool GroupTable::same(Gid id, const Value* key) const {
-  const Value* k = this->key(id);
+uint64_t BlobArena::add(std::string_view b) {
+  char len[10];
+  size_t ln = 0;
+  for (uint64_t v = b.size(); ln == 0 || v != 0; v >>= 7) {
+    len[ln++] = static_cast<char>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+  }
+  const size_t need = ln + b.size();
+  if (chunks_.empty() || chunks_.back().capacity() - chunks_.back().size() < need) {
+    chunks_.emplace_back();
+    chunks_.back().reserve(std::max(kChunk, need));  // a long blob gets a chunk of its own
+  }
+  std::string& c = chunks_.back();
+  uint64_t ref = (static_cast<uint64_t>(chunks_.size() - 1) << 32) | c.size();
+  c.append(len, ln);
+  c.append(b);
+  used_ += need;
+  return ref;
+}
+
+std::string_view BlobArena::get(uint64_t ref) const {
+  const std::string& c = chunks_[ref >> 32];
+  size_t pos = ref & 0xffffffffu;
+  uint64_t n = 0;
+  for (int shift = 0;; shift += 7) {
+    auto b = static_cast<uint8_t>(c[pos++]);
+    n |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) break;
+  }
+  return std::string_view(c).substr(pos, n);
+}
+
+size_t BlobArena::bytes() const {
+  size_t b = chunks_.capacity() * sizeof(std::string);
+  for (const std::string& c : chunks_) b += c.capacity();
+  return b;
+}
+
+namespace {
+constexpr char kStringTag = 5;  // the checkpoint's tag of a string (window_codec.cc)
+
+// The bytes of the encoded string at `pos` of b (b[pos] is kStringTag); advances pos past it.
+std::string_view string_at(std::string_view b, size_t& pos) {
+  ++pos;
+  uint64_t n = 0;
+  for (int shift = 0;; shift += 7) {
+    auto c = static_cast<uint8_t>(b[pos++]);
+    n |= static_cast<uint64_t>(c & 0x7f) << shift;
+    if (!(c & 0x80)) break;
+  }
+  std::string_view s = b.substr(pos, n);
+  pos += n;
+  return s;
+}
+
+// Value::compare(the encoded value at `pos` of b, v); advances pos past it. Strings by their bytes.
+int compare_at(std::string_view b, size_t& pos, const Value& v, Value& scratch) {
+  if (b[pos] == kStringTag && v.type() == Type::String) {
+    int c = string_at(b, pos).compare(v.as_string());
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  decode_value(b, pos, scratch);
+  return Value::compare(scratch, v);
+}
+}  // namespace
+
+void GroupTable::key(Gid id, Value* out) const {
+  std::string_view b = key_bytes(id);
+  size_t pos = 0;
+  for (size_t i = 0; i < kc_; ++i) decode_value(b, pos, out[i]);
+}
+
+uint32_t GroupTable::stored_hash(Gid id) const {
+  // As hash(): strings hashed from their bytes, other values decoded.
+  std::string_view b = key_bytes(id);
+  size_t pos = 0;
+  uint64_t h = kc_;
   for (size_t i = 0; i < kc_; ++i) {
-    if (Value::compare(k[i], key[i]) != 0) return false;
+    size_t vh;
+    if (b[pos] == kStringTag) {
+      std::string_view s = string_at(b, pos);
+      vh = std::hash<std::string_view>()(s);
+    } else {
+      decode_value(b, pos, dec_[0]);
+      vh = dec_[0].hash();
+    }
+    h = mix64(h ^ vh) + i;
+  }
+  return static_cast<uint32_t>(mix64(h) >> 32);
+}
+
+int GroupTable::compare_key(Gid id, size_t k, const Value& v) const {
+  std::string_view b = key_bytes(id);
+  size_t pos = 0;
+  for (size_t i = 0; i < k; ++i) decode_value(b, pos, dec_[0]);
+  return compare_at(b, pos, v, dec_[0]);
+}
+
+int GroupTable::compare_keys(Gid a, Gid b) const {
+  key(a, dec_.data());
+  std::string_view kb = key_bytes(b);
+  size_t pos = 0;
+  for (size_t i = 0; i < kc_; ++i) {
+    // compare_at gives compare(b's value, a's value).
+    int c = compare_at(kb, pos, dec_[i], dec_[kc_]);
+    if (c != 0) return -c;
+  }
+  return 0;
+}
+
+bool GroupTable::same(Gid id, const Value* key) const {
+  std::string_view b = key_bytes(id);
+  size_t pos = 0;
+  for (size_t i = 0; i < kc_; ++i) {
+    if (compare_at(b, pos, key[i], dec_[0]) != 0) return false;
   }
   return true;
+}
+
+void GroupTable::compact_keys() {
+  BlobArena fresh;
+  for (Gid id = 0; id < top_; ++id) {
+    if (koff_[id] != kNoKey) koff_[id] = fresh.add(arena_.get(koff_[id]));
+  }
+  arena_ = std::move(fresh);
 }
 
 Gid GroupTable::find(const Value* key, uint32_t h) const {
@@ -127,9 +240,12 @@ Gid GroupTable::insert(const Value* key, uint32_t h) {
   } else {
     id = top_++;
     recs_.ensure(top_);
-    keys_.ensure(static_cast<size_t>(top_) * kc_);
+    koff_.ensure(top_);
   }
-  for (size_t i = 0; i < kc_; ++i) keys_[id * kc_ + i] = key[i];
+  size_t len = encode_values(key, kc_, enc_);
+  size_t before = arena_.used();
+  koff_[id] = arena_.add(std::string_view(enc_.data(), len));
+  key_live_ += arena_.used() - before;
   recs_[id] = Group{};
   const size_t mask = slots_.size() - 1;
   size_t i = h & mask;
@@ -141,7 +257,7 @@ Gid GroupTable::insert(const Value* key, uint32_t h) {
 
 void GroupTable::erase(Gid id) {
   const size_t mask = slots_.size() - 1;
-  uint32_t h = hash(key(id), kc_);
+  uint32_t h = stored_hash(id);
   size_t i = h & mask;
   while ((slots_[i] & 0xffffffffu) != static_cast<uint64_t>(id) + 1) i = (i + 1) & mask;
   // Backward-shift deletion: move later entries of the probe run into the hole.
@@ -160,13 +276,21 @@ void GroupTable::erase(Gid id) {
   --size_;
   Group& g = recs_[id];
   g = Group{};  // frees the partials; empty nums marks the slot free
-  for (size_t k = 0; k < kc_; ++k) keys_[id * kc_ + k].set_null();
+  std::string_view kb = key_bytes(id);
+  size_t len_bytes = 1;
+  for (uint64_t v = kb.size(); v >= 0x80; v >>= 7) ++len_bytes;
+  key_live_ -= kb.size() + len_bytes;
+  koff_[id] = kNoKey;
+  // Most of the arena belongs to erased groups: copy the live keys into a fresh one.
+  if (arena_.used() > 2 * key_live_ + 4 * BlobArena::kChunk) compact_keys();
+  if (extra_.capacity() > id) extra_[id].reset();
   free_.push_back(id);
 }
 
 size_t GroupTable::bytes() const {
-  return slots_.capacity() * sizeof(uint64_t) + recs_.capacity() * sizeof(Group) +
-         keys_.capacity() * sizeof(Value) + free_.capacity() * sizeof(Gid);
+  return slots_.capacity() * sizeof(uint64_t) + recs_.capacity() * sizeof(Group) + arena_.bytes() +
+         koff_.capacity() * sizeof(uint64_t) + extra_.capacity() * sizeof(std::unique_ptr<GroupValues>) +
+         free_.capacity() * sizeof(Gid);
 }
 
 }  // namespace detail
@@ -182,8 +306,15 @@ int64_t State::Impl::pane_at(const Group& g, size_t i) const {
   return g.nums[base(g) + (g.head + i) * lay.words + kPaneWord];
 }
 
-Part State::Impl::run(Group& g) const {
+Part State::Impl::run(Gid id) const {
+  Group& g = const_cast<GroupTable&>(groups).at(id);  // the partial's words are the caller's to change
   if (g.lean) {
+    if (lay.r_words == lay.words) {
+      // No error words: the running partial is the pane partial itself (its pane word aside), or zero.
+      int64_t* w = g.nums.data() + g.head * lay.words;
+      bool in_run = part_count(g) == 1 && w[kPaneWord] >= lo && w[kPaneWord] <= hi;
+      return Part{in_run ? w : runbuf.data(), nullptr, nullptr};  // runbuf stays zero in this layout
+    }
     std::fill(runbuf.begin(), runbuf.end(), 0);
     if (part_count(g) == 1) {
       const int64_t* w = g.nums.data() + g.head * lay.words;
@@ -193,28 +324,28 @@ Part State::Impl::run(Group& g) const {
     return Part{runbuf.data(), nullptr, nullptr};
   }
   Part p{g.nums.data(), nullptr, nullptr};
-  if (g.extra) {
-    p.v = g.extra->vals.data();
-    p.s = g.extra->sets.data();
+  if (GroupValues* x = groups.extra(id)) {
+    p.v = x->vals.data();
+    p.s = x->sets.data();
   }
   return p;
 }
 
-Part State::Impl::part(Group& g, size_t i) {
+Part State::Impl::part(Gid id, size_t i) {
+  Group& g = groups.at(id);
   size_t k = g.head + i;
   Part p{g.nums.data() + base(g) + k * lay.words, nullptr, nullptr};
-  if (g.extra) {
-    p.v = g.extra->vals.data() + lay.vals * (k + 1);
-    p.s = g.extra->sets.data() + lay.sets * (k + 1);
+  if (GroupValues* x = groups.extra(id)) {
+    p.v = x->vals.data() + lay.vals * (k + 1);
+    p.s = x->sets.data() + lay.sets * (k + 1);
   }
   return p;
 }
 
-size_t State::Impl::group_heap(const Group& g) const {
-  size_t b = g.nums.capacity() * sizeof(int64_t);
-  if (g.extra) {
-    b += sizeof(GroupValues) + 32 + g.extra->vals.capacity() * sizeof(Value) +
-         g.extra->sets.capacity() * sizeof(SetPtr);
+size_t State::Impl::group_heap(Gid id) const {
+  size_t b = groups.at(id).nums.heap_bytes();
+  if (GroupValues* x = groups.extra(id)) {
+    b += sizeof(GroupValues) + 32 + x->vals.capacity() * sizeof(Value) + x->sets.capacity() * sizeof(SetPtr);
   }
   return b;
 }
@@ -233,11 +364,12 @@ Gid State::Impl::group_for(const Key& key) {
     g.nums.assign(lay.r_words, 0);
   }
   if (lay.vals + lay.sets > 0) {
-    g.extra = std::make_unique<GroupValues>();
-    g.extra->vals.resize(lay.vals);
-    g.extra->sets.resize(lay.sets);
+    auto x = std::make_unique<GroupValues>();
+    x->vals.resize(lay.vals);
+    x->sets.resize(lay.sets);
+    groups.set_extra(id, std::move(x));
   }
-  heap += key_heap(key.data(), key.size()) + group_heap(g);
+  heap += group_heap(id);
   return id;
 }
 
@@ -273,36 +405,40 @@ size_t State::Impl::insert_part(Gid id, int64_t pane) {
     at = a;
     if (pane_at(g, at) == pane) return at;
   }
-  heap -= group_heap(g);
+  heap -= group_heap(id);
   if (g.lean && count > 0) {
     // A second pane partial: store the running partial from now on.
-    Part r = run(g);
-    g.nums.insert(g.nums.begin(), r.w, r.w + lay.r_words);
+    Part r = run(id);
+    runcopy.assign(lay.r_words, 0);
+    std::copy(r.w + kRowsWord, r.w + lay.r_words, runcopy.begin() + kRowsWord);
+    g.nums.insert(0, runcopy.data(), lay.r_words);
     g.lean = 0;
   }
   size_t k = g.head + at;
-  g.nums.insert(g.nums.begin() + static_cast<ptrdiff_t>(base(g) + k * lay.words), lay.words, 0);
+  g.nums.insert(base(g) + k * lay.words, lay.words, 0);
   g.nums[base(g) + k * lay.words + kPaneWord] = pane;
-  if (g.extra) {
-    auto& vals = g.extra->vals;
+  if (GroupValues* x = groups.extra(id)) {
+    auto& vals = x->vals;
     vals.insert(vals.begin() + static_cast<ptrdiff_t>(lay.vals * (k + 1)), lay.vals, Value());
-    auto& sets = g.extra->sets;
+    auto& sets = x->sets;
     for (uint32_t i = 0; i < lay.sets; ++i) {
       sets.emplace(sets.begin() + static_cast<ptrdiff_t>(lay.sets * (k + 1)));
     }
   }
-  heap += group_heap(g);
+  heap += group_heap(id);
   ++partials;
   panes[pane].push_back(id);
   return at;
 }
 
-void State::Impl::pop_front(Group& g) {
+void State::Impl::pop_front(Gid id) {
+  Group& g = groups.at(id);
+  GroupValues* x = groups.extra(id);
   size_t k = g.head;
-  if (g.extra) {
-    for (uint32_t i = 0; i < lay.vals; ++i) g.extra->vals[lay.vals * (k + 1) + i].set_null();
+  if (x) {
+    for (uint32_t i = 0; i < lay.vals; ++i) x->vals[lay.vals * (k + 1) + i].set_null();
     for (uint32_t i = 0; i < lay.sets; ++i) {
-      SetPtr& s = g.extra->sets[lay.sets * (k + 1) + i];
+      SetPtr& s = x->sets[lay.sets * (k + 1) + i];
       if (s) distinct_values -= s->size();
       s.reset();
     }
@@ -312,32 +448,31 @@ void State::Impl::pop_front(Group& g) {
   size_t stored = (g.nums.size() - base(g)) / lay.words;
   if (g.head < stored && (g.head < 4 || g.head * 2 < stored)) return;
   // Compact: drop the dead partials at the front, and give memory back after a burst.
-  size_t before = group_heap(g);
+  size_t before = group_heap(id);
   auto dead = static_cast<ptrdiff_t>(g.head);
-  auto b = static_cast<ptrdiff_t>(base(g));
-  g.nums.erase(g.nums.begin() + b, g.nums.begin() + b + dead * lay.words);
-  if (g.extra) {
-    auto& vals = g.extra->vals;
+  g.nums.erase(base(g), g.head * lay.words);
+  if (x) {
+    auto& vals = x->vals;
     vals.erase(vals.begin() + lay.vals, vals.begin() + lay.vals + dead * lay.vals);
-    auto& sets = g.extra->sets;
+    auto& sets = x->sets;
     sets.erase(sets.begin() + lay.sets, sets.begin() + lay.sets + dead * lay.sets);
   }
   g.head = 0;
   if (g.nums.capacity() > 64 && g.nums.capacity() > 4 * g.nums.size()) {
     g.nums.shrink_to_fit();
-    if (g.extra) {
-      g.extra->vals.shrink_to_fit();
-      g.extra->sets.shrink_to_fit();
+    if (x) {
+      x->vals.shrink_to_fit();
+      x->sets.shrink_to_fit();
     }
   }
-  heap = heap - before + group_heap(g);
+  heap = heap - before + group_heap(id);
 }
 
 void State::Impl::erase_group(Gid id) {
   Group& g = groups.at(id);
   if (g.member >= 0) remove_member(id);
-  if (g.extra) distinct_values -= set_sizes(lay, run(g));
-  heap -= key_heap(groups.key(id), plan.key_count) + group_heap(g);
+  if (groups.extra(id)) distinct_values -= set_sizes(lay, run(id));
+  heap -= group_heap(id);
   groups.erase(id);
 }
 
@@ -359,6 +494,42 @@ void State::Impl::remove_member(Gid id) {
   g.member = -1;
 }
 
+bool State::Impl::all_narrowable() const {
+  const Layout& l = lay;
+  if (l.narrow) return true;
+  for (Gid id = 0; id < groups.end_id(); ++id) {
+    if (!groups.live(id)) continue;
+    const Group& g = groups.at(id);
+    if (!g.lean && !narrowable(l, g.nums.data(), true)) return false;
+    for (size_t k = base(g) + g.head * l.words; k < g.nums.size(); k += l.words) {
+      if (!narrowable(l, g.nums.data() + k, false)) return false;
+    }
+  }
+  return true;
+}
+
+void State::Impl::relayout(bool narrow) {
+  Layout to(plan.aggs, narrow);
+  if (to.narrow == lay.narrow) return;
+  heap = 0;
+  for (Gid id = 0; id < groups.end_id(); ++id) {
+    if (!groups.live(id)) continue;
+    Group& g = groups.at(id);
+    size_t stored = (g.nums.size() - base(g)) / lay.words;
+    size_t to_base = g.lean ? 0 : to.r_words;
+    Words w;
+    w.resize(to_base + stored * to.words);
+    if (!g.lean) convert(lay, to, g.nums.data(), w.data(), true);
+    for (size_t k = 0; k < stored; ++k) {
+      convert(lay, to, g.nums.data() + base(g) + k * lay.words, w.data() + to_base + k * to.words, false);
+    }
+    g.nums = std::move(w);
+    heap += group_heap(id);
+  }
+  lay = std::move(to);
+  runbuf.assign(lay.r_words, 0);
+}
+
 void State::Impl::reindex() {
   panes.clear();
   members.clear();
@@ -372,11 +543,11 @@ void State::Impl::reindex() {
     for (size_t i = 0, c = part_count(g); i < c; ++i) {
       panes[pane_at(g, i)].push_back(id);
       ++partials;
-      if (g.extra) distinct_values += set_sizes(lay, part(g, i));
+      if (groups.extra(id)) distinct_values += set_sizes(lay, part(id, i));
     }
-    if (g.extra) distinct_values += set_sizes(lay, run(g));
-    if (run(g).w[kRowsWord] > 0) add_member(id);
-    heap += key_heap(groups.key(id), plan.key_count) + group_heap(g);
+    if (groups.extra(id)) distinct_values += set_sizes(lay, run(id));
+    if (run(id).w[kRowsWord] > 0) add_member(id);
+    heap += group_heap(id);
   }
   // Pane lists in the order groups were created are not needed: any order works.
   members_sorted = false;
@@ -430,7 +601,11 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
   }
   if (m.total && p <= m.hi) {
     // Older than the last emitted boundary: counts from the next boundary on.
-    Part r = m.run(g);
+    Part r = m.run(nd);
+    if (!fits_apply(m.lay, r.w, args)) {
+      m.widen();
+      r = m.run(nd);
+    }
     size_t before = m.lay.sets ? set_sizes(m.lay, r) : 0;
     apply(m.lay, r, args, seq, true, true);
     if (m.lay.sets) m.distinct_values += set_sizes(m.lay, r) - before;
@@ -439,13 +614,18 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
     return true;
   }
   size_t i = m.insert_part(nd, p);
-  Part pp = m.part(g, i);
+  const bool in_run = !m.total && p >= m.lo && p <= m.hi;
+  if (m.lay.narrow && (!fits_apply(m.lay, m.part(nd, i).w, args) ||
+                       (in_run && !g.lean && !fits_apply(m.lay, m.run(nd).w, args)))) {
+    m.widen();
+  }
+  Part pp = m.part(nd, i);
   size_t before = m.lay.sets ? set_sizes(m.lay, pp) : 0;
   apply(m.lay, pp, args, seq, true, false);
   if (m.lay.sets) m.distinct_values += set_sizes(m.lay, pp) - before;
-  if (!m.total && p >= m.lo && p <= m.hi) {
+  if (in_run) {
     // The pane is inside the running window: keep the running numbers equal to the panes' sum.
-    if (!g.lean) apply(m.lay, m.run(g), args, seq, false, true);
+    if (!g.lean) apply(m.lay, m.run(nd), args, seq, false, true);
     if (g.member < 0) m.add_member(nd);
   }
   return true;
@@ -476,10 +656,11 @@ struct Emitter {
         if (in_run && g.lean) {
           if (g.member >= 0) m.remove_member(nd);  // its only partial leaves the running window
         } else if (in_run) {
-          sub_numbers(m.lay, g.nums.data(), m.part(g, 0).w);
+          if (!fits_sub(m.lay, g.nums.data(), m.part(nd, 0).w)) m.widen();
+          sub_numbers(m.lay, g.nums.data(), m.part(nd, 0).w);
           if (g.nums[kRowsWord] <= 0 && g.member >= 0) m.remove_member(nd);
         }
-        m.pop_front(g);
+        m.pop_front(nd);
         if (m.part_count(g) == 0) m.erase_group(nd);
       }
       m.panes.erase(pit);
@@ -499,7 +680,8 @@ struct Emitter {
           if (g.member < 0) m.add_member(nd);
           continue;
         }
-        add_numbers(m.lay, g.nums.data(), m.part(g, i).w);
+        if (!fits_add(m.lay, g.nums.data(), m.part(nd, i).w)) m.widen();
+        add_numbers(m.lay, g.nums.data(), m.part(nd, i).w);
         if (g.member < 0 && g.nums[kRowsWord] > 0) m.add_member(nd);
       }
     }
@@ -512,12 +694,16 @@ struct Emitter {
       auto pit = m.panes.begin();
       for (Gid nd : pit->second) {
         Group& g = m.grp(nd);
-        Part r = m.run(g);
+        Part r = m.run(nd);
+        if (!fits_add(m.lay, r.w, m.part(nd, 0).w)) {
+          m.widen();
+          r = m.run(nd);
+        }
         size_t before = m.lay.sets ? set_sizes(m.lay, r) : 0;
-        merge_all(m.lay, r, m.part(g, 0));
+        merge_all(m.lay, r, m.part(nd, 0));
         if (m.lay.sets) m.distinct_values += set_sizes(m.lay, r) - before;
         if (g.member < 0 && g.nums[kRowsWord] > 0) m.add_member(nd);
-        m.pop_front(g);
+        m.pop_front(nd);
       }
       m.panes.erase(pit);
     }
@@ -538,49 +724,43 @@ struct Emitter {
 
   void sort_members() {
     if (m.members_sorted) return;
-    const size_t kc = m.plan.key_count;
-    std::sort(m.members.begin(), m.members.end(), [&](Gid a, Gid b) {
-      const Value* ka = m.groups.key(a);
-      const Value* kb = m.groups.key(b);
-      for (size_t i = 0; i < kc; ++i) {
-        int c = Value::compare(ka[i], kb[i]);
-        if (c != 0) return c < 0;
-      }
-      return false;
-    });
+    std::sort(m.members.begin(), m.members.end(),
+              [&](Gid a, Gid b) { return m.groups.compare_keys(a, b) < 0; });
     for (size_t i = 0; i < m.members.size(); ++i) m.grp(m.members[i]).member = static_cast<int32_t>(i);
     m.members_sorted = true;
   }
 
   // The pane partials of g inside the running window [lo, hi], in pane order.
-  void window_parts(Group& g) {
+  void window_parts(Gid nd) {
+    Group& g = m.grp(nd);
     m.parts.clear();
     for (size_t i = 0, c = m.part_count(g); i < c; ++i) {
       int64_t q = m.pane_at(g, i);
       if (q > m.hi) break;
-      if (q >= m.lo) m.parts.push_back(m.part(g, i));
+      if (q >= m.lo) m.parts.push_back(m.part(nd, i));
     }
   }
 
   // Builds group nd's row of the window (running partials [lo, hi]) into `row`.
   void build_row(Gid nd, const Emission& e, Row& row) {
-    Group& g = m.grp(nd);
-    bool parts_ready = fix_drift(g);
-    if (!m.total && m.lay.noninvertible && !parts_ready) window_parts(g);
+    bool parts_ready = fix_drift(nd);
+    if (!m.total && m.lay.noninvertible && !parts_ready) window_parts(nd);
     row.clear();
     row.reserve((m.plan.bounds ? 2 : 0) + m.plan.key_count + m.lay.slots.size());
     if (m.plan.bounds) {
       row.push_back(Value::time(e.window_start_ms));
       row.push_back(Value::time(e.window_end_ms));
     }
-    const Value* key = m.groups.key(nd);
-    row.insert(row.end(), key, key + m.plan.key_count);
-    finish(m.lay, m.run(g), m.total, m.parts, m.scratch, row);
+    size_t at = row.size();
+    row.resize(at + m.plan.key_count);
+    m.groups.key(nd, row.data() + at);
+    finish(m.lay, m.run(nd), m.total, m.parts, m.scratch, row);
   }
 
   // Recomputes g's running float sums from its panes where they may have drifted. Returns whether
   // m.parts now holds g's window parts.
-  bool fix_drift(Group& g) {
+  bool fix_drift(Gid nd) {
+    Group& g = m.grp(nd);
     bool parts_ready = false;
     if (!m.total && m.lay.has_float_sums && !g.lean) {  // a lean group's running sum is its pane's
       for (const Slot& s : m.lay.slots) {
@@ -588,7 +768,7 @@ struct Emitter {
             !float_sum_drifted(s, g.nums.data())) {
           continue;
         }
-        if (!parts_ready) window_parts(g);
+        if (!parts_ready) window_parts(nd);
         parts_ready = true;
         // The recomputed sum has rounding error of its own, which matters once a large pane
         // leaves: keep its bound (each addition: half an ulp of its result).
@@ -626,17 +806,15 @@ struct Emitter {
   // Whether group nd's row would come before `row` (cheap_order() holds).
   bool group_before(Gid nd, const Row& row) {
     size_t k0 = m.plan.bounds ? 2 : 0;
-    Group& g = m.grp(nd);
-    const Value* key = m.groups.key(nd);
-    if (!m.total) fix_drift(g);
+    if (!m.total) fix_drift(nd);
     for (const auto& [col, desc] : m.sel.order) {
       int c;
       if (col < k0) {
         continue;  // the bounds are the same in every row of the emission
       } else if (col < k0 + m.plan.key_count) {
-        c = Value::compare(key[col - k0], row[col]);
+        c = m.groups.compare_key(nd, col - k0, row[col]);
       } else {
-        invertible_value(m.lay.slots[col - k0 - m.plan.key_count], m.run(g).w, m.tmp);
+        invertible_value(m.lay.slots[col - k0 - m.plan.key_count], m.run(nd).w, m.tmp);
         const Value& b = row[col];
         if (m.tmp.type() == Type::Int && b.type() == Type::Int) {  // the usual case: counts
           c = m.tmp.as_int() < b.as_int() ? -1 : (m.tmp.as_int() > b.as_int() ? 1 : 0);
@@ -647,7 +825,7 @@ struct Emitter {
       if (c != 0) return desc ? c > 0 : c < 0;
     }
     for (size_t k = 0; k < m.plan.key_count; ++k) {
-      int c = Value::compare(key[k], row[k0 + k]);
+      int c = m.groups.compare_key(nd, k, row[k0 + k]);
       if (c != 0) return c < 0;
     }
     return false;

@@ -255,6 +255,18 @@ std::string compare(const Plan& plan, const std::vector<Emission>& got, const st
 
 // ---- random inputs ----
 
+// Int-only inputs (nulls, small ints, and with `big` sums that pass int64 up and down): the state keeps
+// its sums in the narrow words until a sum would leave int64 (partial.h).
+Value random_int_arg(std::mt19937_64& rng, bool big) {
+  int k = static_cast<int>(rng() % 100);
+  if (k < 15) return N();
+  if (k < 75 || !big) return I(static_cast<int64_t>(rng() % 11) - 5);
+  if (k < 85) return I(INT64_MAX / 3);
+  if (k < 95) return I(-(INT64_MAX / 3));
+  if (k < 98) return I(INT64_MAX);
+  return I(INT64_MIN);
+}
+
 Value random_arg(std::mt19937_64& rng) {
   int k = static_cast<int>(rng() % 100);
   if (k < 20) return N();
@@ -372,8 +384,10 @@ std::string strip_bounds(std::vector<Emission>& es) {
 TEST_CASE("property: incremental state equals brute-force recomputation, and survives save/load",
           "[window][property]") {
   int late = 0, partly_closed = 0, emissions = 0, quiet_total = 0, uneven = 0;
-  for (uint64_t seed = 1; seed <= 300; ++seed) {
+  // Seeds 301-400: int-only inputs (narrow sums; 351-400 also pass int64).
+  for (uint64_t seed = 1; seed <= 400; ++seed) {
     std::mt19937_64 rng(seed);
+    const bool ints_only = seed > 300, big = seed > 350;
     Case c = random_case(rng);
     const Plan& p = c.plan;
     int64_t S = p.kind == K::Sliding || p.kind == K::Total ? p.every_ms : p.length_ms;
@@ -432,7 +446,8 @@ TEST_CASE("property: incremental state equals brute-force recomputation, and sur
         Key key;
         for (size_t k = 0; k < p.key_count; ++k) key.push_back(random_key(rng));
         std::vector<Value> args;
-        for (size_t i = 0; i < p.aggs.size(); ++i) args.push_back(random_arg(rng));
+        for (size_t i = 0; i < p.aggs.size(); ++i)
+          args.push_back(ints_only ? random_int_arg(rng, big) : random_arg(rng));
         bool want = model.add(t, key, args);
         late += want ? 0 : 1;
         INFO("op " << op << " add t=" << t);
