@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Checkpoint cost for 1,000,000 groups of count+sum (issue 7 figure): bash bench/checkpoint_bench.sh [GROUPS]
-# 1. weir-checkpoint-bench (bench/checkpoint_bench.cc): save + encode + write/fsync of the state, i.e. the
-#    pause of the batch loop (the executor writes checkpoints synchronously), bytes per group, restore time.
-# 2. End to end: `weir run` on GROUPS records with distinct keys (window: total, count + sum), then
-#    `weir checkpoint show` of what it left. The checkpoint dir is under build/ (a real disk: fsync counts).
+# 1. weir-checkpoint-bench (bench/checkpoint_bench.cc): the batch loop's pause (State::save into the
+#    checkpoint, handed to the writer thread), the background encode + write + fsync, bytes per group, the
+#    synchronous total the loop paused for before the writer thread, restore time.
+# 2. End to end: `weir run` on GROUPS records with distinct keys (window: total, count + sum), with the
+#    executor's own per-checkpoint figures (debug log: loop pause vs writer time), then `weir checkpoint
+#    show` of what it left. The checkpoint dir is under build/ (a real disk: fsync counts).
 # Figures: docs/recovery-figures.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +40,9 @@ outputs:
     to: { console: { rows: 1 } }
 YAML
 /usr/bin/time -f "  weir run: %e s wall, %M KB max RSS" build/release/cmd/weir run "$work/job.yaml" \
-  --state-dir "$work/state" > /dev/null 2> "$work/run.log" || { cat "$work/run.log"; exit 1; }
-grep -E 'finished|time' "$work/run.log" | sed 's/^/  /'
+  --state-dir "$work/state" --log-level debug > /dev/null 2> "$work/run.log" || { cat "$work/run.log"; exit 1; }
+grep -E 'finished|s wall' "$work/run.log" | sed 's/^/  /'
+grep -E 'checkpoint for batch [0-9]+ written:' "$work/run.log" | sed 's/^.*: checkpoint/  checkpoint/'
 build/release/cmd/weir checkpoint show "$work/state/checkpoint-bench" | sed 's/^/  /'
 ls -l "$work/state/checkpoint-bench" | sed 's/^/  /'
 rm -rf "$work"

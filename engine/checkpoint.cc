@@ -396,4 +396,58 @@ Status Store::reset() {
   return Status::ok();
 }
 
+Writer::Writer(WriteFn write) : write_(std::move(write)), thread_([this] { run(); }) {}
+
+Writer::~Writer() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    quit_ = true;
+  }
+  work_cv_.notify_one();
+  thread_.join();
+}
+
+void Writer::submit(Checkpoint c) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    todo_ = std::move(c);
+    done_.reset();
+  }
+  in_flight_ = true;
+  work_cv_.notify_one();
+}
+
+std::optional<Writer::Result> Writer::wait(std::chrono::milliseconds timeout) {
+  if (!in_flight_) return std::nullopt;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!done_cv_.wait_for(lock, timeout, [this] { return done_.has_value(); })) return std::nullopt;
+  std::optional<Result> r = std::move(done_);
+  done_.reset();
+  in_flight_ = false;
+  return r;
+}
+
+void Writer::run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    work_cv_.wait(lock, [this] { return quit_ || todo_.has_value(); });
+    if (!todo_) return;  // quit, nothing left to write
+    Checkpoint c = std::move(*todo_);
+    todo_.reset();
+    lock.unlock();
+    Result r;
+    auto t0 = std::chrono::steady_clock::now();
+    r.status = write_(c, &r.bytes);
+    r.write_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (r.status.is_ok()) {
+      for (auto& o : c.outputs) std::string().swap(o.state);  // free the state copy here, not in the loop
+    }
+    r.checkpoint = std::move(c);
+    lock.lock();
+    done_ = std::move(r);
+    done_cv_.notify_one();
+  }
+}
+
 }  // namespace weir::checkpoint

@@ -3,9 +3,14 @@
 // written atomically (temp file, fsync, rename, fsync of the directory), mode 0600.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/job.h"
@@ -94,6 +99,50 @@ class Store {
 
  private:
   std::string dir_;
+};
+
+// Writes checkpoints on a thread of its own, so that the batch loop goes on reading and aggregating while a
+// checkpoint is encoded, written and fsynced (issue 7). One checkpoint at a time: the owner (one thread)
+// submits a checkpoint, then takes its result with wait(); it submits the next one only after that. The
+// checkpoint travels by value: the owner gives it up in submit() and gets it back in the result (state
+// bytes freed on success, everything else kept: the caller delivers its pending rows and stores its
+// positions; after a failure it can submit it again unchanged). No other state is shared.
+class Writer {
+ public:
+  // Writes one checkpoint durably (Store::write, or a test's slow/failing disk); runs on the writer thread.
+  using WriteFn = std::function<Status(const Checkpoint&, size_t* bytes)>;
+  explicit Writer(WriteFn write);
+  // Waits for a write in progress (a checkpoint is never left half-written by us), then ends the thread.
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  struct Result {
+    Status status = Status::ok();
+    size_t bytes = 0;       // file size
+    int64_t write_us = 0;   // on the writer thread: encode (frame + CRC) + write + fsync + rename
+    Checkpoint checkpoint;  // handed back; `state` emptied when written
+  };
+  // Starts writing `c` in the background. Requires !in_flight().
+  void submit(Checkpoint c);
+  // A checkpoint was submitted and its result not yet taken.
+  bool in_flight() const { return in_flight_; }
+  // The result of the checkpoint in flight, taken, once written or failed, waiting up to `timeout`
+  // (zero: just look). nullopt while it is still being written, or when nothing is in flight.
+  std::optional<Result> wait(std::chrono::milliseconds timeout);
+
+ private:
+  void run();
+
+  WriteFn write_;
+  bool in_flight_ = false;  // the owner's view; only the owner thread touches it
+  std::mutex mu_;
+  std::condition_variable work_cv_;  // the writer thread waits for `todo_` or `quit_`
+  std::condition_variable done_cv_;  // the owner waits for `done_`
+  std::optional<Checkpoint> todo_;
+  std::optional<Result> done_;
+  bool quit_ = false;
+  std::thread thread_;  // last: starts after the members above exist
 };
 
 }  // namespace weir::checkpoint

@@ -35,7 +35,18 @@ Executor::Executor(const config::Job& job, const JobPlan& plan, Connectors conne
       slots_(plan.slots.size()) {
   runners_.reserve(plan.outputs.size());
   pending_.resize(plan.outputs.size());
-  if (!opts_.checkpoint_dir.empty()) store_.emplace(opts_.checkpoint_dir);
+  state_bytes_.resize(plan.outputs.size());
+  if (!opts_.checkpoint_dir.empty()) {
+    store_.emplace(opts_.checkpoint_dir);
+    checkpoint::Writer::WriteFn write = [store = &*store_](const checkpoint::Checkpoint& c, size_t* bytes) {
+      return store->write(c, bytes);
+    };
+    if (opts_.checkpoint_write) {
+      write = [store = &*store_, hook = opts_.checkpoint_write](
+                  const checkpoint::Checkpoint& c, size_t* bytes) { return hook(*store, c, bytes); };
+    }
+    writer_ = std::make_unique<checkpoint::Writer>(std::move(write));
+  }
   for (const auto& op : plan.outputs) {
     runners_.emplace_back(op);
     auto m = std::make_unique<OutputMetrics>();
@@ -227,6 +238,8 @@ int Executor::run(const StopFlag& stop) {
     auto t0 = std::chrono::steady_clock::now();
     bool rebalance = false;
     while (error_.empty() && stop.load() == 0) {
+      // The checkpoint of an earlier batch may have become durable meanwhile: commit its batches now.
+      if (writer_ && writer_->in_flight() && !finish_checkpoint(stop, false)) break;
       now = clock_.now_ms();
       if (now >= batch_end) break;
       auto deadline =
@@ -269,6 +282,10 @@ int Executor::run(const StopFlag& stop) {
       batch_start_ms_ = floor_to(now, batch);
     }
   }
+  // Left the loop without closing a batch (on_error: stop, a source error): a checkpoint already handed to
+  // the writer is still committed if it gets written; after a failure the next start replays it.
+  if (error_.empty() && writer_ && writer_->in_flight()) (void)finish_checkpoint(stop, true);
+  writer_.reset();  // joins the writer thread
   conn_.source->close();
   for (auto& sinks : conn_.sinks) {
     for (auto& s : sinks) s->close();
@@ -438,7 +455,9 @@ bool Executor::close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, 
   ++batches_since_checkpoint_;
   int every = std::max(1, job_.checkpoint.every);
   if (batches_since_checkpoint_ >= every || end_of_input || stop.load() != 0 || force_checkpoint) {
-    if (!checkpoint_and_commit(end_ms, stop)) return false;
+    // A rebalance, the end of input and a stop wait for the checkpoint and the commit of this batch.
+    bool wait = end_of_input || stop.load() != 0 || force_checkpoint;
+    if (!checkpoint_and_commit(end_ms, stop, wait)) return false;
   }
   metrics_.batches.fetch_add(1, std::memory_order_relaxed);
   metrics_.last_batch_end_ms = end_ms;
@@ -449,76 +468,135 @@ bool Executor::close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, 
   return true;
 }
 
-bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop) {
+bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop, bool wait) {
+  // At most one checkpoint in flight: the previous one is written and committed first (bounded memory).
+  if (writer_ && writer_->in_flight()) {
+    auto t_wait = std::chrono::steady_clock::now();
+    if (!finish_checkpoint(stop, true)) return false;
+    metrics_.checkpoint_wait_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t_wait)
+            .count();
+  } else {
+    metrics_.checkpoint_wait_us = 0;
+  }
   checkpoint::crash_point(checkpoint::CrashPoint::BeforeCheckpoint, batch_id_);  // test only
   Positions positions = conn_.source->positions();
   for (auto& outs : pending_) {
     for (auto& b : outs) b.positions = positions;
   }
-  if (store_) {
-    checkpoint::Checkpoint cp;
-    cp.job = job_.name;
-    cp.job_fingerprint = checkpoint::job_fingerprint(job_);
-    cp.batch = batch_id_;
-    cp.batch_end_ms = batch_end_ms;
-    cp.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-    cp.positions = positions;
-    cp.watermark_ms = watermark_ms_;
-    for (const auto& st : streams_) cp.stream_max.push_back(st.max_ms);
-    for (size_t o = 0; o < runners_.size(); ++o) {
-      checkpoint::OutputState os;
-      os.name = plan_.outputs[o].name;
-      os.fingerprint = checkpoint::output_fingerprint(job_, job_.outputs[o]);
-      runners_[o].state().save(os.state);
-      os.groups = runners_[o].state().groups();
-      os.panes = runners_[o].state().panes();
-      os.pending = pending_[o];
-      cp.outputs.push_back(std::move(os));
-    }
-    auto t0 = std::chrono::steady_clock::now();
-    int64_t backoff_ms = 100;
-    bool warned = false;
-    size_t bytes = 0;
-    while (true) {
-      Status s = store_->write(cp, &bytes);
-      if (s.is_ok()) break;
-      if (s.is_fatal() || stop.load() >= 2) {
-        fail("checkpoint: " + s.message());
-        return false;
-      }
-      if (!warned) {
-        log::get("engine")->error(
-            "Job '{}': cannot write checkpoint for batch {} ({}); no sink commits until it is written; "
-            "retrying.",
-            job_.name, batch_id_, s.message());
-        warned = true;
-        conn_.source->pause();
-      }
-      for (int64_t slept = 0; slept < backoff_ms && stop.load() < 2; slept += 50) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        conn_.source->keepalive();
-      }
-      backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
-    }
-    if (warned) {
-      log::get("engine")->info("Job '{}': checkpoint for batch {} written.", job_.name, batch_id_);
-      conn_.source->resume();
-    }
-    metrics_.checkpoint_bytes = bytes;
-    metrics_.checkpoint_duration_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+  if (!store_) {
+    // No checkpoints (tests of the batch loop): commit at once.
+    checkpoint::crash_point(checkpoint::CrashPoint::AfterCheckpoint, batch_id_);  // test only
+    if (!deliver_pending(true, stop)) return false;
+    checkpoint::crash_point(checkpoint::CrashPoint::AfterCommit, batch_id_);  // test only
+    conn_.source->committed(positions);
+    CommittedPositions::List at;
+    for (const auto& p : positions) at.emplace_back(p.stream, p.offset);
+    metrics_.committed.set(std::move(at));
+    batches_since_checkpoint_ = 0;
+    return true;
   }
-  checkpoint::crash_point(checkpoint::CrashPoint::AfterCheckpoint, batch_id_);  // test only
-  if (!deliver_pending(true, stop)) return false;
-  checkpoint::crash_point(checkpoint::CrashPoint::AfterCommit, batch_id_);  // test only
-  conn_.source->committed(positions);
-  CommittedPositions::List at;
-  for (const auto& p : positions) at.emplace_back(p.stream, p.offset);
-  metrics_.committed.set(std::move(at));
-  if (store_) store_->remove_older_than(batch_id_);
+  // The pause of the batch loop: the state is copied (serialised) into the checkpoint; the pending rows
+  // move into it. Framing, checksum, write and fsync happen on the writer thread.
+  auto t0 = std::chrono::steady_clock::now();
+  checkpoint::Checkpoint cp;
+  cp.job = job_.name;
+  cp.job_fingerprint = checkpoint::job_fingerprint(job_);
+  cp.batch = batch_id_;
+  cp.batch_end_ms = batch_end_ms;
+  cp.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  cp.positions = std::move(positions);
+  cp.watermark_ms = watermark_ms_;
+  for (const auto& st : streams_) cp.stream_max.push_back(st.max_ms);
+  for (size_t o = 0; o < runners_.size(); ++o) {
+    checkpoint::OutputState os;
+    os.name = plan_.outputs[o].name;
+    os.fingerprint = checkpoint::output_fingerprint(job_, job_.outputs[o]);
+    os.state.reserve(state_bytes_[o] + state_bytes_[o] / 8);
+    runners_[o].state().save(os.state);
+    state_bytes_[o] = os.state.size();
+    os.groups = runners_[o].state().groups();
+    os.panes = runners_[o].state().panes();
+    os.pending = std::move(pending_[o]);
+    pending_[o].clear();
+    cp.outputs.push_back(std::move(os));
+  }
+  writing_batch_ = batch_id_;
+  writer_->submit(std::move(cp));
+  int64_t pause_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+  metrics_.checkpoint_pause_us = pause_us;
+  metrics_.checkpoint_pause.observe_us(pause_us);
   batches_since_checkpoint_ = 0;
+  if (wait) return finish_checkpoint(stop, true);
+  return true;
+}
+
+bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
+  if (!writer_ || !writer_->in_flight()) return true;
+  auto log = log::get("engine");
+  std::optional<checkpoint::Writer::Result> r = writer_->wait(std::chrono::milliseconds(0));
+  while (!r && block) r = writer_->wait(std::chrono::milliseconds(1000));
+  if (!r) return true;  // still being written
+  // A failed write (disk full): as long as it fails, nothing is committed and no record is read (the
+  // source is paused but kept alive); the same checkpoint is written again with backoff.
+  int64_t backoff_ms = 100;
+  bool warned = false;
+  while (!r->status.is_ok()) {
+    if (r->status.is_fatal() || stop.load() >= 2) {
+      fail("checkpoint: " + r->status.message());
+      if (warned) conn_.source->resume();
+      return false;
+    }
+    if (!warned) {
+      log->error(
+          "Job '{}': cannot write checkpoint for batch {} ({}); no sink commits until it is written; "
+          "retrying.",
+          job_.name, writing_batch_, r->status.message());
+      warned = true;
+      conn_.source->pause();
+    }
+    for (int64_t slept = 0; slept < backoff_ms && stop.load() < 2; slept += 50) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      conn_.source->keepalive();
+    }
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
+    writer_->submit(std::move(r->checkpoint));
+    while (!(r = writer_->wait(std::chrono::milliseconds(50)))) conn_.source->keepalive();
+  }
+  if (warned) {
+    log->info("Job '{}': checkpoint for batch {} written.", job_.name, writing_batch_);
+    conn_.source->resume();
+  }
+  metrics_.checkpoint_bytes = r->bytes;
+  metrics_.checkpoint_duration_us = r->write_us;
+  log->debug(
+      "Job '{}': checkpoint for batch {} written: {} bytes; the batch loop paused {:.1f} ms to copy the "
+      "state, the writer thread took {:.1f} ms (encode, write, fsync).",
+      job_.name, writing_batch_, r->bytes, metrics_.checkpoint_pause_us.load() / 1000.0,
+      r->write_us / 1000.0);
+  return commit_checkpoint(r->checkpoint, stop);
+}
+
+bool Executor::commit_checkpoint(checkpoint::Checkpoint& cp, const StopFlag& stop) {
+  checkpoint::crash_point(checkpoint::CrashPoint::AfterCheckpoint, cp.batch);  // test only
+  // The batches this checkpoint holds (<= cp.batch); later ones stay pending for the next checkpoint.
+  for (size_t o = 0; o < cp.outputs.size() && o < conn_.sinks.size(); ++o) {
+    for (const BatchOutput& b : cp.outputs[o].pending) {
+      for (auto& sink : conn_.sinks[o]) {
+        if (!sink->exactly_once() || sink->committed_batch() >= b.batch_id) continue;
+        if (!write_with_retry(*sink, plan_.outputs[o].name, b, stop)) return false;
+      }
+    }
+  }
+  checkpoint::crash_point(checkpoint::CrashPoint::AfterCommit, cp.batch);  // test only
+  conn_.source->committed(cp.positions);
+  CommittedPositions::List at;
+  for (const auto& p : cp.positions) at.emplace_back(p.stream, p.offset);
+  metrics_.committed.set(std::move(at));
+  store_->remove_older_than(cp.batch);
   return true;
 }
 

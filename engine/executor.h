@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ using StopFlag = std::atomic<int>;
 struct ExecutorOptions {
   std::string checkpoint_dir;  // empty: no checkpoints (tests of the batch loop only)
   bool reset_state = false;    // discard the checkpoint and start fresh
+  // Tests only: writes a checkpoint instead of `store.write(c, bytes)` (a slow or full disk). Runs on the
+  // checkpoint writer thread.
+  std::function<Status(checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes)>
+      checkpoint_write;
 };
 
 class Executor final : public RecordHandler {
@@ -52,8 +57,17 @@ class Executor final : public RecordHandler {
   Status open();
   // Restores the newest usable checkpoint (DELIVERY.md recovery); fills `resume` with its positions.
   Status restore(uint64_t sinks_committed, const Positions*& resume);
-  // Writes a checkpoint of the current state, then hands the pending batches to the exactly-once sinks.
-  bool checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop);
+  // Checkpoints the current state (DELIVERY.md step 2): first finishes the checkpoint in flight, then
+  // copies the state into a checkpoint (the only pause of the batch loop) and hands it to the writer
+  // thread. `wait`: also waits until it is written and committed (end of input, stop, rebalance).
+  bool checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop, bool wait);
+  // The checkpoint in flight: when it is written (or at once with `block`), commits the batches it holds
+  // (steps 3-4). A failed write is retried with backoff, the source paused, until it succeeds. False: the
+  // job failed (see error_).
+  bool finish_checkpoint(const StopFlag& stop, bool block);
+  // Steps 3-4 for a durable checkpoint: exactly-once sinks commit its pending batches, then the source
+  // positions are acknowledged and older checkpoints removed.
+  bool commit_checkpoint(checkpoint::Checkpoint& cp, const StopFlag& stop);
   bool deliver_pending(bool exactly_once_only, const StopFlag& stop);
   // Ends the batch [start, end): closes windows, writes every output's emissions, acknowledges positions.
   // force_checkpoint: checkpoint and commit now whatever checkpoint.every says (a rebalance).
@@ -71,6 +85,9 @@ class Executor final : public RecordHandler {
   Clock& clock_;
   ExecutorOptions opts_;
   std::optional<checkpoint::Store> store_;
+  std::unique_ptr<checkpoint::Writer> writer_;     // with store_: writes checkpoints in the background
+  uint64_t writing_batch_ = 0;                     // the batch of the checkpoint writer_ has in flight
+  std::vector<size_t> state_bytes_;                // per output: size of the last saved state (to reserve)
   checkpoint::Checkpoint restored_;                // positions live here while the source resumes from them
   std::vector<std::vector<BatchOutput>> pending_;  // per output: batches not yet checkpointed and committed
   int batches_since_checkpoint_ = 0;

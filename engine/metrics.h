@@ -91,9 +91,12 @@ struct JobMetrics {
   std::atomic<int64_t> last_success_ms{0};         // wall time of the last committed batch
   std::atomic<int64_t> watermark_ms{INT64_MIN};
   std::atomic<uint64_t> checkpoint_bytes{0};
-  std::atomic<int64_t> checkpoint_duration_us{0};
+  std::atomic<int64_t> checkpoint_duration_us{0};  // writing the last checkpoint, on the writer thread
+  std::atomic<int64_t> checkpoint_pause_us{0};     // the batch loop's pause for it: copying the state
+  std::atomic<int64_t> checkpoint_wait_us{0};  // the loop waiting for the previous one at the last checkpoint
   CommittedPositions committed;
-  DurationHistogram batch_duration;  // time to close a batch: emit windows, write sinks, checkpoint
+  DurationHistogram batch_duration;    // time to close a batch: emit windows, write sinks, checkpoint
+  DurationHistogram checkpoint_pause;  // the batch loop's pause per checkpoint (state copy)
   std::vector<std::unique_ptr<OutputMetrics>> outputs;
 };
 

@@ -90,8 +90,12 @@ std::string render_prometheus(const std::vector<JobSample>& jobs, const std::vec
   per_job("weir_last_batch_close_seconds", "gauge",
           "Time the last batch took to close: emit windows, write the sinks, write the checkpoint.",
           [](const JobSample& j) { return seconds_from_us(j.last_close_duration_us); });
-  per_job("weir_checkpoint_duration_seconds", "gauge", "Time to write the last checkpoint.",
+  per_job("weir_checkpoint_duration_seconds", "gauge",
+          "Time to write the last checkpoint in the background: encode, write, fsync.",
           [](const JobSample& j) { return seconds_from_us(j.checkpoint_duration_us); });
+  per_job("weir_checkpoint_pause_seconds", "gauge",
+          "Time the batch loop paused for the last checkpoint: copying the state.",
+          [](const JobSample& j) { return seconds_from_us(j.checkpoint_pause_us); });
   per_job("weir_checkpoint_bytes", "gauge", "Size of the last checkpoint written.",
           [](const JobSample& j) { return j.checkpoint_bytes; });
 

@@ -32,6 +32,7 @@ void fill_sample(const engine::JobMetrics& m, JobSample& out) {
   out.watermark_ms = m.watermark_ms.load(r);
   out.checkpoint_bytes = m.checkpoint_bytes.load(r);
   out.checkpoint_duration_us = m.checkpoint_duration_us.load(r);
+  out.checkpoint_pause_us = m.checkpoint_pause_us.load(r);
   for (size_t i = 0; i < out.batch_buckets.size(); ++i)
     out.batch_buckets[i] = m.batch_duration.buckets[i].load(r);
   out.batch_count = m.batch_duration.count.load(r);

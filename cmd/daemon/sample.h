@@ -34,6 +34,7 @@ struct JobSample {
   int64_t watermark_ms = INT64_MIN;
   uint64_t checkpoint_bytes = 0;
   int64_t checkpoint_duration_us = 0;
+  int64_t checkpoint_pause_us = 0;
   std::array<uint64_t, engine::DurationHistogram::kBoundsUs.size() + 1> batch_buckets{};
   uint64_t batch_count = 0;
   int64_t batch_sum_us = 0;

@@ -1,8 +1,11 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "config/load.h"
 #include "engine/checkpoint.h"
@@ -183,4 +186,65 @@ TEST_CASE("codec: reader rejects garbage without reading past the end", "[checkp
     }
   }
   REQUIRE(codec::crc32c("123456789") == 0xE3069283u);  // the CRC-32C check value
+}
+
+TEST_CASE("checkpoint writer: writes in the background, hands the checkpoint back, one at a time",
+          "[checkpoint]") {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  int calls = 0;
+  Writer w([&](const Checkpoint& c, size_t* bytes) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    ++calls;
+    *bytes = encode(c).size();
+    if (calls == 1) return Status::retryable("No space left on device");
+    return Status::ok();
+  });
+  REQUIRE_FALSE(w.in_flight());
+  REQUIRE_FALSE(w.wait(std::chrono::milliseconds(0)));
+  w.submit(sample(3));
+  REQUIRE(w.in_flight());
+  // Still being written: nothing to take, the caller goes on.
+  REQUIRE_FALSE(w.wait(std::chrono::milliseconds(20)));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  auto r = w.wait(std::chrono::seconds(10));
+  REQUIRE(r);
+  REQUIRE_FALSE(w.in_flight());
+  // A failed write hands the checkpoint back whole, to be submitted again.
+  REQUIRE(r->status.is_retryable());
+  REQUIRE(r->checkpoint.batch == 3);
+  REQUIRE(r->checkpoint.outputs[0].state == sample(3).outputs[0].state);
+  w.submit(std::move(r->checkpoint));
+  r = w.wait(std::chrono::seconds(10));
+  REQUIRE(r);
+  REQUIRE(r->status.is_ok());
+  REQUIRE(r->bytes == encode(sample(3)).size());
+  REQUIRE(r->write_us >= 0);
+  // Written: the state copy is freed, the rows for the sinks and the positions come back.
+  REQUIRE(r->checkpoint.outputs[0].state.empty());
+  REQUIRE(r->checkpoint.outputs[0].pending.size() == 1);
+  REQUIRE(r->checkpoint.positions == sample(3).positions);
+  REQUIRE(calls == 2);
+}
+
+TEST_CASE("checkpoint writer: destroying it finishes the write in progress", "[checkpoint]") {
+  TempDir dir;
+  Store store(dir.path);
+  {
+    Writer w([&](const Checkpoint& c, size_t* bytes) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return store.write(c, bytes);
+    });
+    w.submit(sample(9));
+  }
+  auto files = store.list();
+  REQUIRE(files.size() == 1);
+  REQUIRE(files[0].checkpoint);
+  REQUIRE(files[0].checkpoint->batch == 9);
 }

@@ -1,5 +1,9 @@
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include "config/load.h"
 #include "engine/executor.h"
@@ -307,4 +311,243 @@ outputs:
           std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T16:34:01.000Z","a",3])",
                                    R"(["2017-01-11T15:34:00.000Z","2017-01-11T16:34:01.000Z","b",1])"});
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// What a checkpoint writer test sees, shared by the writer thread (the checkpoint hook) and the batch loop
+// (the sink): every field under `mu`.
+struct CheckpointLog {
+  std::mutex mu;
+  std::vector<uint64_t> durable;    // checkpoint batches, in the order they became durable
+  std::vector<uint64_t> committed;  // batches the exactly-once sink took, in order
+  std::vector<std::string> errors;  // protocol violations seen
+  int writing = 0;                  // checkpoint writes in progress
+  void error(std::string e) {
+    std::lock_guard<std::mutex> lock(mu);
+    errors.push_back(std::move(e));
+  }
+};
+
+// A job whose one output has an exactly-once memory sink, checkpointed into a temporary directory through
+// `write` (runs on the checkpoint writer thread).
+struct CheckpointRun {
+  config::Job job;
+  engine::JobPlan plan;
+  MemorySink* sink = nullptr;
+  VectorSource* source = nullptr;
+  std::unique_ptr<TestClock> clock;
+  std::unique_ptr<engine::Executor> executor;
+  std::string dir;
+  int rc = -1;
+  ~CheckpointRun() {
+    executor.reset();
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+};
+
+const char* kCountJob = R"(
+batch: 1s
+source: stdin
+fields: { k: k }
+outputs:
+  - name: per-key
+    window: total
+    group_by: [k]
+    aggregate: { c: count() }
+    to: console
+)";
+
+std::unique_ptr<CheckpointRun> checkpoint_run(
+    size_t records, CheckpointLog& log,
+    std::function<Status(checkpoint::Store&, const checkpoint::Checkpoint&, size_t*)> write) {
+  auto run = std::make_unique<CheckpointRun>();
+  char tmpl[] = "/tmp/weir-exec-ckpt.XXXXXX";
+  run->dir = mkdtemp(tmpl);
+  auto loaded = config::load_job_text(kCountJob, "test.yaml");
+  for (const auto& e : loaded.errors) FAIL(e.format());
+  run->job = *loaded.job;
+  auto compiled = engine::compile(run->job);
+  for (const auto& e : compiled.errors) FAIL(e);
+  run->plan = *compiled.plan;
+  std::vector<InputRecord> in;
+  for (size_t i = 0; i < records; ++i) in.push_back({"{\"k\":\"k" + std::to_string(i % 7) + "\"}", 0});
+  engine::Connectors conn;
+  auto source = std::make_unique<VectorSource>(std::move(in));
+  run->source = source.get();
+  conn.source = std::move(source);
+  auto sink = std::make_unique<MemorySink>(0, /*exactly_once=*/true);
+  sink->on_write = [&log](const BatchOutput& b) {
+    std::lock_guard<std::mutex> lock(log.mu);
+    bool durable = false;
+    for (uint64_t d : log.durable) durable = durable || d >= b.batch_id;
+    if (!durable) log.errors.push_back("batch " + std::to_string(b.batch_id) + " committed before durable");
+    log.committed.push_back(b.batch_id);
+  };
+  run->sink = sink.get();
+  conn.sinks.emplace_back();
+  conn.sinks.back().push_back(std::move(sink));
+  run->clock = std::make_unique<TestClock>(kStart, 10);  // 100 records per 1 s batch
+  engine::ExecutorOptions opts;
+  opts.checkpoint_dir = run->dir;
+  opts.checkpoint_write = std::move(write);
+  run->executor = std::make_unique<engine::Executor>(run->job, run->plan, std::move(conn), *run->clock, opts);
+  return run;
+}
+
+// The counts of the last total-window emission the sink took, as "key=count" in key order.
+std::vector<std::string> last_totals(const MemorySink& sink) {
+  std::vector<std::string> out;
+  if (sink.batches.empty() || sink.batches.back().emissions.empty()) return out;
+  for (const auto& row : sink.batches.back().emissions.back().rows) {
+    out.push_back(row[2].as_string() + "=" + std::to_string(row[3].as_int()));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "executor: the batch loop reads on while a checkpoint is written; exactly-once sinks commit a batch "
+    "only once its checkpoint is durable",
+    "[executor][checkpoint]") {
+  CheckpointLog log;
+  std::atomic<const engine::JobMetrics*> metrics{nullptr};
+  std::vector<uint64_t> read_while_writing;  // per checkpoint: records the loop read during the write
+  auto run = checkpoint_run(
+      450, log, [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) -> Status {
+        {
+          std::lock_guard<std::mutex> lock(log.mu);
+          if (++log.writing > 1) log.errors.push_back("two checkpoint writes at once");
+          // The protocol per batch: C_b is written only after C_{b-1}'s batches are committed.
+          if (c.batch > 1 && (log.committed.empty() || log.committed.back() != c.batch - 1))
+            log.errors.push_back("checkpoint " + std::to_string(c.batch) + " before batch " +
+                                 std::to_string(c.batch - 1) + " was committed");
+        }
+        // A slow disk: the write of batch 1 and 2 takes until the loop has read 50 more records (at most
+        // 5 s; a loop that waits for the write never gets there).
+        const auto* m = metrics.load();
+        uint64_t at_start = m->records_in.load();
+        if (c.batch <= 2) {
+          auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+          while (m->records_in.load() < at_start + 50 && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        Status s = store.write(c, bytes);
+        std::lock_guard<std::mutex> lock(log.mu);
+        read_while_writing.push_back(m->records_in.load() - at_start);
+        if (s.is_ok()) log.durable.push_back(c.batch);
+        --log.writing;
+        return s;
+      });
+  metrics = &run->executor->metrics();
+  engine::StopFlag stop{0};
+  run->rc = run->executor->run(stop);
+  REQUIRE(run->rc == 0);
+  std::lock_guard<std::mutex> lock(log.mu);
+  REQUIRE(log.errors.empty());
+  // 450 records, 100 per batch: batches 1-5, each checkpointed and then committed once, in order.
+  REQUIRE(log.durable == std::vector<uint64_t>{1, 2, 3, 4, 5});
+  REQUIRE(log.committed == std::vector<uint64_t>{1, 2, 3, 4, 5});
+  // While C_1 and C_2 were written the loop read on: 50 records of the next batch.
+  REQUIRE(read_while_writing.size() == 5);
+  REQUIRE(read_while_writing[0] >= 50);
+  REQUIRE(read_while_writing[1] >= 50);
+  REQUIRE(last_totals(*run->sink) ==
+          std::vector<std::string>{"k0=65", "k1=65", "k2=64", "k3=64", "k4=64", "k5=64", "k6=64"});
+  // The batch loop's pause was measured; only the newest checkpoint is kept.
+  REQUIRE(run->executor->metrics().checkpoint_pause.count.load() == 5);
+  REQUIRE(run->executor->metrics().checkpoint_bytes.load() > 0);
+  checkpoint::Store store(run->dir);
+  auto files = store.files();
+  REQUIRE(files.size() == 1);
+  REQUIRE(files[0].batch == 5);
+}
+
+TEST_CASE(
+    "executor: batch b is committed at the loop's next poll once C_b is durable, not at the next batch "
+    "close",
+    "[executor][checkpoint]") {
+  CheckpointLog log;
+  std::atomic<const engine::JobMetrics*> metrics{nullptr};
+  std::vector<uint64_t> read_at_commit;
+  auto run =
+      checkpoint_run(250, log, [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) {
+        const auto* m = metrics.load();
+        if (c.batch == 1) {
+          auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+          while (m->records_in.load() < 130 && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        Status s = store.write(c, bytes);
+        std::lock_guard<std::mutex> lock(log.mu);
+        if (s.is_ok()) log.durable.push_back(c.batch);
+        return s;
+      });
+  metrics = &run->executor->metrics();
+  run->sink->on_write = [&, inner = run->sink->on_write](const BatchOutput& b) {
+    inner(b);
+    read_at_commit.push_back(metrics.load()->records_in.load());
+  };
+  engine::StopFlag stop{0};
+  run->rc = run->executor->run(stop);
+  REQUIRE(run->rc == 0);
+  REQUIRE(log.errors.empty());
+  REQUIRE(log.committed == std::vector<uint64_t>{1, 2, 3});
+  // Batch 1 (records 1-100) went to the sink while batch 2 (records 101-200) was being read.
+  REQUIRE(read_at_commit[0] >= 130);
+  REQUIRE(read_at_commit[0] < 200);
+}
+
+TEST_CASE(
+    "executor: a checkpoint that cannot be written (disk full) is retried with the source paused; "
+    "nothing is committed until it is written",
+    "[executor][checkpoint]") {
+  CheckpointLog log;
+  int failures = 0;  // writer thread only
+  auto run =
+      checkpoint_run(250, log, [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) {
+        if (c.batch == 2 && failures < 3) {
+          ++failures;
+          return Status::retryable("cannot write ckpt: No space left on device");
+        }
+        Status s = store.write(c, bytes);
+        std::lock_guard<std::mutex> lock(log.mu);
+        if (s.is_ok()) log.durable.push_back(c.batch);
+        return s;
+      });
+  engine::StopFlag stop{0};
+  run->rc = run->executor->run(stop);
+  REQUIRE(run->rc == 0);
+  REQUIRE(failures == 3);
+  REQUIRE(log.errors.empty());
+  REQUIRE(log.durable == std::vector<uint64_t>{1, 2, 3});
+  REQUIRE(log.committed == std::vector<uint64_t>{1, 2, 3});
+  // Paused once for the whole outage, kept alive while waiting (backoff 100 + 200 + 400 ms), resumed.
+  REQUIRE(run->source->pauses == 1);
+  REQUIRE(run->source->resumes == 1);
+  REQUIRE(run->source->keepalives >= 10);
+  REQUIRE(last_totals(*run->sink) ==
+          std::vector<std::string>{"k0=36", "k1=36", "k2=36", "k3=36", "k4=36", "k5=35", "k6=35"});
+}
+
+TEST_CASE("executor: a checkpoint write that fails for good stops the job without committing its batch",
+          "[executor][checkpoint]") {
+  CheckpointLog log;
+  auto run =
+      checkpoint_run(250, log, [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) {
+        if (c.batch == 2) return Status::fatal("cannot create ckpt: Permission denied");
+        Status s = store.write(c, bytes);
+        std::lock_guard<std::mutex> lock(log.mu);
+        if (s.is_ok()) log.durable.push_back(c.batch);
+        return s;
+      });
+  engine::StopFlag stop{0};
+  run->rc = run->executor->run(stop);
+  REQUIRE(run->rc == 1);
+  REQUIRE_THAT(run->executor->error(), Catch::Contains("checkpoint: cannot create ckpt: Permission denied"));
+  REQUIRE(log.errors.empty());
+  REQUIRE(log.committed == std::vector<uint64_t>{1});
+  // The source acknowledged batch 1's end only.
+  REQUIRE(run->source->acked == Positions{{"input", 100, 0}});
 }

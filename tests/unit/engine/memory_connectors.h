@@ -1,6 +1,8 @@
 // In-memory source and sink for engine tests.
 #pragma once
 
+#include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,10 @@ class VectorSource : public Source {
   }
   Positions positions() const override { return {{"input", static_cast<int64_t>(next_), 0}}; }
   void committed(const Positions& p) override { acked = p; }
+  void pause() override { ++pauses; }
+  void resume() override { ++resumes; }
+  void keepalive() override { ++keepalives; }
+  int pauses = 0, resumes = 0, keepalives = 0;
   bool bounded() const override { return true; }
   bool replayable() const override { return true; }
   size_t streams() const override { return streams_; }
@@ -46,10 +52,14 @@ class VectorSource : public Source {
   size_t streams_;
 };
 
-// Keeps every batch it was given; can fail the first `fail_times` writes with a retryable status.
+// Keeps every batch it was given; can fail the first `fail_times` writes with a retryable status. An
+// exactly-once one commits batch ids (committed_batch()) and, like the real ones, skips ids it holds.
 class MemorySink : public Sink {
  public:
-  explicit MemorySink(int fail_times = 0) : fail_times_(fail_times) {}
+  explicit MemorySink(int fail_times = 0, bool exactly_once = false)
+      : fail_times_(fail_times), exactly_once_(exactly_once) {}
+  bool exactly_once() const override { return exactly_once_; }
+  uint64_t committed_batch() override { return committed_; }
   Status open(const SinkContext& ctx) override {
     schema = ctx.schema;
     return Status::ok();
@@ -60,6 +70,9 @@ class MemorySink : public Sink {
       ++failures;
       return Status::retryable("simulated outage");
     }
+    if (exactly_once_ && b.batch_id <= committed_) return Status::ok();
+    if (on_write) on_write(b);
+    committed_ = std::max(committed_, b.batch_id);
     batches.push_back(b);
     return Status::ok();
   }
@@ -76,9 +89,12 @@ class MemorySink : public Sink {
   RowSchema schema;
   std::vector<BatchOutput> batches;
   int failures = 0;
+  std::function<void(const BatchOutput&)> on_write;  // called for every batch taken
 
  private:
   int fail_times_;
+  bool exactly_once_;
+  uint64_t committed_ = 0;
 };
 
 class MemoryDeadLetters : public DeadLetterSink {
