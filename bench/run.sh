@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark suite, one command: bash bench/run.sh [--no-kafka] [--no-profile]
 # Installs what it needs, builds the release preset, generates (and caches) the inputs under build/bench-data,
-# runs every workload and baseline (bench/bench.py), the allocation check and a callgrind profile of W1.
+# runs every workload and baseline (bench/bench.py), the batch latency at 80% load (bench/latency.py), the
+# allocation check and a callgrind profile of W1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -35,6 +36,8 @@ fi
 rc=0
 python3 bench/bench.py --weir "$weir" --broker "$broker" --data "$data" --json "$data/results.json" "${args[@]}" \
   || rc=$?
+
+python3 bench/latency.py "$weir" "$data/latency" || rc=$?
 
 if [ -x "$root/build/release/bench/weir-alloc-check" ]; then
   echo "Allocation check (W1 pipeline, in-memory source):"

@@ -272,6 +272,15 @@ int Executor::run(const StopFlag& stop) {
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t_close)
             .count();
     metrics_.batch_duration.observe_us(metrics_.last_close_duration_us);
+    if (!manual && log->should_log(spdlog::level::debug)) {
+      // How long after its end boundary the batch's rows were out (bench/latency.py reads this line).
+      int64_t after_end_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count() -
+                             batch_end * 1000;
+      log->debug("Job '{}': batch {} closed in {} us, {} us after its end.", job_.name, batch_id_ - 1,
+                 metrics_.last_close_duration_us.load(), after_end_us);
+    }
     metrics_.last_batch_duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
     if (ended || stop.load() != 0) break;
