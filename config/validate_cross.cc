@@ -107,7 +107,13 @@ class Checker {
                                  "processing time windows are made of whole batches)",
                                  o.name, format_duration(w.every_ms), format_duration(batch)));
       }
-      // A sliding length need not be a multiple of every (spec §6): panes are gcd(length, every) long.
+      // A sliding length need not be a multiple of every (spec §6): panes are gcd(length, every) long. A
+      // length shorter than every would leave gaps that belong to no window.
+      if (w.kind == Window::Kind::Sliding && w.length_ms < w.every_ms)
+        ctx_.error(w.length_loc,
+                   fmt::format("output '{}': window sliding {} is shorter than its every {}: records between "
+                               "two windows would be in none (use a length of at least every, or tumbling)",
+                               o.name, format_duration(w.length_ms), format_duration(w.every_ms)));
     }
   }
 

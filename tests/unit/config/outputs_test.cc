@@ -57,6 +57,15 @@ TEST_CASE("sliding: length need not be a multiple of every, every is required") 
   has_error(
       job("  - name: o\n    window: { sliding: 60s }\n    aggregate: { c: count() }\n    to: console\n"), 7,
       13, "a sliding window needs every");
+  // Shorter than every: gaps between windows, in either time mode; equal is a tumbling window.
+  has_error(job("  - name: o\n    window: { sliding: 2s, every: 3s }\n    aggregate: { c: count() }\n    "
+                "to: console\n"),
+            7, 24, "window sliding 2s is shorter than its every 3s");
+  has_error(
+      "time: { event: n }\n" + job("  - name: o\n    window: { sliding: 2s, every: 3s }\n    aggregate: "
+                                   "{ c: count() }\n    to: console\n"),
+      8, 24, "window sliding 2s is shorter than its every 3s");
+  ok(job("  - { name: o, window: { sliding: 3s, every: 3s }, aggregate: { c: count() }, to: console }\n"));
   has_error(job("  - name: o\n    window: weekly\n    aggregate: { c: count() }\n    to: console\n"), 7, 13,
             "window must be batch, total");
 }
