@@ -437,7 +437,12 @@ void Writer::run() {
     lock.unlock();
     Result r;
     auto t0 = std::chrono::steady_clock::now();
-    r.status = write_(c, &r.bytes);
+    try {
+      r.status = write_(c, &r.bytes);
+    } catch (
+        const std::exception& e) {  // e.g. bad_alloc encoding a large state: this job fails, not the process
+      r.status = Status::fatal(std::string("writing the checkpoint: ") + e.what());
+    }
     r.write_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
     if (r.status.is_ok()) {

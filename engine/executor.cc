@@ -237,13 +237,29 @@ int Executor::run(const StopFlag& stop) {
     int64_t batch_end = batch_start_ms_ + batch;
     auto t0 = std::chrono::steady_clock::now();
     bool rebalance = false;
+    // Partitions are moving to another group member: commit what was read from them before they go, so
+    // that their new owner starts right after it (docs/delivery.md, rebalances). The revocation arrives
+    // in a poll, or in a keepalive while a sink or the checkpoint disk is retried; the next poll applies
+    // it, so it is checked before every poll too.
+    auto revoked = [&] {
+      if (!conn_.source->take_rebalanced()) return false;
+      rebalance = true;
+      checkpoint::crash_point(checkpoint::CrashPoint::Rebalance, ++rebalances_);  // test only
+      log->info("Job '{}': consumer group rebalance; ending batch {} early to commit it.", job_.name,
+                batch_id_);
+      return true;
+    };
     while (error_.empty() && stop.load() == 0) {
       // The checkpoint of an earlier batch may have become durable meanwhile: commit its batches now.
       if (writer_ && writer_->in_flight() && !finish_checkpoint(stop, false)) break;
+      if (revoked()) break;
       now = clock_.now_ms();
       if (now >= batch_end) break;
-      auto deadline =
-          std::chrono::steady_clock::now() + std::chrono::milliseconds(manual ? 50 : batch_end - now);
+      // While a checkpoint is being written, come back soon to commit it (a poll may otherwise run to the
+      // batch's end and delay the exactly-once sinks by a batch).
+      int64_t wait_ms = manual ? 50 : batch_end - now;
+      if (writer_ && writer_->in_flight()) wait_ms = std::min<int64_t>(wait_ms, 20);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
       PollResult pr = conn_.source->poll(*this, deadline, manual ? 1 : 65536);
       if (pr == PollResult::End) {
         ended = true;
@@ -253,19 +269,14 @@ int Executor::run(const StopFlag& stop) {
         fail("source: " + conn_.source->last_error().message());
         break;
       }
-      if (conn_.source->take_rebalanced()) {
-        // Partitions are moving to another group member: commit what was read from them before they go,
-        // so that their new owner starts right after it (docs/delivery.md, rebalances).
-        rebalance = true;
-        checkpoint::crash_point(checkpoint::CrashPoint::Rebalance, ++rebalances_);  // test only
-        log->info("Job '{}': consumer group rebalance; ending batch {} early to commit it.", job_.name,
-                  batch_id_);
-        break;
-      }
+      if (revoked()) break;
     }
     if (!error_.empty() || stop_on_bad_) break;
     auto t_close = std::chrono::steady_clock::now();
-    if (!close_batch(batch_start_ms_, batch_end, ended, stop, rebalance)) break;
+    // Read once: a stop arriving during close_batch must not leave this batch without its checkpoint (it
+    // is then seen at the next round, which closes an empty batch with a checkpoint).
+    const bool stopping = stop.load() != 0;
+    if (!close_batch(batch_start_ms_, batch_end, ended, stop, rebalance || stopping)) break;
     if (rebalance)
       checkpoint::crash_point(checkpoint::CrashPoint::RebalanceCommitted, rebalances_);  // test only
     metrics_.last_close_duration_us =
@@ -283,7 +294,7 @@ int Executor::run(const StopFlag& stop) {
     }
     metrics_.last_batch_duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-    if (ended || stop.load() != 0) break;
+    if (ended || stopping) break;
     batch_start_ms_ = batch_end;
     now = clock_.now_ms();
     if (now >= batch_start_ms_ + batch) {
@@ -547,7 +558,10 @@ bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
   if (!writer_ || !writer_->in_flight()) return true;
   auto log = log::get("engine");
   std::optional<checkpoint::Writer::Result> r = writer_->wait(std::chrono::milliseconds(0));
-  while (!r && block) r = writer_->wait(std::chrono::milliseconds(1000));
+  while (!r && block) {
+    r = writer_->wait(std::chrono::milliseconds(50));
+    if (!r) conn_.source->keepalive();  // a slow disk: stay in the consumer group meanwhile
+  }
   if (!r) return true;  // still being written
   // A failed write (disk full): as long as it fails, nothing is committed and no record is read (the
   // source is paused but kept alive); the same checkpoint is written again with backoff.

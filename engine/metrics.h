@@ -88,7 +88,7 @@ struct JobMetrics {
   std::atomic<int64_t> last_batch_duration_us{0};  // wall time of the last batch, reading included
   std::atomic<int64_t> last_close_duration_us{0};  // of that, closing it: windows, sinks, checkpoint
   std::atomic<int64_t> last_batch_end_ms{0};       // window end of the last committed batch
-  std::atomic<int64_t> last_success_ms{0};         // wall time of the last committed batch
+  std::atomic<int64_t> last_success_ms{0};  // wall time of the last batch closed (checkpoint handed over)
   std::atomic<int64_t> watermark_ms{INT64_MIN};
   std::atomic<uint64_t> checkpoint_bytes{0};
   std::atomic<int64_t> checkpoint_duration_us{0};  // writing the last checkpoint, on the writer thread

@@ -30,7 +30,7 @@ struct JobSample {
   uint64_t records_in = 0, bad = 0, late = 0, batches = 0;
   int64_t last_batch_duration_us = 0;
   int64_t last_close_duration_us = 0;
-  int64_t last_success_ms = 0;  // 0: no batch committed yet
+  int64_t last_success_ms = 0;  // 0: no batch closed yet
   int64_t watermark_ms = INT64_MIN;
   uint64_t checkpoint_bytes = 0;
   int64_t checkpoint_duration_us = 0;

@@ -360,7 +360,9 @@ outputs:
 
 std::unique_ptr<CheckpointRun> checkpoint_run(
     size_t records, CheckpointLog& log,
-    std::function<Status(checkpoint::Store&, const checkpoint::Checkpoint&, size_t*)> write) {
+    std::function<Status(checkpoint::Store&, const checkpoint::Checkpoint&, size_t*)> write,
+    std::function<std::unique_ptr<VectorSource>(std::vector<InputRecord>)> make_source = nullptr,
+    int sink_failures = 0) {
   auto run = std::make_unique<CheckpointRun>();
   char tmpl[] = "/tmp/weir-exec-ckpt.XXXXXX";
   run->dir = mkdtemp(tmpl);
@@ -373,10 +375,10 @@ std::unique_ptr<CheckpointRun> checkpoint_run(
   std::vector<InputRecord> in;
   for (size_t i = 0; i < records; ++i) in.push_back({"{\"k\":\"k" + std::to_string(i % 7) + "\"}", 0});
   engine::Connectors conn;
-  auto source = std::make_unique<VectorSource>(std::move(in));
+  auto source = make_source ? make_source(std::move(in)) : std::make_unique<VectorSource>(std::move(in));
   run->source = source.get();
   conn.source = std::move(source);
-  auto sink = std::make_unique<MemorySink>(0, /*exactly_once=*/true);
+  auto sink = std::make_unique<MemorySink>(sink_failures, /*exactly_once=*/true);
   sink->on_write = [&log](const BatchOutput& b) {
     std::lock_guard<std::mutex> lock(log.mu);
     bool durable = false;
@@ -527,6 +529,77 @@ TEST_CASE(
   REQUIRE(run->source->pauses == 1);
   REQUIRE(run->source->resumes == 1);
   REQUIRE(run->source->keepalives >= 10);
+  REQUIRE(last_totals(*run->sink) ==
+          std::vector<std::string>{"k0=36", "k1=36", "k2=36", "k3=36", "k4=36", "k5=35", "k6=35"});
+}
+
+// A consumer-group member whose partitions are revoked in the first keepalive (as librdkafka runs the
+// rebalance callback inside any consume call): the engine must take the revocation and commit what it read
+// before it polls again (the poll hands the partitions over).
+class RevokingSource : public VectorSource {
+ public:
+  using VectorSource::VectorSource;
+  PollResult poll(RecordHandler& h, std::chrono::steady_clock::time_point deadline, size_t max) override {
+    if (revoke_pending_) violations.push_back("polled before the engine took the revocation");
+    if (read_at_revoke_ >= 0 && (acked.empty() || acked[0].offset < read_at_revoke_))
+      violations.push_back("partitions handed over before the records read from them were committed");
+    read_at_revoke_ = -1;
+    return VectorSource::poll(h, deadline, max);
+  }
+  void keepalive() override {
+    VectorSource::keepalive();
+    if (!revoked_once_) revoke_pending_ = revoked_once_ = true;
+  }
+  bool take_rebalanced() override {
+    if (!revoke_pending_) return false;
+    revoke_pending_ = false;
+    read_at_revoke_ = positions()[0].offset;
+    return true;
+  }
+  std::vector<std::string> violations;
+  bool revoked_once_ = false;
+
+ private:
+  bool revoke_pending_ = false;
+  int64_t read_at_revoke_ = -1;
+};
+
+TEST_CASE(
+    "executor: a revocation that arrives while a sink is retried is committed before the next poll hands "
+    "the partitions over",
+    "[executor][checkpoint]") {
+  CheckpointLog log;
+  std::atomic<const engine::JobMetrics*> metrics{nullptr};
+  RevokingSource* src = nullptr;
+  auto run = checkpoint_run(
+      250, log,
+      [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) {
+        // C_1 stays in flight until the loop has read 30 records of batch 2, so it is committed mid-batch.
+        const auto* m = metrics.load();
+        if (c.batch == 1) {
+          auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+          while (m->records_in.load() < 130 && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        Status s = store.write(c, bytes);
+        std::lock_guard<std::mutex> lock(log.mu);
+        if (s.is_ok()) log.durable.push_back(c.batch);
+        return s;
+      },
+      [&](std::vector<InputRecord> in) {
+        auto s = std::make_unique<RevokingSource>(std::move(in));
+        src = s.get();
+        return s;
+      },
+      /*sink_failures=*/1);  // the commit of batch 1 is retried: keepalives meanwhile
+  metrics = &run->executor->metrics();
+  engine::StopFlag stop{0};
+  run->rc = run->executor->run(stop);
+  REQUIRE(run->rc == 0);
+  REQUIRE(src->revoked_once_);
+  REQUIRE(src->violations.empty());
+  REQUIRE(log.errors.empty());
+  REQUIRE(run->sink->failures == 1);
   REQUIRE(last_totals(*run->sink) ==
           std::vector<std::string>{"k0=36", "k1=36", "k2=36", "k3=36", "k4=36", "k5=35", "k6=35"});
 }
