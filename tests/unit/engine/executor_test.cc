@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -397,6 +398,47 @@ std::unique_ptr<CheckpointRun> checkpoint_run(
   return run;
 }
 
+// Holds back record i (0-based) until `may_read(i)` (at most 5 s), so a test decides how far the loop may
+// read while a checkpoint is written (a loop on a test clock otherwise races through its input, and a
+// writer thread scheduled late on a busy machine sees a different picture).
+class GatedSource : public VectorSource {
+ public:
+  GatedSource(std::vector<InputRecord> in, std::function<bool(int64_t)> may_read)
+      : VectorSource(std::move(in)), may_read_(std::move(may_read)) {}
+  PollResult poll(RecordHandler& h, std::chrono::steady_clock::time_point deadline, size_t max) override {
+    int64_t next = positions()[0].offset;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!may_read_(next) && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return VectorSource::poll(h, deadline, max);
+  }
+
+ private:
+  std::function<bool(int64_t)> may_read_;
+};
+
+bool durable(CheckpointLog& log, uint64_t batch) {
+  std::lock_guard<std::mutex> lock(log.mu);
+  return std::find(log.durable.begin(), log.durable.end(), batch) != log.durable.end();
+}
+
+// A checkpoint write (on the writer thread) that holds C_1 until the loop has read `records` records (at
+// most 5 s), then writes and logs what became durable.
+Status write_c1_after(uint64_t records, const std::atomic<const engine::JobMetrics*>& metrics,
+                      CheckpointLog& log, checkpoint::Store& store, const checkpoint::Checkpoint& c,
+                      size_t* bytes) {
+  const auto* m = metrics.load();
+  if (c.batch == 1) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (m->records_in.load() < records && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  Status s = store.write(c, bytes);
+  std::lock_guard<std::mutex> lock(log.mu);
+  if (s.is_ok()) log.durable.push_back(c.batch);
+  return s;
+}
+
 // The counts of the last total-window emission the sink took, as "key=count" in key order.
 std::vector<std::string> last_totals(const MemorySink& sink) {
   std::vector<std::string> out;
@@ -415,9 +457,10 @@ TEST_CASE(
     "[executor][checkpoint]") {
   CheckpointLog log;
   std::atomic<const engine::JobMetrics*> metrics{nullptr};
-  std::vector<uint64_t> read_while_writing;  // per checkpoint: records the loop read during the write
+  std::vector<int64_t> read_while_writing;  // per checkpoint: records of the next batch read during the write
   auto run = checkpoint_run(
-      450, log, [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) -> Status {
+      450, log,
+      [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) -> Status {
         {
           std::lock_guard<std::mutex> lock(log.mu);
           if (++log.writing > 1) log.errors.push_back("two checkpoint writes at once");
@@ -426,21 +469,29 @@ TEST_CASE(
             log.errors.push_back("checkpoint " + std::to_string(c.batch) + " before batch " +
                                  std::to_string(c.batch - 1) + " was committed");
         }
-        // A slow disk: the write of batch 1 and 2 takes until the loop has read 50 more records (at most
-        // 5 s; a loop that waits for the write never gets there).
+        // A slow disk: the write of batch 1 and 2 takes until the loop has read 50 records of the next
+        // batch (at most 5 s; a loop that waits for the write never gets there). The source holds those
+        // 50 back until the write is done, so the figure does not depend on thread scheduling.
         const auto* m = metrics.load();
-        uint64_t at_start = m->records_in.load();
+        int64_t batch_end = 100 * static_cast<int64_t>(c.batch);
         if (c.batch <= 2) {
           auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-          while (m->records_in.load() < at_start + 50 && std::chrono::steady_clock::now() < until)
+          while (static_cast<int64_t>(m->records_in.load()) < batch_end + 50 &&
+                 std::chrono::steady_clock::now() < until)
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         Status s = store.write(c, bytes);
         std::lock_guard<std::mutex> lock(log.mu);
-        read_while_writing.push_back(m->records_in.load() - at_start);
+        read_while_writing.push_back(static_cast<int64_t>(m->records_in.load()) - batch_end);
         if (s.is_ok()) log.durable.push_back(c.batch);
         --log.writing;
         return s;
+      },
+      [&](std::vector<InputRecord> in) {  // records 150-199 wait for C_1, 250-299 for C_2
+        return std::make_unique<GatedSource>(std::move(in), [&](int64_t i) {
+          int64_t b = i / 100;
+          return b < 1 || b > 2 || i % 100 < 50 || durable(log, static_cast<uint64_t>(b));
+        });
       });
   metrics = &run->executor->metrics();
   engine::StopFlag stop{0};
@@ -473,18 +524,14 @@ TEST_CASE(
   CheckpointLog log;
   std::atomic<const engine::JobMetrics*> metrics{nullptr};
   std::vector<uint64_t> read_at_commit;
-  auto run =
-      checkpoint_run(250, log, [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) {
-        const auto* m = metrics.load();
-        if (c.batch == 1) {
-          auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-          while (m->records_in.load() < 130 && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-        Status s = store.write(c, bytes);
-        std::lock_guard<std::mutex> lock(log.mu);
-        if (s.is_ok()) log.durable.push_back(c.batch);
-        return s;
+  auto run = checkpoint_run(
+      250, log,
+      [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) {
+        return write_c1_after(130, metrics, log, store, c, bytes);
+      },
+      [&](std::vector<InputRecord> in) {  // record 131 waits until C_1 is durable
+        return std::make_unique<GatedSource>(std::move(in),
+                                             [&](int64_t i) { return i < 130 || durable(log, 1); });
       });
   metrics = &run->executor->metrics();
   run->sink->on_write = [&, inner = run->sink->on_write](const BatchOutput& b) {
@@ -536,15 +583,15 @@ TEST_CASE(
 // A consumer-group member whose partitions are revoked in the first keepalive (as librdkafka runs the
 // rebalance callback inside any consume call): the engine must take the revocation and commit what it read
 // before it polls again (the poll hands the partitions over).
-class RevokingSource : public VectorSource {
+class RevokingSource : public GatedSource {
  public:
-  using VectorSource::VectorSource;
+  using GatedSource::GatedSource;
   PollResult poll(RecordHandler& h, std::chrono::steady_clock::time_point deadline, size_t max) override {
     if (revoke_pending_) violations.push_back("polled before the engine took the revocation");
     if (read_at_revoke_ >= 0 && (acked.empty() || acked[0].offset < read_at_revoke_))
       violations.push_back("partitions handed over before the records read from them were committed");
     read_at_revoke_ = -1;
-    return VectorSource::poll(h, deadline, max);
+    return GatedSource::poll(h, deadline, max);
   }
   void keepalive() override {
     VectorSource::keepalive();
@@ -575,19 +622,11 @@ TEST_CASE(
       250, log,
       [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) {
         // C_1 stays in flight until the loop has read 30 records of batch 2, so it is committed mid-batch.
-        const auto* m = metrics.load();
-        if (c.batch == 1) {
-          auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-          while (m->records_in.load() < 130 && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-        Status s = store.write(c, bytes);
-        std::lock_guard<std::mutex> lock(log.mu);
-        if (s.is_ok()) log.durable.push_back(c.batch);
-        return s;
+        return write_c1_after(130, metrics, log, store, c, bytes);
       },
       [&](std::vector<InputRecord> in) {
-        auto s = std::make_unique<RevokingSource>(std::move(in));
+        auto s = std::make_unique<RevokingSource>(std::move(in),
+                                                  [&](int64_t i) { return i < 130 || durable(log, 1); });
         src = s.get();
         return s;
       },
