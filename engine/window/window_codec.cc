@@ -27,7 +27,9 @@ using namespace detail;  // NOLINT: internal types of this module
 namespace {
 
 constexpr char kMagic[] = {'W', 'W', 'S', 2};  // version 1 differs only in the running partial
-constexpr int kMaxListDepth = 16;
+// Group keys may be lists as deep as JSON input allows (the extractor stops at 512 levels); keys are stored
+// in this encoding, so every key that can be encoded must decode again.
+constexpr int kMaxListDepth = 1024;
 
 constexpr uint64_t kHasAnchor = 1, kProcessing = 2, kHasStart = 4, kHasFirst = 8, kDirty = 16, kFinished = 32;
 
