@@ -32,7 +32,8 @@ void put_value(std::string& out, const Value& v) {
 }
 
 bool Reader::value(Value& v, int depth) {
-  if (pos_ >= in_.size() || depth > 64) return false;
+  // Lists as deep as JSON input allows (the extractor stops at 512 levels) must come back.
+  if (pos_ >= in_.size() || depth > 1024) return false;
   auto t = static_cast<uint8_t>(in_[pos_++]);
   switch (static_cast<Type>(t)) {
     case Type::Null:

@@ -79,6 +79,19 @@ TEST_CASE("checkpoint: encode/decode round trip keeps every field", "[checkpoint
   REQUIRE(Value::list(row).to_json() == Value::list(c.outputs[0].pending[0].emissions[0].rows[0]).to_json());
 }
 
+TEST_CASE("checkpoint: a pending row holding a list nested as deep as JSON input allows round-trips",
+          "[checkpoint]") {
+  Checkpoint c = sample(3);
+  Value deep = Value::integer(1);
+  for (int i = 0; i < 512; ++i) deep = Value::list({deep});  // fields/extract.h: kMaxDepth
+  c.outputs[0].pending[0].emissions[0].rows[0].back() = deep;
+  std::string err;
+  auto d = decode(encode(c), err);
+  INFO(err);
+  REQUIRE(d);
+  CHECK(Value::compare(d->outputs[0].pending[0].emissions[0].rows[0].back(), deep) == 0);
+}
+
 TEST_CASE("checkpoint: corrupt, truncated, empty and future-version files are rejected with a reason",
           "[checkpoint]") {
   std::string good = encode(sample(3));
