@@ -422,6 +422,15 @@ bool durable(CheckpointLog& log, uint64_t batch) {
   return std::find(log.durable.begin(), log.durable.end(), batch) != log.durable.end();
 }
 
+// Writes the checkpoint and, once it is durable, logs its batch (on the writer thread).
+Status write_logged(CheckpointLog& log, checkpoint::Store& store, const checkpoint::Checkpoint& c,
+                    size_t* bytes) {
+  Status s = store.write(c, bytes);
+  std::lock_guard<std::mutex> lock(log.mu);
+  if (s.is_ok()) log.durable.push_back(c.batch);
+  return s;
+}
+
 // A checkpoint write (on the writer thread) that holds C_1 until the loop has read `records` records (at
 // most 5 s), then writes and logs what became durable.
 Status write_c1_after(uint64_t records, const std::atomic<const engine::JobMetrics*>& metrics,
@@ -433,10 +442,7 @@ Status write_c1_after(uint64_t records, const std::atomic<const engine::JobMetri
     while (m->records_in.load() < records && std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  Status s = store.write(c, bytes);
-  std::lock_guard<std::mutex> lock(log.mu);
-  if (s.is_ok()) log.durable.push_back(c.batch);
-  return s;
+  return write_logged(log, store, c, bytes);
 }
 
 // The counts of the last total-window emission the sink took, as "key=count" in key order.
@@ -560,10 +566,7 @@ TEST_CASE(
           ++failures;
           return Status::retryable("cannot write ckpt: No space left on device");
         }
-        Status s = store.write(c, bytes);
-        std::lock_guard<std::mutex> lock(log.mu);
-        if (s.is_ok()) log.durable.push_back(c.batch);
-        return s;
+        return write_logged(log, store, c, bytes);
       });
   engine::StopFlag stop{0};
   run->rc = run->executor->run(stop);
@@ -649,10 +652,7 @@ TEST_CASE("executor: a checkpoint write that fails for good stops the job withou
   auto run =
       checkpoint_run(250, log, [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) {
         if (c.batch == 2) return Status::fatal("cannot create ckpt: Permission denied");
-        Status s = store.write(c, bytes);
-        std::lock_guard<std::mutex> lock(log.mu);
-        if (s.is_ok()) log.durable.push_back(c.batch);
-        return s;
+        return write_logged(log, store, c, bytes);
       });
   engine::StopFlag stop{0};
   run->rc = run->executor->run(stop);
