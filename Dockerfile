@@ -20,7 +20,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       librdkafka1 libyaml-cpp0.7 libpqxx-6.4 libpq5 libre2-9 libspdlog1.10 libfmt9 libcpp-httplib0.11 \
-      libsystemd0 ca-certificates curl \
+      libsystemd0 libjemalloc2 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 weir \
  && useradd --system --uid 10001 --gid weir --home-dir /var/lib/weir --shell /usr/sbin/nologin weir \

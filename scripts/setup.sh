@@ -8,7 +8,7 @@ profile="${1:-test}"
 
 build_pkgs=(build-essential cmake ninja-build pkg-config
   librdkafka-dev libyaml-cpp-dev rapidjson-dev libspdlog-dev libfmt-dev
-  libpqxx-dev libpq-dev libcli11-dev catch2 libre2-dev libcpp-httplib-dev libsystemd-dev)
+  libpqxx-dev libpq-dev libcli11-dev catch2 libre2-dev libcpp-httplib-dev libsystemd-dev libjemalloc-dev)
 test_pkgs=(postgresql kcat clang-format systemd procps util-linux python3 dpkg-dev file)
 bench_pkgs=(python3-confluent-kafka valgrind time)
 

@@ -282,6 +282,48 @@ TEST_CASE("source waits for an unknown topic and reads it once it exists") {
   CHECK(h.recs.size() == 2);
 }
 
+// A handler that takes ~20 us per record and notes how many records arrive after a deadline.
+struct SlowCollector : RecordHandler {
+  std::chrono::steady_clock::time_point deadline{};
+  size_t total = 0;
+  size_t after_deadline = 0;
+  void on_record(const RawRecord&) override {
+    ++total;
+    auto now = std::chrono::steady_clock::now();
+    if (now > deadline) ++after_deadline;
+    while (std::chrono::steady_clock::now() - now < 20us) {
+    }
+  }
+};
+
+TEST_CASE("source poll returns at its deadline while records keep flowing") {
+  // The engine closes a batch at its end: a poll must not go on draining the queue past its deadline (it did,
+  // up to the engine's 65536-record cap, so batches closed tens of ms late under load).
+  MockBroker b({"--topic", "t:4"});
+  kafka::KafkaSource src(source_cfg(b, "t", "g"), "j");
+  REQUIRE_OK(src.open(nullptr));
+  Collector h;
+  wait_assigned(src, h, 4);
+  produce(b.bootstrap(), "t", partitioned(4, 5000));
+  // Let the consumer fetch them: the queue then holds far more than one deadline's worth (20k x 20 us).
+  SlowCollector slow;
+  slow.deadline = std::chrono::steady_clock::now() + 2s;
+  while (slow.total == 0 && std::chrono::steady_clock::now() < slow.deadline)
+    REQUIRE(src.poll(slow, std::chrono::steady_clock::now() + 1ms, 1) == PollResult::Ok);
+  REQUIRE(slow.total == 1);
+  std::this_thread::sleep_for(500ms);
+  slow.deadline = std::chrono::steady_clock::now() + 50ms;
+  REQUIRE(src.poll(slow, slow.deadline, 1'000'000) == PollResult::Ok);
+  INFO("records delivered: " << slow.total << ", after the deadline: " << slow.after_deadline);
+  CHECK(slow.total < 20000);
+  // At most one consume call's worth (1024 records) may be in hand when the deadline passes.
+  CHECK(slow.after_deadline <= 1024);
+  // The rest is delivered by later polls, in order and once.
+  Collector rest;
+  poll_until(src, rest, 20000 - slow.total, 20s);
+  CHECK(rest.recs.size() == 20000 - slow.total);
+}
+
 TEST_CASE("source pause stops delivery and resume continues") {
   MockBroker b({"--topic", "t:2"});
   kafka::KafkaSource src(source_cfg(b, "t", "g"), "j");
