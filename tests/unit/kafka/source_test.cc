@@ -54,6 +54,18 @@ void wait_assigned(kafka::KafkaSource& src, Collector& h, size_t n = 1) {
   REQUIRE(src.assignment().size() >= n);
 }
 
+// A broker with topic "t" of `partitions` partitions, and a source in group "g" that holds all of them.
+struct AssignedSource {
+  MockBroker b;
+  kafka::KafkaSource src;
+  Collector h;
+  explicit AssignedSource(int partitions)
+      : b({"--topic", "t:" + std::to_string(partitions)}), src(source_cfg(b, "t", "g"), "j") {
+    REQUIRE_OK(src.open(nullptr));
+    wait_assigned(src, h, static_cast<size_t>(partitions));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("source delivers every record of a 4-partition topic once, with metadata") {
@@ -299,12 +311,9 @@ struct SlowCollector : RecordHandler {
 TEST_CASE("source poll returns at its deadline while records keep flowing") {
   // The engine closes a batch at its end: a poll must not go on draining the queue past its deadline (it did,
   // up to the engine's 65536-record cap, so batches closed tens of ms late under load).
-  MockBroker b({"--topic", "t:4"});
-  kafka::KafkaSource src(source_cfg(b, "t", "g"), "j");
-  REQUIRE_OK(src.open(nullptr));
-  Collector h;
-  wait_assigned(src, h, 4);
-  produce(b.bootstrap(), "t", partitioned(4, 5000));
+  AssignedSource a(4);
+  auto& src = a.src;
+  produce(a.b.bootstrap(), "t", partitioned(4, 5000));
   // Let the consumer fetch them: the queue then holds far more than one deadline's worth (20k x 20 us).
   SlowCollector slow;
   slow.deadline = std::chrono::steady_clock::now() + 2s;
@@ -325,13 +334,11 @@ TEST_CASE("source poll returns at its deadline while records keep flowing") {
 }
 
 TEST_CASE("source pause stops delivery and resume continues") {
-  MockBroker b({"--topic", "t:2"});
-  kafka::KafkaSource src(source_cfg(b, "t", "g"), "j");
-  REQUIRE_OK(src.open(nullptr));
-  Collector h;
-  wait_assigned(src, h, 2);
+  AssignedSource a(2);
+  auto& src = a.src;
+  auto& h = a.h;
   src.pause();
-  produce(b.bootstrap(), "t", partitioned(2, 50));
+  produce(a.b.bootstrap(), "t", partitioned(2, 50));
   for (int i = 0; i < 4; ++i)
     REQUIRE(src.poll(h, std::chrono::steady_clock::now() + 250ms, 100000) == PollResult::Ok);
   CHECK(h.recs.empty());
