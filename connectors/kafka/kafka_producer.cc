@@ -66,18 +66,29 @@ rd_kafka_topic_t* Producer::topic(const std::string& name) {
 }
 
 Status Producer::produce(const std::string& topic_name, std::optional<std::string_view> key,
-                         std::string_view value) {
+                         std::string_view value, const Header* header) {
   if (!rk_) return Status::fatal(what_ + " is not open");
   rd_kafka_topic_t* t = topic(topic_name);
   if (!t) return Status::fatal(fmt::format("{}: cannot use topic {}", what_, topic_name));
   for (;;) {
-    int rc = rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(value.data()),
-                              value.size(), key ? key->data() : nullptr, key ? key->size() : 0, nullptr);
-    if (rc == 0) {
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (header) {
+      e = rd_kafka_producev(
+          rk_, RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_VALUE((const_cast<char*>(value.data())), (value.size())),
+          RD_KAFKA_V_KEY((key ? key->data() : nullptr), (key ? key->size() : 0)),
+          RD_KAFKA_V_HEADER(header->name, header->value.data(), static_cast<ssize_t>(header->value.size())),
+          RD_KAFKA_V_END);
+    } else if (rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                const_cast<char*>(value.data()), value.size(), key ? key->data() : nullptr,
+                                key ? key->size() : 0, nullptr) != 0) {
+      e = rd_kafka_last_error();
+    }
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ++produced_;
       return Status::ok();
     }
-    auto e = rd_kafka_last_error();
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk_, 10);  // serve delivery reports to make room
       continue;

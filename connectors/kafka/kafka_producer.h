@@ -27,9 +27,15 @@ class Producer {
   bool is_open() const { return rk_ != nullptr; }
   rd_kafka_t* handle() { return rk_; }
 
+  // One message header (name and value are copied with the message).
+  struct Header {
+    const char* name;
+    std::string_view value;
+  };
   // Queues one message (copied). Waits (serving delivery reports) while the local queue is full.
-  // `key`: nullopt = no key.
-  Status produce(const std::string& topic, std::optional<std::string_view> key, std::string_view value);
+  // `key`: nullopt = no key. `header`: optional, one header.
+  Status produce(const std::string& topic, std::optional<std::string_view> key, std::string_view value,
+                 const Header* header = nullptr);
   // Waits until every message produced since the last wait() has a delivery report. Ok only when all
   // were acknowledged; otherwise the first failure, classified.
   Status wait();

@@ -1,8 +1,50 @@
 #include "connectors/kafka/kafka_sink.h"
 
 #include <cstdlib>
+#include <map>
 
 namespace weir::kafka {
+namespace {
+
+struct ConsumerDeleter {
+  void operator()(rd_kafka_t* rk) const {
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+  }
+};
+struct ListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+};
+
+// User properties that also concern a consumer of the same cluster (connection and security); producer
+// settings such as linger.ms would only draw configuration warnings there.
+bool connection_property(const std::string& k) {
+  for (const char* prefix : {"security.", "sasl.", "ssl.", "ssl_", "socket.", "broker.", "client.dns",
+                             "enable.ssl", "api.version", "metadata.", "reconnect.", "resolve."}) {
+    if (k.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+// The batch id in a message's weir-batch header when it carries `tag` ("<job>/<output>:"), else 0.
+uint64_t batch_of(rd_kafka_message_t* m, const std::string& tag) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+  const void* v = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(hdrs, KafkaSink::kBatchHeader, &v, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return 0;
+  std::string_view s(static_cast<const char*>(v), size);
+  if (s.size() <= tag.size() || s.substr(0, tag.size()) != tag) return 0;
+  uint64_t id = 0;
+  for (char c : s.substr(tag.size())) {
+    if (c < '0' || c > '9' || id > (UINT64_MAX - 9) / 10) return 0;
+    id = id * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return id;
+}
+
+}  // namespace
 
 KafkaSink::KafkaSink(config::KafkaSink cfg, std::optional<int> key_column, std::vector<bool> omit,
                      std::optional<std::string> consumer_group)
@@ -44,8 +86,118 @@ Status KafkaSink::open(const SinkContext& ctx) {
       return retry ? Status::retryable(msg) : Status::fatal(msg);
     }
   }
-  logger()->info("{}: open ({}, brokers {}).", what_, cfg_.exactly_once ? "transactional" : "idempotent",
-                 join_brokers(cfg_.brokers));
+  committed_ = 0;
+  if (cfg_.exactly_once) {
+    batch_tag_ = fmt::format("{}/{}:", ctx.job, ctx.output);
+    if (Status st = read_committed_batch(ctx.job); !st.is_ok()) {
+      producer_.reset();
+      return st;
+    }
+  }
+  logger()->info("{}: open ({}, brokers {}{}).", what_, cfg_.exactly_once ? "transactional" : "idempotent",
+                 join_brokers(cfg_.brokers),
+                 cfg_.exactly_once ? fmt::format("; last committed batch {}", committed_) : std::string());
+  return Status::ok();
+}
+
+Status KafkaSink::read_committed_batch(const std::string& job) {
+  config::Properties settings;
+  for (const auto& [k, v] : cfg_.properties) {
+    if (connection_property(k)) settings.emplace_back(k, v);
+  }
+  settings.emplace_back("bootstrap.servers", join_brokers(cfg_.brokers));
+  settings.emplace_back("client.id", "weir-" + job);
+  settings.emplace_back("group.id",
+                        "weir-" + job + "-readback");  // never joined: partitions are assigned by hand
+  settings.emplace_back("enable.auto.commit", "false");
+  settings.emplace_back("enable.auto.offset.store", "false");
+  settings.emplace_back("enable.partition.eof", "true");
+  settings.emplace_back("isolation.level", "read_committed");
+  settings.emplace_back("log.connection.close", "false");
+  std::string error;
+  ConfPtr conf = make_conf(settings, error);
+  if (!conf) return Status::fatal(what_ + ": reading back the last committed batch: " + error);
+  char err[512];
+  std::unique_ptr<rd_kafka_t, ConsumerDeleter> rk(
+      rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err)));
+  if (!rk)
+    return Status::fatal(fmt::format("{}: cannot create a consumer to read back the topic: {}", what_, err));
+  conf.release();
+  auto failed = [&](const std::string& why) {
+    return Status::retryable(fmt::format("{}: reading back the last committed batch failed: {}", what_, why));
+  };
+
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), cfg_.topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 0, rkt, &md, 10000);
+  rd_kafka_topic_destroy(rkt);
+  if (e) return failed(rd_kafka_err2str(e));
+  int partitions = 0;
+  rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (md->topic_cnt == 1) {
+    partitions = md->topics[0].partition_cnt;
+    topic_err = md->topics[0].err;
+  }
+  rd_kafka_metadata_destroy(md);
+  if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return Status::ok();  // nothing written yet
+  if (topic_err) return failed(rd_kafka_err2str(topic_err));
+
+  // Per partition: [lo, hi) and the window read so far; a tail without a tagged message is read further back.
+  struct Tail {
+    int64_t lo = 0, hi = 0, start = 0, window = 16;
+    bool done = false;
+  };
+  std::map<int32_t, Tail> tails;
+  for (int32_t p = 0; p < partitions; ++p) {
+    Tail t;
+    if (auto we = rd_kafka_query_watermark_offsets(rk.get(), cfg_.topic.c_str(), p, &t.lo, &t.hi, 10000))
+      return failed(fmt::format("partition {}: {}", p, rd_kafka_err2str(we)));
+    if (t.hi > t.lo) tails[p] = t;
+  }
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter> list(rd_kafka_topic_partition_list_new(0));
+    std::map<int32_t, bool> open;  // assigned this round, not at their end yet
+    for (auto& [p, t] : tails) {
+      if (t.done) continue;
+      t.start = std::max(t.lo, t.hi - t.window);
+      rd_kafka_topic_partition_list_add(list.get(), cfg_.topic.c_str(), p)->offset = t.start;
+      open[p] = true;
+    }
+    if (open.empty()) break;
+    if (auto ae = rd_kafka_assign(rk.get(), list.get())) return failed(rd_kafka_err2str(ae));
+    std::map<int32_t, uint64_t> found;
+    while (!open.empty()) {
+      if (std::chrono::steady_clock::now() > give_up)
+        return failed("timed out reading the partitions' tails");
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 100);
+      if (!m) continue;
+      int32_t p = m->partition;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        open.erase(p);
+      } else if (m->err) {
+        std::string why = rd_kafka_message_errstr(m);
+        rd_kafka_message_destroy(m);
+        return failed(why);
+      } else if (open.count(p)) {
+        if (uint64_t id = batch_of(m, batch_tag_)) found[p] = std::max(found[p], id);
+        if (m->offset + 1 >= tails[p].hi) open.erase(p);
+      }
+      rd_kafka_message_destroy(m);
+    }
+    for (auto& [p, t] : tails) {
+      if (t.done) continue;
+      if (auto f = found.find(p); f != found.end()) {
+        committed_ = std::max(committed_, f->second);
+        t.done = true;
+      } else if (t.start <= t.lo) {
+        t.done = true;  // the whole partition holds no message of this output
+      } else {
+        t.window *= 16;  // only other writers', aborted messages or markers at the end: look further back
+      }
+    }
+  }
+  rd_kafka_assign(rk.get(), nullptr);
   return Status::ok();
 }
 
@@ -77,7 +229,9 @@ Status KafkaSink::produce_all(const BatchOutput& batch) {
           key = key_;
         }
       }
-      if (Status st = producer_->produce(cfg_.topic, key, buf_); !st.is_ok()) {
+      Producer::Header header{kBatchHeader, header_value_};
+      if (Status st = producer_->produce(cfg_.topic, key, buf_, cfg_.exactly_once ? &header : nullptr);
+          !st.is_ok()) {
         // Drain what was queued so the next attempt starts clean; the batch failed either way.
         (void)producer_->wait();
         return st;
@@ -117,7 +271,9 @@ Status KafkaSink::txn_error(rd_kafka_error_t* error, const char* step) {
 }
 
 Status KafkaSink::write_transaction(const BatchOutput& batch) {
+  if (batch.batch_id <= committed_) return Status::ok();  // its transaction committed already
   rd_kafka_t* rk = producer_->handle();
+  header_value_ = batch_tag_ + std::to_string(batch.batch_id);
   if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk)) {
     // A previous failed commit may have left the transaction open: abort it and let the caller retry.
     return txn_error(e, "beginning a transaction");
@@ -150,6 +306,7 @@ Status KafkaSink::write_transaction(const BatchOutput& batch) {
   if (rd_kafka_error_t* e = rd_kafka_commit_transaction(rk, kTxnTimeoutMs)) {
     return txn_error(e, "committing the transaction");
   }
+  committed_ = batch.batch_id;
   return Status::ok();
 }
 

@@ -13,9 +13,11 @@
 // exactly_once: a transactional producer with transactional.id weir-<job>-<output>; each batch is
 // one transaction. When `consumer_group` is given, the batch's source positions are sent to the
 // transaction as that group's offsets (Kafka -> Kafka). An abortable error aborts the transaction
-// and returns retryable; a fatal or fencing error returns fatal. committed_batch() returns 0: Kafka
-// keeps no batch id, so the engine resumes from the checkpoint whose positions match the group's
-// committed offsets (DELIVERY.md).
+// and returns retryable; a fatal or fencing error returns fatal. Every message of the transaction carries
+// the header `weir-batch: <job>/<output>:<batch id>`. open() (after init_transactions has aborted whatever
+// transaction a crashed run left open) reads the committed tail of each partition of the topic with a
+// read_committed consumer and takes the largest such id as committed_batch(), so that after a crash the
+// engine does not write a batch again whose transaction had committed (DELIVERY.md step 4).
 #pragma once
 
 #include <memory>
@@ -38,7 +40,10 @@ class KafkaSink final : public Sink {
   Status open(const SinkContext& ctx) override;
   Status write(const BatchOutput& batch) override;
   bool exactly_once() const override { return cfg_.exactly_once; }
+  uint64_t committed_batch() override { return committed_; }
   void close() override;
+
+  static constexpr const char* kBatchHeader = "weir-batch";
 
   // The JSON text written for one row (exposed for tests).
   void encode_row(const Row& row, std::string& out) const;
@@ -49,6 +54,7 @@ class KafkaSink final : public Sink {
   Status produce_all(const BatchOutput& batch);
   Status write_transaction(const BatchOutput& batch);
   Status txn_error(rd_kafka_error_t* error, const char* step);
+  Status read_committed_batch(const std::string& job);
 
   config::KafkaSink cfg_;
   std::optional<int> key_column_;
@@ -58,6 +64,9 @@ class KafkaSink final : public Sink {
   std::string what_;
   std::unique_ptr<Producer> producer_;
   std::string buf_, key_;
+  std::string batch_tag_;     // "<job>/<output>:" (exactly_once)
+  std::string header_value_;  // batch_tag_ + the id of the batch being written
+  uint64_t committed_ = 0;    // exactly_once: the last batch whose transaction committed
 };
 
 // Dead-letter entries to a Kafka topic (on_error.dead_letter: { kafka: {...} }).

@@ -303,6 +303,58 @@ class Resume(KafkaCase):
         self.assertEqual(kt.latest_emission(out), kt.tally(a + b))
 
 
+class ExactlyOnce(KafkaCase):
+    """exactly_once into Kafka across a crash (DELIVERY.md step 4): files -> a transactional Kafka sink, killed
+    right after batch 5's transaction committed (the checkpoint still lists batch 5 as pending) or right before
+    it; the restarted run must find out from the topic which batches it holds and write each record once.
+    The test clock (WEIR_TEST_CLOCK) makes every batch 100 records."""
+
+    topics = ("copy:3",)
+    START_MS = 1484148840000
+    STEP_MS = 10
+    CRASH_BATCH = 5
+
+    def crash_and_recover(self, point):
+        name = "eo_" + point
+        inp = wt.FilesInput(CTX.path(name + "-in"))
+        inp.add([{"seq": i, "branch": "b%d" % (i % 7)} for i in range(600)])
+        inp.add([{"seq": i, "branch": "b%d" % (i % 7)} for i in range(600, 1050)])
+        job = CTX.write_job(name, f"""
+job: {name}
+batch: 1s
+source: {{ files: {{ dir: {inp.dir}, pattern: "*.jsonl", once: true }} }}
+fields:
+  seq: {{ path: seq, type: int, required: true }}
+  branch: {{ path: branch, type: string }}
+outputs:
+  - name: copy
+    to: {{ kafka: {{ brokers: "{self.boot}", topic: copy, key: branch, exactly_once: true }} }}
+""")
+        w = self.weir(job)
+        rc, log = w.run(env={"WEIR_TEST_CLOCK": f"{self.START_MS}:{self.STEP_MS}",
+                             "WEIR_TEST_CRASH_AT": f"{point}:{self.CRASH_BATCH}"}, timeout=120)
+        self.assertEqual(rc, 137, log)
+
+        def seqs():
+            return Counter(json.loads(m)["seq"] for m in kt.consume(self.boot, "copy", "%s\\n") if m.strip())
+        held = 100 * (self.CRASH_BATCH if point == "after_commit" else self.CRASH_BATCH - 1)
+        self.assertEqual(seqs(), Counter(range(held)), "the topic before the restart")
+        rc, log = w.run(env={"WEIR_TEST_CLOCK": f"{self.START_MS + 600000}:{self.STEP_MS}"}, timeout=120)
+        self.assertEqual(rc, 0, log)
+        self.assertRegex(log, "resuming from checkpoint batch %d " % self.CRASH_BATCH)
+        self.assertRegex(log, "last committed batch %d\\)" % (self.CRASH_BATCH if point == "after_commit"
+                                                               else self.CRASH_BATCH - 1))
+        got = seqs()
+        self.assertEqual([s for s, n in got.items() if n > 1], [], "records written twice")
+        self.assertEqual(got, Counter(range(1050)))
+
+    def test_crash_after_commit(self):
+        self.crash_and_recover("after_commit")
+
+    def test_crash_after_checkpoint_before_commit(self):
+        self.crash_and_recover("after_checkpoint")
+
+
 def batch_rows(path):
     """Every row of a jsonl file sink ([] if none)."""
     try:

@@ -140,6 +140,7 @@ struct Read {
   std::optional<std::string> value;
   int32_t partition;
   int64_t offset;
+  std::optional<std::string> batch_header;  // the weir-batch header (exactly-once sinks)
 };
 
 // Reads a topic's partitions from the beginning (no group) until `want` messages or the timeout.
@@ -159,8 +160,14 @@ inline std::vector<Read> read_topic(const std::string& bootstrap, const std::str
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
     if (!m) continue;
     if (!m->err) {
-      Read r{std::nullopt, std::nullopt, m->partition, m->offset};
+      Read r{std::nullopt, std::nullopt, m->partition, m->offset, std::nullopt};
       if (m->key) r.key = std::string(static_cast<const char*>(m->key), m->key_len);
+      rd_kafka_headers_t* hdrs = nullptr;
+      const void* hv = nullptr;
+      size_t hsize = 0;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          rd_kafka_header_get_last(hdrs, "weir-batch", &hv, &hsize) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        r.batch_header = std::string(static_cast<const char*>(hv), hsize);
       if (m->payload) r.value = std::string(static_cast<const char*>(m->payload), m->len);
       out.push_back(std::move(r));
     }
