@@ -49,25 +49,29 @@ int type_rank(Type t) {
   return 6;
 }
 
+// 2^63: every double d with -2^63 <= d < 2^63 truncates to an int64 exactly.
+constexpr double kTwo63 = 9223372036854775808.0;
+
+// An int against a float, exactly (converting the int to double would round it above 2^53 and make, e.g.,
+// INT64_MAX equal to 2^63 while the two hash differently). NaN sorts after all numbers.
+int cmp_int_float(int64_t i, double f) {
+  if (std::isnan(f) || f >= kTwo63) return -1;
+  if (f < -kTwo63) return 1;
+  double t = std::trunc(f);
+  auto fi = static_cast<int64_t>(t);
+  if (i != fi) return i < fi ? -1 : 1;
+  return f > t ? -1 : (f < t ? 1 : 0);
+}
+
 int cmp_num(const Value& a, const Value& b) {
-  if (a.type() == Type::Int && b.type() == Type::Int) {
-    return a.as_int() < b.as_int() ? -1 : (a.as_int() > b.as_int() ? 1 : 0);
-  }
-  double x = a.to_double(), y = b.to_double();
+  bool ai = a.type() == Type::Int, bi = b.type() == Type::Int;
+  if (ai && bi) return a.as_int() < b.as_int() ? -1 : (a.as_int() > b.as_int() ? 1 : 0);
+  if (ai) return cmp_int_float(a.as_int(), b.as_float());
+  if (bi) return -cmp_int_float(b.as_int(), a.as_float());
+  double x = a.as_float(), y = b.as_float();
   bool xn = std::isnan(x), yn = std::isnan(y);
   if (xn || yn) return xn == yn ? 0 : (xn ? 1 : -1);  // NaN sorts after all numbers
-  if (x < y) return -1;
-  if (x > y) return 1;
-  // Equal as doubles; for an int beyond 2^53 compare exactly against the float's integer value.
-  if (a.type() == Type::Int && b.type() == Type::Float && std::fabs(y) < 9.2e18) {
-    auto yi = static_cast<int64_t>(y);
-    return a.as_int() < yi ? -1 : (a.as_int() > yi ? 1 : 0);
-  }
-  if (a.type() == Type::Float && b.type() == Type::Int && std::fabs(x) < 9.2e18) {
-    auto xi = static_cast<int64_t>(x);
-    return xi < b.as_int() ? -1 : (xi > b.as_int() ? 1 : 0);
-  }
-  return 0;
+  return x < y ? -1 : (x > y ? 1 : 0);
 }
 
 inline size_t mix(size_t h, size_t v) {
@@ -117,7 +121,7 @@ size_t Value::hash() const {
     case Type::Float: {
       double d = as_float();
       // Integral floats hash like the equal int so that 1 and 1.0 land in one group.
-      if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18) {
+      if (d == std::trunc(d) && d >= -kTwo63 && d < kTwo63) {
         return std::hash<int64_t>()(static_cast<int64_t>(d)) * 0x9e3779b97f4a7c15ULL;
       }
       if (std::isnan(d)) return 0x7ff8;
