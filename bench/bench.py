@@ -178,70 +178,32 @@ def file_workloads(weir, data, results):
         ratios(results, title)
 
 
-def kafka_workload(weir, broker, data, results):
-    title = "W1 treasury (loopback Kafka)"
-    path = os.path.join(data, "w1/treasury.jsonl")
-    topic = "treasury"
-    mb = subprocess.Popen([broker, "--brokers", "1", "--topic", "%s:%d" % (topic, PARTITIONS),
-                           "--topic", "copy-kcat:%d" % PARTITIONS, "--topic", "copy-weir:%d" % PARTITIONS],
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+# Kafka workloads: (title, data file, topic, partitions, weir job, progress column, python workload). Partitions
+# keep every partition under the mock's retention (~5 MB / 100k messages): W1 1M x 154 B over 64 is ~2.4 MB each,
+# W2 100k x 4.7 KB over 128 is ~3.6 MB each, W3 1M x 27 B over 64 is ~0.4 MB each.
+KAFKA_WORKLOADS = [
+    ("W1 treasury (loopback Kafka)", "w1/treasury.jsonl", "treasury", PARTITIONS, "w1-treasury-kafka.yaml",
+     "transactions", "w1"),
+    ("W2 tweets (loopback Kafka)", "w2/tweets.jsonl", "tweets", 128, "w2-tweets-kafka.yaml", "seen", "w2"),
+    ("W3 many keys (loopback Kafka)", "w3/keys.jsonl", "keys", PARTITIONS, "w3-many-keys-kafka.yaml", "seen", "w3"),
+]
+
+
+def kafka_workloads(weir, broker, data, results):
+    topics = ["%s:%d" % (w[2], w[3]) for w in KAFKA_WORKLOADS]
+    topics += ["copy-kcat:%d" % PARTITIONS, "copy-weir:%d" % PARTITIONS]
+    args = [broker, "--brokers", "1"]
+    for t in topics:
+        args += ["--topic", t]
+    mb = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         line = mb.stdout.readline().strip()
         if not line.startswith("BOOTSTRAP "):
             raise RuntimeError("mock broker said: %r" % line)
         bootstrap = line.split(" ", 1)[1]
-        t0 = time.monotonic()
-        subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-l", "-X", "linger.ms=20", "-X", "sticky.partitioning.linger.ms=0",
-                        "-X", "batch.num.messages=10000", "-X", "queue.buffering.max.messages=1000000",
-                        path], check=True)
-        print("%s: produced %d records to %s (%d partitions) in %.1f s" % (
-            title, N_W1, bootstrap, PARTITIONS, time.monotonic() - t0), flush=True)
-
-        # The mock drops old messages past its per-partition retention: check that all N are there.
-        held = int(subprocess.run("kcat -C -b %s -t %s -e -o beginning -q | wc -l" % (bootstrap, topic),
-                                  shell=True, stdout=subprocess.PIPE, check=True).stdout)
-        if held != N_W1:
-            raise RuntimeError("the topic holds %d of %d records (mock retention)" % (held, N_W1))
-        kc = ["kcat", "-C", "-b", bootstrap, "-t", topic, "-e", "-o", "beginning", "-q"]
-        tuned = ["-X", "queued.min.messages=10000000", "-X", "fetch.wait.max.ms=10"]
-        for name, cmd in [("kcat -C (default)", kc), ("kcat -C (tuned)", kc + tuned)]:
-            r = Run(name, cmd, N_W1, group=title, baseline="kcat").run()
-            results.append(r)
-            print(fmt(r), flush=True)
-
-        def py_line(stream, line, run):
-            if stream == "err" and line.startswith("ASSIGNED"):
-                run.t_assigned = time.monotonic()
-            elif stream == "err" and line.startswith("RECORDS "):
-                run.counted = int(line.split()[1])
-
-        for name, extra in [("python consumer (default)", []), ("python consumer (tuned)", ["--tuned"])]:
-            r = Run(name, [PYTHON, PY_BASELINE, "kafka", bootstrap, topic, str(N_W1)] + extra, N_W1,
-                    group=title, baseline="python", on_line=py_line, timeout=120)
-            results.append(r.run())  # it exits by itself after N records
-
-        def weir_line(stream, line, run):
-            if stream == "err" and "assigned" in line and run.t_assigned is None:
-                run.t_assigned = time.monotonic()
-            elif stream == "out" and line.startswith("{"):
-                try:
-                    run.counted += json.loads(line).get("transactions", 0)
-                except ValueError:
-                    return
-                if run.counted >= N_W1:
-                    run.done()
-
-        r = Run("weir w1 kafka", [weir, "run", os.path.join(HERE, "jobs", "w1-treasury-kafka.yaml"),
-                                  "--state-dir", os.path.join(data, "state"), "--reset-state"],
-                N_W1, env={"BENCH_BROKERS": bootstrap, "BENCH_TOPIC": topic}, group=title, on_line=weir_line,
-                timeout=120)
-        res = r.run()
-        results.append(res)
-        for x in [x for x in results if x["group"] == title and x["name"] != "weir w1 kafka"][-2:]:
-            print(fmt(x), flush=True)
-        print(fmt(res), flush=True)
-        ratios(results, title)
-        producer_workload(weir, bootstrap, path, data, results)
+        for spec in KAFKA_WORKLOADS:
+            kafka_workload(weir, bootstrap, data, results, *spec)
+        producer_workload(weir, bootstrap, os.path.join(data, KAFKA_WORKLOADS[0][1]), data, results)
     finally:
         try:
             mb.stdin.write("quit\n")
@@ -252,6 +214,62 @@ def kafka_workload(weir, broker, data, results):
             mb.wait(timeout=10)
         except subprocess.TimeoutExpired:
             mb.kill()
+
+
+def kafka_workload(weir, bootstrap, data, results, title, file, topic, partitions, job, column, wl):
+    path = os.path.join(data, file)
+    with open(path, "rb") as f:
+        n = sum(1 for _ in f)
+    t0 = time.monotonic()
+    subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-l", "-X", "linger.ms=20", "-X",
+                    "sticky.partitioning.linger.ms=0", "-X", "batch.num.messages=10000", "-X",
+                    "queue.buffering.max.messages=1000000", path], check=True)
+    print("%s: produced %d records (%.0f bytes each) to %s (%d partitions) in %.1f s" % (
+        title, n, os.path.getsize(path) / n, bootstrap, partitions, time.monotonic() - t0), flush=True)
+    # The mock drops old messages past its per-partition retention: check that all N are there.
+    held = topic_count(bootstrap, topic)
+    if held != n:
+        raise RuntimeError("the topic holds %d of %d records (mock retention)" % (held, n))
+    kc = ["kcat", "-C", "-b", bootstrap, "-t", topic, "-e", "-o", "beginning", "-q"]
+    tuned = ["-X", "queued.min.messages=10000000", "-X", "fetch.wait.max.ms=10"]
+    for name, cmd in [("kcat -C (default)", kc), ("kcat -C (tuned)", kc + tuned)]:
+        r = Run(name, cmd, n, group=title, baseline="kcat").run()
+        results.append(r)
+        print(fmt(r), flush=True)
+
+    def py_line(stream, line, run):
+        if stream == "err" and line.startswith("ASSIGNED"):
+            run.t_assigned = time.monotonic()
+        elif stream == "err" and line.startswith("RECORDS "):
+            run.counted = int(line.split()[1])
+
+    pys = [("python consumer (default)", [])]
+    if wl == "w1":
+        pys.append(("python consumer (tuned)", ["--tuned"]))
+    for name, extra in pys:
+        r = Run(name, [PYTHON, PY_BASELINE, "kafka", bootstrap, topic, str(n), "--workload", wl] + extra, n,
+                group=title, baseline="python", on_line=py_line, timeout=300)
+        results.append(r.run())  # it exits by itself after N records
+        print(fmt(results[-1]), flush=True)
+
+    def weir_line(stream, line, run):
+        if stream == "err" and "assigned" in line and run.t_assigned is None:
+            run.t_assigned = time.monotonic()
+        elif stream == "out" and line.startswith("{"):
+            try:
+                run.counted += json.loads(line).get(column, 0)
+            except ValueError:
+                return
+            if run.counted >= n:
+                run.done()
+
+    r = Run("weir " + wl + " kafka", [weir, "run", os.path.join(HERE, "jobs", job), "--state-dir",
+                                      os.path.join(data, "state"), "--reset-state"],
+            n, env={"BENCH_BROKERS": bootstrap, "BENCH_TOPIC": topic}, group=title, on_line=weir_line, timeout=300)
+    res = r.run()
+    results.append(res)
+    print(fmt(res), flush=True)
+    ratios(results, title)
 
 
 def topic_count(bootstrap, topic):
@@ -288,9 +306,9 @@ def main():
     file_workloads(weir, data, results)
     if "--no-kafka" not in sys.argv:
         try:
-            kafka_workload(weir, broker, data, results)
+            kafka_workloads(weir, broker, data, results)
         except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
-            print("W1 loopback Kafka: not run: %s" % e, flush=True)
+            print("Loopback Kafka: not run: %s" % e, flush=True)
     out = arg("--json")
     if out:
         with open(out, "w") as f:

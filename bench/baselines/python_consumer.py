@@ -2,7 +2,8 @@
 """The program a reader of the Spark Streaming tutorials would write without Spark: a confluent-kafka consumer
 (or a file reader), json.loads per record, plain dict aggregation per batch, printed at each batch end.
 
-  python_consumer.py kafka BOOTSTRAP TOPIC N [--tuned] [--batch-s 2]   W1 from Kafka; exits after N records
+  python_consumer.py kafka BOOTSTRAP TOPIC N [--tuned] [--workload w1] [--batch-s S]
+                                                                        from Kafka; exits after N records
   python_consumer.py file  PATH WORKLOAD [--batch-s S]                   W1 | W2 | W3 from a file, to its end
 
 Workloads (the same logic as bench/jobs/*.yaml):
@@ -135,7 +136,7 @@ def run_file(path, workload, batch_s):
     print("RECORDS %d" % n, file=sys.stderr)
 
 
-def run_kafka(bootstrap, topic, want, tuned, batch_s):
+def run_kafka(bootstrap, topic, want, tuned, workload, batch_s):
     from confluent_kafka import Consumer
 
     conf = {"bootstrap.servers": bootstrap, "group.id": "py-bench-%d" % time.time_ns(),
@@ -148,7 +149,7 @@ def run_kafka(bootstrap, topic, want, tuned, batch_s):
         print("ASSIGNED %d" % len(parts), file=sys.stderr, flush=True)
 
     c.subscribe([topic], on_assign=on_assign)
-    agg = W1()
+    agg = {"w1": W1, "w2": lambda: W2(batch_s), "w3": lambda: W3(batch_s)}[workload]()
     n = 0
     deadline = time.monotonic() + batch_s
     while n < want:
@@ -170,7 +171,9 @@ def main():
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     if sys.argv[1] == "kafka":
-        run_kafka(sys.argv[2], sys.argv[3], int(sys.argv[4]), "--tuned" in sys.argv, float(opt("--batch-s", 2)))
+        wl = opt("--workload", "w1")
+        run_kafka(sys.argv[2], sys.argv[3], int(sys.argv[4]), "--tuned" in sys.argv, wl,
+                  float(opt("--batch-s", {"w1": 2, "w2": 5, "w3": 1}[wl])))
     elif sys.argv[1] == "file":
         run_file(sys.argv[2], sys.argv[3], float(opt("--batch-s", {"w1": 2, "w2": 5, "w3": 1}[sys.argv[3]])))
     else:
