@@ -84,10 +84,13 @@ config::Properties consumer_settings(const config::KafkaSource& src, const std::
   set(p, "enable.auto.commit", "false");
   set(p, "enable.auto.offset.store", "false");
   set(p, "enable.partition.eof", "false");
-  // Throughput: without these a consumer pauses ~1 s whenever a partition's local queue passes
-  // queued.min.messages (TESTING.md); memory stays bounded by queued.max.messages.kbytes.
+  // Throughput: a consumer stops fetching for a while whenever its local queue passes queued.min.messages
+  // or queued.max.messages.kbytes (TESTING.md). At librdkafka's 64 MB the byte limit was what stalled it: W1
+  // (1M x 154 B) went from ~0.76M to ~1.0M records/s and W2 (100k x 4.7 KB tweets) from ~31k to ~81k
+  // tweets/s with 256 MB (docs/performance.md). Memory stays bounded by it: lower it in `properties` for
+  // many jobs on a small host.
   set(p, "queued.min.messages", "1000000");
-  set(p, "queued.max.messages.kbytes", "65536");
+  set(p, "queued.max.messages.kbytes", "262144");
   set(p, "fetch.wait.max.ms", "10");
   set(p, "fetch.error.backoff.ms", "100");
   set(p, "reconnect.backoff.ms", "100");

@@ -29,6 +29,7 @@ TEST_CASE("consumer settings: delivery-safe defaults, throughput tuning, user ov
   CHECK(get(p, "enable.auto.offset.store") == "false");
   CHECK(get(p, "enable.auto.commit") == "false");  // reserved: the user's value is ignored
   CHECK(get(p, "queued.min.messages") == "1000000");
+  CHECK(get(p, "queued.max.messages.kbytes") == "262144");
   CHECK(get(p, "fetch.wait.max.ms") == "50");  // user wins
   CHECK(get(p, "session.timeout.ms") == "6000");
   s.group = "explicit";
