@@ -235,9 +235,10 @@ struct Extractor::Impl {
     return false;
   }
 
-  __attribute__((always_inline)) void ws() {
+  __attribute__((always_inline)) void ws() { ws(p); }
+  __attribute__((always_inline)) void ws(const char*& q) const {
     // Compact JSON has no whitespace: one compare rejects every byte above ' '.
-    while (p < end && static_cast<unsigned char>(*p) <= ' ' && is_ws(*p)) ++p;
+    while (q < end && static_cast<unsigned char>(*q) <= ' ' && is_ws(*q)) ++q;
   }
 
   // Consumes a run of multi-byte UTF-8 sequences at p; false (p at the bad byte) if invalid.
@@ -266,26 +267,27 @@ struct Extractor::Impl {
   }
 
   // Finds the next '"', '\\', control or non-ASCII byte at or after p; false at the end of input.
-  __attribute__((always_inline)) bool scan_string() {
+  __attribute__((always_inline)) bool scan_string() { return scan_string(p); }
+  __attribute__((always_inline)) bool scan_string(const char*& q) const {
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i bslash = _mm_set1_epi8('\\');
     const __m128i c1f = _mm_set1_epi8(0x1F);
-    while (end - p >= 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    while (end - q >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
       const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
                                        _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f));
       const int m = _mm_movemask_epi8(hit) | (_mm_movemask_epi8(v) & non_ascii_mask);
       if (m != 0) {
-        p += __builtin_ctz(static_cast<unsigned>(m));
+        q += __builtin_ctz(static_cast<unsigned>(m));
         return true;
       }
-      p += 16;
+      q += 16;
     }
-    while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20 &&
-           (static_cast<unsigned char>(*p) < 0x80 || utf8_ok)) {
-      ++p;
+    while (q < end && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) >= 0x20 &&
+           (static_cast<unsigned char>(*q) < 0x80 || utf8_ok)) {
+      ++q;
     }
-    return p < end;
+    return q < end;
   }
 
   // p at the backslash. Decodes into scratch when Decode.
@@ -454,52 +456,53 @@ struct Extractor::Impl {
   }
 
   // Skips a string at p (the opening quote) and validates it; false (p anywhere) on any problem.
-  __attribute__((always_inline)) bool skip_string() {
-    ++p;
+  // Works on its own copy `q` of the position (kept in a register; p is synced around the rare calls
+  // that use it).
+  __attribute__((always_inline)) bool skip_string(const char*& q) {
+    ++q;
     while (true) {
-      if (!scan_string()) return false;
-      const char c = *p;
+      if (!scan_string(q)) return false;
+      const char c = *q;
       if (c == '"') {
-        ++p;
+        ++q;
         return true;
       }
-      if (c == '\\') {
-        if (!escape<false>()) return false;
-        continue;
-      }
-      if (static_cast<unsigned char>(c) < 0x80 || !utf8_run()) return false;
+      if (static_cast<unsigned char>(c) < 0x20) return false;
+      p = q;
+      if (c == '\\' ? !escape<false>() : !utf8_run()) return false;
+      q = p;
     }
   }
 
   // Skips a number at p and validates its grammar; false on any problem.
-  __attribute__((always_inline)) bool skip_number() {
-    if (*p == '-') ++p;
-    if (p >= end) return false;
-    if (*p == '0') {
-      ++p;
-    } else if (*p >= '1' && *p <= '9') {
-      ++p;
-      while (p < end && digit(*p)) ++p;
+  __attribute__((always_inline)) bool skip_number(const char*& q) const {
+    if (*q == '-') ++q;
+    if (q >= end) return false;
+    if (*q == '0') {
+      ++q;
+    } else if (*q >= '1' && *q <= '9') {
+      ++q;
+      while (q < end && digit(*q)) ++q;
     } else {
       return false;
     }
-    if (p < end && *p == '.') {
-      ++p;
-      if (p >= end || !digit(*p)) return false;
-      while (p < end && digit(*p)) ++p;
+    if (q < end && *q == '.') {
+      ++q;
+      if (q >= end || !digit(*q)) return false;
+      while (q < end && digit(*q)) ++q;
     }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-      ++p;
-      if (p < end && (*p == '+' || *p == '-')) ++p;
-      if (p >= end || !digit(*p)) return false;
-      while (p < end && digit(*p)) ++p;
+    if (q < end && (*q == 'e' || *q == 'E')) {
+      ++q;
+      if (q < end && (*q == '+' || *q == '-')) ++q;
+      if (q >= end || !digit(*q)) return false;
+      while (q < end && digit(*q)) ++q;
     }
     return true;
   }
 
-  bool skip_word(const char* word, size_t n) {
-    if (static_cast<size_t>(end - p) < n || std::memcmp(p, word, n) != 0) return false;
-    p += n;
+  __attribute__((always_inline)) bool skip_word(const char*& q, const char* word, size_t n) const {
+    if (static_cast<size_t>(end - q) < n || std::memcmp(q, word, n) != 0) return false;
+    q += n;
     return true;
   }
 
@@ -509,20 +512,27 @@ struct Extractor::Impl {
   // the full parser from the value's start for the exact error message.
   // `depth` is the depth of the container holding the value, as for value().
   bool skip_value(int depth) {
+    const char* q = p;
+    const bool ok = skip_value_at(q, depth);
+    p = q;
+    return ok;
+  }
+
+  __attribute__((always_inline)) bool skip_value_at(const char*& q, int depth) {
     // Kinds of the open containers: '{' or '['. Bounded by kMaxDepth.
     char open[kMaxDepth + 1];
     int top = 0;
     const int room = kMaxDepth - depth;  // containers that may still open
   value:
-    if (p >= end) return false;
-    switch (*p) {
+    if (q >= end) return false;
+    switch (*q) {
       case '{':
         if (top >= room) return false;
         open[top++] = '{';
-        ++p;
-        ws();
-        if (p < end && *p == '}') {
-          ++p;
+        ++q;
+        ws(q);
+        if (q < end && *q == '}') {
+          ++q;
           --top;
           goto after;
         }
@@ -530,61 +540,119 @@ struct Extractor::Impl {
       case '[':
         if (top >= room) return false;
         open[top++] = '[';
-        ++p;
-        ws();
-        if (p < end && *p == ']') {
-          ++p;
+        ++q;
+        ws(q);
+        if (q < end && *q == ']') {
+          ++q;
           --top;
           goto after;
         }
         goto value;
       case '"':
-        if (!skip_string()) return false;
+        if (!skip_string(q)) return false;
         goto after;
       case 't':
-        if (!skip_word("true", 4)) return false;
+        if (!skip_word(q, "true", 4)) return false;
         goto after;
       case 'f':
-        if (!skip_word("false", 5)) return false;
+        if (!skip_word(q, "false", 5)) return false;
         goto after;
       case 'n':
-        if (!skip_word("null", 4)) return false;
+        if (!skip_word(q, "null", 4)) return false;
         goto after;
       default:
-        if (*p != '-' && !digit(*p)) return false;
-        if (!skip_number()) return false;
+        if (*q != '-' && !digit(*q)) return false;
+        if (!skip_number(q)) return false;
         goto after;
     }
   member:
-    if (p >= end || *p != '"' || !skip_string()) return false;
-    if (p < end && *p == ':') {  // compact JSON: no whitespace to skip
-      ++p;
+    if (q >= end || *q != '"' || !skip_string(q)) return false;
+    if (q < end && *q == ':') {  // compact JSON: no whitespace to skip
+      ++q;
     } else {
-      ws();
-      if (p >= end || *p != ':') return false;
-      ++p;
+      ws(q);
+      if (q >= end || *q != ':') return false;
+      ++q;
     }
-    ws();
+    ws(q);
     goto value;
   after:
     if (top == 0) return true;
-    if (p >= end) return false;
-    if (static_cast<unsigned char>(*p) <= ' ') {
-      ws();
-      if (p >= end) return false;
+    if (q >= end) return false;
+    if (static_cast<unsigned char>(*q) <= ' ') {
+      ws(q);
+      if (q >= end) return false;
     }
-    if (*p == ',') {
-      ++p;
-      ws();
+    if (*q == ',') {
+      ++q;
+      ws(q);
       if (open[top - 1] == '{') goto member;
       goto value;
     }
-    if (*p == (open[top - 1] == '{' ? '}' : ']')) {
-      ++p;
+    if (*q == (open[top - 1] == '{' ? '}' : ']')) {
+      ++q;
       --top;
       goto after;
     }
     return false;
+  }
+
+  // A key at p (the opening quote), ASCII without escapes and ending at least 16 bytes before the end
+  // of the payload: sets `key` (a view into the payload), moves p past the closing quote and returns
+  // true. Otherwise false, p unchanged (string<>() then handles it).
+  __attribute__((always_inline)) bool plain_key(std::string_view& key) {
+    const char* q = p + 1;
+    while (end - q >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+      const __m128i hit = _mm_or_si128(
+          _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+      const unsigned m = static_cast<unsigned>(_mm_movemask_epi8(hit));
+      if (m != 0) {
+        q += __builtin_ctz(m);
+        if (*q != '"') return false;
+        key = std::string_view(p + 1, static_cast<size_t>(q - p - 1));
+        p = q + 1;
+        return true;
+      }
+      q += 16;
+    }
+    return false;
+  }
+
+  // A string, number or literal at p no field needs, skipped; false (p unchanged) when it is something
+  // else or not valid (the caller then takes skip(), which reports the error).
+  __attribute__((always_inline)) bool skip_scalar() {
+    const char* const start = p;
+    const char* q = p;
+    if (q >= end) return false;
+    bool ok;
+    switch (*q) {
+      case '"':
+        ok = skip_string(q);
+        break;
+      case 't':
+        ok = skip_word(q, "true", 4);
+        break;
+      case 'f':
+        ok = skip_word(q, "false", 5);
+        break;
+      case 'n':
+        ok = skip_word(q, "null", 4);
+        break;
+      case '{':
+      case '[':
+        return false;
+      default:
+        ok = skip_number(q);
+    }
+    // skip_string() moves p when it meets an escape or non-ASCII byte: put it back on failure.
+    if (ok) {
+      p = q;
+    } else {
+      p = start;
+    }
+    return ok;
   }
 
   // A value under no plan node: the fast skip, and on failure the full parser for the error.
@@ -660,7 +728,9 @@ struct Extractor::Impl {
         if (*p != '"') return fail("expected a string key");
         int32_t child = -1;
         std::string_view key;
-        if (lookup) {
+        if (plain_key(key)) {
+          if (lookup) child = n->key_child(key);
+        } else if (lookup) {
           if (!string<true>(key)) return false;
           child = n->key_child(key);
         } else if (!string<false>(key)) {
@@ -671,7 +741,12 @@ struct Extractor::Impl {
         if (*p != ':') return fail("expected ':' after an object key");
         ++p;
         ws();
-        if (!value(child, depth)) return false;
+        if (child >= 0 || !fast) {
+          if (!value(child, depth)) return false;
+        } else if (!skip_scalar()) {
+          // Members no field needs, whatever their kind, take the fast skip.
+          if (!skip(depth)) return false;
+        }
         ws();
         if (p >= end) return fail("");
         if (*p == ',') {

@@ -56,8 +56,13 @@ inline size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
 // Offset of the first byte that is not valid UTF-8, or npos.
 size_t first_invalid_utf8(std::string_view s);
 
-// Whether s is valid UTF-8, 16 bytes at a time when the CPU has SSSE3 (else first_invalid_utf8).
+// Whether s is valid UTF-8: 32 bytes at a time when the CPU has AVX2, 16 with SSSE3, else
+// first_invalid_utf8. The kernels are exposed for tests; call them only when the CPU has the feature.
 bool valid_utf8_fast(std::string_view s);
+bool valid_utf8_ssse3(const unsigned char* s, size_t n);
+bool valid_utf8_avx2(const unsigned char* s, size_t n);
+bool cpu_has_ssse3();
+bool cpu_has_avx2();
 
 // Time parsing from text or from a JSON number's text.
 bool parse_time_text(std::string_view s, config::TimeFormat fmt, const std::string& strftime,

@@ -1,8 +1,8 @@
 // valid_utf8: strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
-#include <emmintrin.h>
-#include <tmmintrin.h>
+#include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "engine/fields/extract.h"
 #include "engine/fields/internal.h"
@@ -35,8 +35,6 @@ size_t first_invalid_utf8(std::string_view s) {
   }
   return std::string_view::npos;
 }
-
-namespace {
 
 // Whole-buffer validation 16 bytes at a time (SSSE3), after the "lookup" algorithm of Keiser and
 // Lemire, "Validating UTF-8 in less than one instruction per byte" (2021): every pair of adjacent
@@ -125,14 +123,163 @@ __attribute__((target("ssse3"))) bool valid_utf8_ssse3(const unsigned char* s, s
   return _mm_movemask_epi8(_mm_cmpeq_epi8(error, _mm_setzero_si128())) == 0xFFFF;
 }
 
-}  // namespace
+// The same algorithm 32 bytes at a time (AVX2). The lookup tables are repeated in both 128-bit
+// lanes (vpshufb works per lane); the bytes one, two and three back cross the lane boundary through
+// a permute of the previous and current blocks.
+struct Utf8Avx2 {
+  __m256i byte1_high, byte1_low, byte2_high, incomplete_max;
+  __m256i error, prev, prev_incomplete;
 
-bool valid_utf8_fast(std::string_view s) {
-  static const bool has_ssse3 = [] {
+  static constexpr uint8_t kTooShort = 1 << 0;
+  static constexpr uint8_t kTooLong = 1 << 1;
+  static constexpr uint8_t kOverlong3 = 1 << 2;
+  static constexpr uint8_t kTooLarge = 1 << 3;
+  static constexpr uint8_t kSurrogate = 1 << 4;
+  static constexpr uint8_t kOverlong2 = 1 << 5;
+  static constexpr uint8_t kTooLarge1000 = 1 << 6;
+  static constexpr uint8_t kOverlong4 = 1 << 6;
+  static constexpr uint8_t kTwoConts = 1 << 7;
+  static constexpr uint8_t kCarry = kTooShort | kTooLong | kTwoConts;
+  static constexpr uint8_t kBig = kCarry | kTooLarge | kTooLarge1000;
+  static constexpr uint8_t kCont8 =
+      kTooLong | kOverlong2 | kTwoConts | kOverlong3 | kTooLarge1000 | kOverlong4;
+  static constexpr uint8_t kCont9 = kTooLong | kOverlong2 | kTwoConts | kOverlong3 | kTooLarge;
+  static constexpr uint8_t kContAB = kTooLong | kOverlong2 | kTwoConts | kSurrogate | kTooLarge;
+  static constexpr uint8_t kByte1High[16] = {kTooLong,
+                                             kTooLong,
+                                             kTooLong,
+                                             kTooLong,
+                                             kTooLong,
+                                             kTooLong,
+                                             kTooLong,
+                                             kTooLong,
+                                             kTwoConts,
+                                             kTwoConts,
+                                             kTwoConts,
+                                             kTwoConts,
+                                             kTooShort | kOverlong2,
+                                             kTooShort,
+                                             kTooShort | kOverlong3 | kSurrogate,
+                                             kTooShort | kTooLarge | kTooLarge1000 | kOverlong4};
+  static constexpr uint8_t kByte1Low[16] = {kCarry | kOverlong3 | kOverlong2 | kOverlong4,
+                                            kCarry | kOverlong2,
+                                            kCarry,
+                                            kCarry,
+                                            kCarry | kTooLarge,
+                                            kBig,
+                                            kBig,
+                                            kBig,
+                                            kBig,
+                                            kBig,
+                                            kBig,
+                                            kBig,
+                                            kBig,
+                                            kBig | kSurrogate,
+                                            kBig,
+                                            kBig};
+  static constexpr uint8_t kByte2High[16] = {kTooShort, kTooShort, kTooShort, kTooShort, kTooShort, kTooShort,
+                                             kTooShort, kTooShort, kCont8,    kCont9,    kContAB,   kContAB,
+                                             kTooShort, kTooShort, kTooShort, kTooShort};
+  // Bytes that start a sequence too long to end within the block: F0.. at 29, E0.. at 30, C0.. at 31.
+  static constexpr uint8_t kIncompleteMax[32] = {
+      255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,      255,      255,
+      255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0xF0 - 1, 0xE0 - 1, 0xC0 - 1};
+
+  __attribute__((target("avx2"))) static __m256i table(const uint8_t (&t)[16]) {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t)));
+  }
+
+  __attribute__((target("avx2"))) void init() {
+    byte1_high = table(kByte1High);
+    byte1_low = table(kByte1Low);
+    byte2_high = table(kByte2High);
+    incomplete_max = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kIncompleteMax));
+    error = prev = prev_incomplete = _mm256_setzero_si256();
+  }
+
+  __attribute__((target("avx2"))) void ascii() {
+    error = _mm256_or_si256(error, prev_incomplete);
+    prev_incomplete = prev = _mm256_setzero_si256();
+  }
+
+  __attribute__((target("avx2"))) void check(__m256i in) {
+    if (_mm256_movemask_epi8(in) == 0) {
+      error = _mm256_or_si256(error, prev_incomplete);
+      prev_incomplete = _mm256_setzero_si256();
+      prev = in;
+      return;
+    }
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    // [prev.high, in.low]: the lane before each lane of `in`.
+    const __m256i before = _mm256_permute2x128_si256(prev, in, 0x21);
+    const __m256i prev1 = _mm256_alignr_epi8(in, before, 15);
+    const __m256i p1_high =
+        _mm256_shuffle_epi8(byte1_high, _mm256_and_si256(_mm256_srli_epi16(prev1, 4), nibble));
+    const __m256i p1_low = _mm256_shuffle_epi8(byte1_low, _mm256_and_si256(prev1, nibble));
+    const __m256i in_high =
+        _mm256_shuffle_epi8(byte2_high, _mm256_and_si256(_mm256_srli_epi16(in, 4), nibble));
+    const __m256i special = _mm256_and_si256(_mm256_and_si256(p1_high, p1_low), in_high);
+    const __m256i prev2 = _mm256_alignr_epi8(in, before, 14);
+    const __m256i prev3 = _mm256_alignr_epi8(in, before, 13);
+    const __m256i third = _mm256_subs_epu8(prev2, _mm256_set1_epi8(static_cast<char>(0xE0 - 0x80)));
+    const __m256i fourth = _mm256_subs_epu8(prev3, _mm256_set1_epi8(static_cast<char>(0xF0 - 0x80)));
+    const __m256i must_cont =
+        _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8(static_cast<char>(0x80)));
+    error = _mm256_or_si256(error, _mm256_xor_si256(must_cont, special));
+    prev_incomplete = _mm256_subs_epu8(in, incomplete_max);
+    prev = in;
+  }
+};
+
+__attribute__((target("avx2"))) bool valid_utf8_avx2(const unsigned char* s, size_t n) {
+  Utf8Avx2 v;
+  v.init();
+  size_t i = 0;
+  while (i + 32 <= n) {
+    if (i + 64 <= n) {
+      const auto* q = reinterpret_cast<const __m256i*>(s + i);
+      const __m256i a = _mm256_loadu_si256(q);
+      const __m256i b = _mm256_loadu_si256(q + 1);
+      if (_mm256_movemask_epi8(_mm256_or_si256(a, b)) == 0) {
+        v.ascii();  // an ASCII block serves as `prev` for the next one
+      } else {
+        v.check(a);
+        v.check(b);
+      }
+      i += 64;
+      continue;
+    }
+    v.check(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
+    i += 32;
+  }
+  // The tail, padded with NULs (ASCII): a sequence cut by the end of the buffer is too short.
+  alignas(32) unsigned char tail[32] = {};
+  if (n > i) std::memcpy(tail, s + i, n - i);
+  v.check(_mm256_load_si256(reinterpret_cast<const __m256i*>(tail)));
+  const __m256i error = _mm256_or_si256(v.error, v.prev_incomplete);
+  return _mm256_testz_si256(error, error) != 0;
+}
+
+bool cpu_has_ssse3() {
+  static const bool has = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("ssse3") != 0;
   }();
-  if (has_ssse3) return valid_utf8_ssse3(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+  return has;
+}
+
+bool cpu_has_avx2() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return has;
+}
+
+bool valid_utf8_fast(std::string_view s) {
+  const auto* u = reinterpret_cast<const unsigned char*>(s.data());
+  if (cpu_has_avx2()) return valid_utf8_avx2(u, s.size());
+  if (cpu_has_ssse3()) return valid_utf8_ssse3(u, s.size());
   return first_invalid_utf8(s) == std::string_view::npos;
 }
 

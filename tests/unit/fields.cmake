@@ -5,4 +5,5 @@ weir_add_unit_test(fields SOURCES
   fields/time_test.cc
   fields/tweets_test.cc
   fields/skip_test.cc
+  fields/simd_test.cc
   DEPS weir_fields)

@@ -162,11 +162,13 @@ TEST_CASE("fast skip: random mutations agree with the full parser", "[fields]") 
   CHECK(good > 100);
 }
 
-TEST_CASE("valid_utf8_fast agrees with the scalar check at every position", "[fields]") {
+TEST_CASE("valid_utf8_fast and its SIMD kernels agree with the scalar check at every position", "[fields]") {
   using weir::fields::detail::first_invalid_utf8;
   using weir::fields::detail::valid_utf8_fast;
+  namespace d = weir::fields::detail;
   // Every one- and two-byte string, and three- and four-byte strings from bytes that matter, placed
-  // at each offset of a 48-byte ASCII or multi-byte background (block edges at 16 and 32).
+  // around the block edges of the 16-byte (SSSE3) and 32/64-byte (AVX2) kernels of an ASCII or
+  // multi-byte background.
   std::vector<std::string> pieces;
   const std::vector<unsigned char> interesting = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
                                                   0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE,
@@ -186,13 +188,15 @@ TEST_CASE("valid_utf8_fast agrees with the scalar check at every position", "[fi
       }
     }
   }
-  const std::string backgrounds[] = {std::string(48, 'x'),
+  const std::string backgrounds[] = {std::string(80, 'x'),
                                      "\xC3\xA9xyz\xE2\x9C\xA8\xF0\x9F\x98\x8B"
-                                     "abcdefghij\xE5\x90\x8D\xE5\x89\x8Dklmnopqrstuvwxyz0123"};
+                                     "abcdefghij\xE5\x90\x8D\xE5\x89\x8Dklmnopqrstuvwxyz0123"
+                                     "\xC3\xA9\xE2\x9C\xA8"
+                                     "abcdefghijklmnopqrstuvwxyz\xF0\x9F\x98\x8B"};
   size_t checked = 0, invalid = 0;
   for (const auto& bg : backgrounds) {
     for (const auto& piece : pieces) {
-      for (size_t at : {size_t{0}, size_t{13}, size_t{14}, size_t{15}, size_t{16}, size_t{30}, size_t{31}}) {
+      for (size_t at : {0, 13, 14, 15, 16, 29, 30, 31, 32, 33, 47, 60, 61, 62, 63, 64}) {
         // Cut the background at an ASCII byte so it stays valid around the piece.
         size_t cut = std::min(at, bg.size());
         while (cut > 0 && static_cast<unsigned char>(bg[cut]) >= 0x80) --cut;
@@ -200,8 +204,17 @@ TEST_CASE("valid_utf8_fast agrees with the scalar check at every position", "[fi
         for (const size_t tail : {size_t{0}, size_t{19}}) {
           const std::string t = s + std::string(tail, 'q');
           const bool expected = first_invalid_utf8(t) == std::string::npos;
+          const auto* u = reinterpret_cast<const unsigned char*>(t.data());
           if (valid_utf8_fast(t) != expected) {
             FAIL_CHECK("valid_utf8_fast disagrees on a piece at " << cut << " with " << tail
+                                                                  << " bytes after");
+          }
+          if (d::cpu_has_ssse3() && d::valid_utf8_ssse3(u, t.size()) != expected) {
+            FAIL_CHECK("the SSSE3 kernel disagrees on a piece at " << cut << " with " << tail
+                                                                   << " bytes after");
+          }
+          if (d::cpu_has_avx2() && d::valid_utf8_avx2(u, t.size()) != expected) {
+            FAIL_CHECK("the AVX2 kernel disagrees on a piece at " << cut << " with " << tail
                                                                   << " bytes after");
           }
           ++checked;
