@@ -380,7 +380,13 @@ void Executor::on_record(const RawRecord& r) {
   metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
   if (stop_on_bad_) return;
   if (!pool_) return handle(r, nullptr, 0);
-  // Parse-ahead: copy the record into a chunk; a full chunk goes to the workers, and what they have
+  if (static_cast<int64_t>(r.payload.size()) > job_.on_error.max_record_bytes) {
+    // Rejected without being copied (the cap holds before any allocation): after the records before it.
+    drain(true);
+    if (!stop_on_bad_) handle(r, nullptr, 0);
+    return;
+  }
+  // Parse-ahead: copy the record into a chunk; a full chunk goes to the parse threads, and what they have
   // finished is consumed now (in order), waiting when too much is in flight.
   if (pool_->add(r, pool_->keep_read_ms() ? idle_clock_ms() : 0)) drain(false);
 }

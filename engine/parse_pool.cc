@@ -60,14 +60,13 @@ RawRecord Chunk::record(size_t i) const {
   return r;
 }
 
-void Chunk::extract(const fields::Extractor& ex, int64_t max_record_bytes) {
+void Chunk::extract(const fields::Extractor& ex) {
   if (values_.size() < recs_.size() * field_count_) values_.resize(recs_.size() * field_count_);
   std::string err;
   for (size_t i = 0; i < recs_.size(); ++i) {
     Rec& rec = recs_[i];
     rec.error = -1;
-    // Rejected by the batch loop before extraction, with the same checks in the same order.
-    if (rec.null_payload || static_cast<int64_t>(rec.payload.len) > max_record_bytes) continue;
+    if (rec.null_payload) continue;  // rejected by the batch loop before extraction
     if (ex.extract(view(rec.payload), values_.data() + i * field_count_, err)) continue;
     if (used_errors_ == errors_.size()) errors_.emplace_back();
     errors_[used_errors_].swap(err);
@@ -84,7 +83,6 @@ void Chunk::take_fields(size_t i, Value* slots) {
 
 ParsePool::ParsePool(const config::Job& job, size_t field_count, int threads, bool keep_read_ms)
     : field_count_(field_count),
-      max_record_bytes_(job.on_error.max_record_bytes),
       keep_read_ms_(keep_read_ms),
       // Enough to keep every worker and the batch loop busy, few enough to bound memory (~1 MiB each).
       max_inflight_(2 * static_cast<size_t>(threads) + 2) {
@@ -125,7 +123,7 @@ void ParsePool::work(const fields::Extractor& ex) {
     int expected = Chunk::Queued;
     // The batch loop may have claimed it meanwhile (it extracts what no worker has started).
     if (!c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) continue;
-    c->extract(ex, max_record_bytes_);
+    c->extract(ex);
     finish(c);
   }
 }
@@ -185,7 +183,7 @@ Chunk* ParsePool::next(bool wait, const fields::Extractor& own) {
     for (Chunk* c : inflight_) {
       int expected = Chunk::Queued;
       if (c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) {
-        c->extract(own, max_record_bytes_);
+        c->extract(own);
         c->state.store(Chunk::Done, std::memory_order_release);
         helped = true;
         break;

@@ -41,9 +41,9 @@ class Chunk {
   bool full() const { return recs_.size() >= kMaxRecords || arena_.size() >= kMaxBytes; }
   // Record `i` as read; its views point into the chunk (valid until clear()).
   RawRecord record(size_t i) const;
-  // Extracts every record's fields. Tombstones and records above `max_record_bytes` are skipped: the
-  // batch loop rejects them before it looks at the extraction.
-  void extract(const fields::Extractor& ex, int64_t max_record_bytes);
+  // Extracts every record's fields. Tombstones are skipped: the batch loop rejects them before it looks
+  // at the extraction. (Records above max_record_bytes never get into a chunk.)
+  void extract(const fields::Extractor& ex);
   bool ok(size_t i) const { return recs_[i].error < 0; }
   const std::string& error(size_t i) const { return errors_[static_cast<size_t>(recs_[i].error)]; }
   int64_t read_ms(size_t i) const { return recs_[i].read_ms; }
@@ -109,7 +109,6 @@ class ParsePool {
   void submit(Chunk* c);
 
   size_t field_count_;
-  int64_t max_record_bytes_;
   bool keep_read_ms_;
   size_t max_inflight_;
   std::vector<std::unique_ptr<fields::Extractor>> extractors_;

@@ -556,7 +556,7 @@ TEST_CASE("parse pool: chunks keep each record's metadata and recycle their buff
   REQUIRE(c.full());
 }
 
-TEST_CASE("parse pool: auto gives 2 threads on a multi-core machine, else 1; the CLI overrides the job",
+TEST_CASE("parse pool: auto gives 2 threads on a multi-core machine, else 1, and the CLI overrides the job",
           "[pool]") {
   REQUIRE(engine::resolve_workers(3, 0) == 3);
   REQUIRE(engine::resolve_workers(3, 4) == 3);  // the CLI overrides the job
