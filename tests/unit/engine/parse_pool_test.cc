@@ -5,7 +5,6 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
-#include <regex>
 #include <thread>
 
 #include "config/explain.h"
@@ -147,8 +146,14 @@ Result run(const std::string& yaml, const std::vector<Rec>& input, int workers, 
       res.batch_input.back().push_back(b.positions.empty() ? -1 : b.positions[0].offset);
     }
   }
-  static const std::regex time_re(R"("time":"[^"]*")");
-  for (auto& d : res.dead) d = std::regex_replace(d, time_re, R"("time":"T")");
+  // The wall-clock time a dead letter was written at differs between runs. (No std::regex: GCC 12 warns
+  // inside it under -fsanitize.)
+  for (auto& d : res.dead) {
+    size_t at = d.find(R"("time":")");
+    if (at == std::string::npos) continue;
+    at += 8;
+    d.replace(at, d.find('"', at) - at, "T");
+  }
   auto& m = ex.metrics();
   res.in = m.records_in.load();
   res.bad = m.bad.load();
@@ -459,9 +464,9 @@ TEST_CASE("parse pool: on_error stop stops at the same record with the same mess
   Result one = run(job, input, 1, o);
   REQUIRE(one.rc == 1);
   REQUIRE_THAT(one.error, Catch::Contains("on_error.action is stop"));
-  std::smatch m;
-  REQUIRE(std::regex_search(one.error, m, std::regex("offset (\\d+)")));
-  REQUIRE(std::stoi(m[1]) >= 5000);
+  size_t at = one.error.find("offset ");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(std::stoi(one.error.substr(at + 7)) >= 5000);
   REQUIRE(one.in == 6000);
   for (int w : {2, 3}) {
     INFO("workers " << w);
