@@ -152,25 +152,33 @@ def file_workloads(weir, data, results):
             with open(path, "rb") as f:
                 n = sum(1 for _ in f)
         print("%s: %d records, %.0f bytes each" % (title, n, os.path.getsize(path) / n), flush=True)
-        r = Run("weir " + wl, [weir, "run", os.path.join(jobs, job), "--state-dir", state, "--reset-state",
-                               "--log-level", "info"],
-                n, env={"BENCH_IN": os.path.dirname(path)}, group=title, timeout=300)
-        res = r.run()
-        got = weir_records_read(r)
-        if got != n and "error" not in res:
-            res["error"] = "weir read %s records, expected %d" % (got, n)
-        if wl == "w3":
-            show = subprocess.run([weir, "checkpoint", "show", os.path.join(state, "w3-many-keys-file")],
-                                  capture_output=True, text=True)
-            m = re.search(r"(\d+) groups, (\d+) panes, (\d+) bytes of state", show.stdout)
-            if m:
-                res["state"] = {"groups": int(m.group(1)), "panes": int(m.group(2)), "bytes": int(m.group(3))}
-        results.append(res)
-        print(fmt(res), flush=True)
-        if "state" in res:
-            st = res["state"]
-            print("    state: %d groups, %d panes, %.1f MB checkpointed (%.1f B/group)" % (
-                st["groups"], st["panes"], st["bytes"] / 1e6, st["bytes"] / max(1, st["groups"])))
+        # One record-path thread (the per-core figure), then two (the parse-ahead pool: the scaling figure).
+        for workers in (1, 2):
+            name = "weir " + wl if workers == 1 else "weir %s, %d workers" % (wl, workers)
+            r = Run(name, [weir, "run", os.path.join(jobs, job), "--state-dir", state, "--reset-state",
+                           "--log-level", "info", "--workers", str(workers)],
+                    n, env={"BENCH_IN": os.path.dirname(path)}, group=title, timeout=300)
+            res = r.run()
+            res["workers"] = workers
+            got = weir_records_read(r)
+            if got != n and "error" not in res:
+                res["error"] = "weir read %s records, expected %d" % (got, n)
+            if wl == "w3":
+                show = subprocess.run([weir, "checkpoint", "show", os.path.join(state, "w3-many-keys-file")],
+                                      capture_output=True, text=True)
+                m = re.search(r"(\d+) groups, (\d+) panes, (\d+) bytes of state", show.stdout)
+                if m:
+                    res["state"] = {"groups": int(m.group(1)), "panes": int(m.group(2)), "bytes": int(m.group(3))}
+            results.append(res)
+            print(fmt(res), flush=True)
+            if "state" in res:
+                st = res["state"]
+                print("    state: %d groups, %d panes, %.1f MB checkpointed (%.1f B/group)" % (
+                    st["groups"], st["panes"], st["bytes"] / 1e6, st["bytes"] / max(1, st["groups"])))
+        one, two = results[-2], results[-1]
+        if "error" not in one and "error" not in two and two["wall_s"] > 0 and one["cpu_s"] > 0:
+            print("    2 workers vs 1: %.2fx records/s (wall), %.2fx the CPU-s" % (
+                one["wall_s"] / two["wall_s"], two["cpu_s"] / one["cpu_s"]), flush=True)
         b = Run("python file " + wl, [PYTHON, PY_BASELINE, "file", path, wl], n, group=title,
                 baseline="python", timeout=300).run()
         results.append(b)

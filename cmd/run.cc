@@ -28,6 +28,7 @@ struct RunOptions {
   std::string state_dir;
   std::string log_level = "info";
   std::string log_format = "text";
+  int workers = 0;  // 0: the job file's `workers`
 };
 
 int run_job(const RunOptions& o) {
@@ -62,6 +63,7 @@ int run_job(const RunOptions& o) {
   engine::ExecutorOptions eo;
   eo.checkpoint_dir = job.checkpoint.dir.empty() ? o.state_dir + "/" + job.name : job.checkpoint.dir;
   eo.reset_state = o.reset_state;
+  eo.workers = o.workers;
   engine::Executor ex(job, *compiled.plan, std::move(conn), *clock, eo);
   return ex.run(g_stop);
 }
@@ -99,6 +101,9 @@ void register_run(CLI::App& app, int& exit_code) {
   run->add_option("--log-level", opts->log_level, "trace|debug|info|warn|error|critical|off")
       ->capture_default_str();
   run->add_option("--log-format", opts->log_format, "text|json")->capture_default_str();
+  run->add_option("--workers", opts->workers,
+                  "Record-path threads: the batch loop and N-1 parse threads; overrides the job's `workers`")
+      ->check(CLI::Range(1, 64));
   run->callback([opts, &exit_code] {
     if (opts->state_dir.empty()) opts->state_dir = default_state_dir();
     exit_code = run_job(*opts);

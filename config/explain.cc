@@ -132,6 +132,10 @@ std::string explain_job(const Job& job) {
        fmt::format("{}, every {} batch(es)",
                    job.checkpoint.dir.empty() ? "<state dir>/" + job.name : job.checkpoint.dir,
                    job.checkpoint.every));
+  if (job.workers > 0)
+    line("", "workers",
+         fmt::format("{} record-path thread(s): the batch loop and {} parse thread(s)", job.workers,
+                     job.workers - 1));
   for (const auto& o : job.outputs) {
     s += fmt::format("output {}\n", o.name);
     const char* in = "  ";

@@ -249,6 +249,7 @@ struct Job {
   OnError on_error;
   std::vector<Output> outputs;
   Checkpoint checkpoint;
+  int workers = 0;  // record-path threads (`workers`, an extension of the spec); 0 = auto
 };
 
 }  // namespace weir::config

@@ -105,6 +105,17 @@ void parse_job(Ctx& ctx, const YAML::Node& root, Job& job) {
     if (c.has("dir")) job.checkpoint.dir = c.str("dir").value_or("");
     if (auto e = c.integer("every")) job.checkpoint.every = int(*e);
   }
+  if (auto w = r.str("workers"); w && *w != "auto") {
+    int64_t n = 0;
+    if (parse_int(*w, n) && n >= 1 && n <= 64) {
+      job.workers = static_cast<int>(n);
+    } else {
+      ctx.error(r.loc("workers"),
+                fmt::format("workers (record-path threads: the batch loop and N-1 parse threads) must be an "
+                            "integer from 1 to 64 or `auto`, got '{}'",
+                            *w));
+    }
+  }
   if (r.has("outputs")) {
     YAML::Node outs = r.node("outputs");
     if (!outs.IsSequence() || outs.size() == 0) {

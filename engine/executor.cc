@@ -31,6 +31,7 @@ Executor::Executor(const config::Job& job, const JobPlan& plan, Connectors conne
       clock_(clock),
       opts_(std::move(options)),
       extractor_(job.fields, job.decode),
+      workers_(resolve_workers(opts_.workers, job.workers)),
       bad_(job.name, job.on_error, std::move(conn_.dead_letter)),
       slots_(plan.slots.size()) {
   runners_.reserve(plan.outputs.size());
@@ -214,6 +215,17 @@ int Executor::run(const StopFlag& stop) {
     return 1;
   }
   started_steady_ms_ = idle_clock_ms();
+  if (workers_ > 1) {
+    try {
+      pool_ = std::make_unique<ParsePool>(job_, plan_.field_count, workers_ - 1, clock_.manual());
+      log->info("Job '{}': {} record-path threads: the batch loop and {} parsing ahead.", job_.name, workers_,
+                workers_ - 1);
+    } catch (const std::exception& e) {
+      log->warn("Job '{}': cannot start {} parse threads ({}); parsing on the batch loop alone.", job_.name,
+                workers_ - 1, e.what());
+      workers_ = 1;
+    }
+  }
   const int64_t batch = job_.batch_ms;
   int64_t now = clock_.now_ms();
   batch_start_ms_ = floor_to(now, batch);
@@ -261,6 +273,8 @@ int Executor::run(const StopFlag& stop) {
       if (writer_ && writer_->in_flight()) wait_ms = std::min<int64_t>(wait_ms, 20);
       auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
       PollResult pr = conn_.source->poll(*this, deadline, manual ? 1 : 65536);
+      // Parse-ahead: what this poll read is consumed before anything else happens (positions, batch end).
+      if (pool_) drain(true);
       if (pr == PollResult::End) {
         ended = true;
         break;
@@ -306,6 +320,7 @@ int Executor::run(const StopFlag& stop) {
   // the writer is still committed if it gets written; after a failure the next start replays it.
   if (error_.empty() && writer_ && writer_->in_flight()) (void)finish_checkpoint(stop, true);
   writer_.reset();  // joins the writer thread
+  pool_.reset();    // joins the parse threads (every chunk was consumed at the end of its poll)
   conn_.source->close();
   for (auto& sinks : conn_.sinks) {
     for (auto& s : sinks) s->close();
@@ -328,11 +343,10 @@ int64_t Executor::idle_clock_ms() {
   return clock_.manual() ? clock_.now_ms() : steady_ms();
 }
 
-void Executor::update_watermark(uint32_t stream, int64_t t_ms) {
+void Executor::update_watermark(uint32_t stream, int64_t t_ms, int64_t now) {
   // Only partitioned sources (Kafka) keep a watermark per stream; files are read one after another, so a
   // finished file must not hold the watermark back.
   if (conn_.source->streams() == 0) stream = 0;
-  int64_t now = idle_clock_ms();
   size_t known = std::max(conn_.source->streams(), static_cast<size_t>(stream) + 1);
   if (streams_.size() < known) streams_.resize(known, StreamTime{INT64_MIN, started_steady_ms_});
   StreamTime& st = streams_[stream];
@@ -365,6 +379,30 @@ void Executor::on_record(const RawRecord& r) {
   clock_.on_record();
   metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
   if (stop_on_bad_) return;
+  if (!pool_) return handle(r, nullptr, 0);
+  if (static_cast<int64_t>(r.payload.size()) > job_.on_error.max_record_bytes) {
+    // Rejected without being copied (the cap holds before any allocation): after the records before it.
+    drain(true);
+    if (!stop_on_bad_) handle(r, nullptr, 0);
+    return;
+  }
+  // Parse-ahead: copy the record into a chunk; a full chunk goes to the parse threads, and what they have
+  // finished is consumed now (in order), waiting when too much is in flight.
+  if (pool_->add(r, pool_->keep_read_ms() ? idle_clock_ms() : 0)) drain(false);
+}
+
+void Executor::drain(bool all) {
+  if (all) pool_->flush();
+  while (Chunk* c = pool_->next(all || pool_->backlogged(), extractor_)) {
+    for (size_t i = 0; i < c->size(); ++i) {
+      if (stop_on_bad_) break;
+      handle(c->record(i), c, i);
+    }
+    pool_->recycle(c);
+  }
+}
+
+void Executor::handle(const RawRecord& r, Chunk* chunk, size_t i) {
   auto reject = [&](const std::string& output, const std::string& why) {
     metrics_.bad.fetch_add(1, std::memory_order_relaxed);
     if (!bad_.bad(r, output, why)) stop_on_bad_ = true;
@@ -374,7 +412,12 @@ void Executor::on_record(const RawRecord& r) {
     return reject("", fmt::format("record of {} bytes exceeds max_record_bytes ({})", r.payload.size(),
                                   job_.on_error.max_record_bytes));
   }
-  if (!extractor_.extract(r.payload, slots_.data(), err_)) return reject("", err_);
+  if (chunk == nullptr) {
+    if (!extractor_.extract(r.payload, slots_.data(), err_)) return reject("", err_);
+  } else {
+    if (!chunk->ok(i)) return reject("", chunk->error(i));
+    chunk->take_fields(i, slots_.data());
+  }
   const auto& ms = plan_.meta_slot;
   const auto& mu = plan_.meta_used;
   if (mu[kTopic]) slots_[ms[kTopic]].set_string(r.topic);
@@ -411,7 +454,8 @@ void Executor::on_record(const RawRecord& r) {
         return reject("", fmt::format("event time field '{}' is a {}, not a time", job_.time.field,
                                       type_name(ev.type())));
     }
-    update_watermark(r.stream, t);
+    update_watermark(r.stream, t,
+                     chunk != nullptr && pool_->keep_read_ms() ? chunk->read_ms(i) : idle_clock_ms());
   }
   bool counted_bad = false;
   for (size_t i = 0; i < runners_.size(); ++i) {

@@ -17,6 +17,7 @@
 #include "engine/fields/extract.h"
 #include "engine/metrics.h"
 #include "engine/output_runner.h"
+#include "engine/parse_pool.h"
 #include "engine/plan.h"
 
 namespace weir::engine {
@@ -38,6 +39,9 @@ struct ExecutorOptions {
   // checkpoint writer thread.
   std::function<Status(checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes)>
       checkpoint_write;
+  // Record-path threads (the job key `workers`, the CLI's --workers): > 0 overrides the job file's value.
+  // 1: the batch loop does everything; N > 1: N - 1 threads parse ahead (engine/parse_pool.h).
+  int workers = 0;
 };
 
 class Executor final : public RecordHandler {
@@ -50,6 +54,8 @@ class Executor final : public RecordHandler {
   int run(const StopFlag& stop);
   const std::string& error() const { return error_; }
   JobMetrics& metrics() { return metrics_; }
+  // The record-path threads this job runs with (resolved from ExecutorOptions::workers and the job).
+  int workers() const { return workers_; }
 
   void on_record(const RawRecord& r) override;
 
@@ -76,7 +82,13 @@ class Executor final : public RecordHandler {
   bool write_with_retry(Sink& sink, const std::string& output, const BatchOutput& batch,
                         const StopFlag& stop);
   int64_t idle_clock_ms();
-  void update_watermark(uint32_t stream, int64_t t_ms);
+  void update_watermark(uint32_t stream, int64_t t_ms, int64_t now_ms);
+  // Everything after reading one record: rejections, extraction (or its result from the parse pool:
+  // `chunk` and record `i`), metadata, event time, the outputs.
+  void handle(const RawRecord& r, Chunk* chunk, size_t i);
+  // Parse-ahead: consumes the extracted chunks in the order they were read; `all`: every chunk in flight
+  // (the end of a poll: what a poll read is counted in the batch it was read in), else those ready.
+  void drain(bool all);
   void fail(std::string message);
 
   const config::Job& job_;
@@ -93,6 +105,8 @@ class Executor final : public RecordHandler {
   int batches_since_checkpoint_ = 0;
   uint64_t rebalances_ = 0;  // revocations seen (crash points count them)
   fields::Extractor extractor_;
+  int workers_ = 1;
+  std::unique_ptr<ParsePool> pool_;  // workers_ > 1
   BadRecords bad_;
   std::vector<OutputRunner> runners_;
   JobMetrics metrics_;

@@ -1,0 +1,210 @@
+#include "engine/parse_pool.h"
+
+#include <utility>
+
+namespace weir::engine {
+
+// ---- Chunk ----
+
+void Chunk::clear() {
+  arena_.clear();
+  recs_.clear();
+  used_errors_ = 0;
+  state.store(Filling, std::memory_order_relaxed);
+}
+
+Chunk::Span Chunk::put(std::string_view s) {
+  Span sp{arena_.size(), s.size()};
+  arena_.append(s.data(), s.size());
+  return sp;
+}
+
+Chunk::Span Chunk::put_repeated(std::string_view s, const Span& prev) {
+  if (s.size() == prev.len && !recs_.empty() && view(prev) == s) return prev;
+  return put(s);
+}
+
+void Chunk::add(const RawRecord& r, int64_t read_ms) {
+  Rec rec;
+  const Rec* prev = recs_.empty() ? nullptr : &recs_.back();
+  rec.payload = put(r.payload);
+  if (!r.topic.empty()) rec.topic = put_repeated(r.topic, prev ? prev->topic : Span{});
+  if (!r.file.empty()) rec.file = put_repeated(r.file, prev ? prev->file : Span{});
+  if (r.key) {
+    rec.has_key = true;
+    rec.key = put(*r.key);
+  }
+  rec.null_payload = r.null_payload;
+  rec.partition = r.partition;
+  rec.stream = r.stream;
+  rec.offset = r.offset;
+  rec.timestamp_ms = r.timestamp_ms;
+  rec.line = r.line;
+  rec.read_ms = read_ms;
+  recs_.push_back(rec);
+}
+
+RawRecord Chunk::record(size_t i) const {
+  const Rec& rec = recs_[i];
+  RawRecord r;
+  r.payload = view(rec.payload);
+  r.null_payload = rec.null_payload;
+  r.topic = view(rec.topic);
+  r.partition = rec.partition;
+  r.offset = rec.offset;
+  if (rec.has_key) r.key = view(rec.key);
+  r.timestamp_ms = rec.timestamp_ms;
+  r.file = view(rec.file);
+  r.line = rec.line;
+  r.stream = rec.stream;
+  return r;
+}
+
+void Chunk::extract(const fields::Extractor& ex) {
+  if (values_.size() < recs_.size() * field_count_) values_.resize(recs_.size() * field_count_);
+  std::string err;
+  for (size_t i = 0; i < recs_.size(); ++i) {
+    Rec& rec = recs_[i];
+    rec.error = -1;
+    if (rec.null_payload) continue;  // rejected by the batch loop before extraction
+    if (ex.extract(view(rec.payload), values_.data() + i * field_count_, err)) continue;
+    if (used_errors_ == errors_.size()) errors_.emplace_back();
+    errors_[used_errors_].swap(err);
+    rec.error = static_cast<int32_t>(used_errors_++);
+  }
+}
+
+void Chunk::take_fields(size_t i, Value* slots) {
+  Value* v = values_.data() + i * field_count_;
+  for (size_t f = 0; f < field_count_; ++f) std::swap(slots[f], v[f]);
+}
+
+// ---- ParsePool ----
+
+ParsePool::ParsePool(const config::Job& job, size_t field_count, int threads, bool keep_read_ms)
+    : field_count_(field_count),
+      keep_read_ms_(keep_read_ms),
+      // Enough to keep every worker and the batch loop busy, few enough to bound memory (~1 MiB each).
+      max_inflight_(2 * static_cast<size_t>(threads) + 2) {
+  for (int i = 0; i < threads; ++i)
+    extractors_.push_back(std::make_unique<fields::Extractor>(job.fields, job.decode));
+  try {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i] { work(*extractors_[i]); });
+  } catch (...) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    throw;
+  }
+}
+
+ParsePool::~ParsePool() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void ParsePool::work(const fields::Extractor& ex) {
+  while (true) {
+    Chunk* c = nullptr;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      work_cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      c = queue_.front();
+      queue_.pop_front();
+    }
+    int expected = Chunk::Queued;
+    // The batch loop may have claimed it meanwhile (it extracts what no worker has started).
+    if (!c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) continue;
+    c->extract(ex);
+    finish(c);
+  }
+}
+
+void ParsePool::finish(Chunk* c) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    c->state.store(Chunk::Done, std::memory_order_release);
+  }
+  done_cv_.notify_one();
+}
+
+void ParsePool::submit(Chunk* c) {
+  c->state.store(Chunk::Queued, std::memory_order_release);
+  inflight_.push_back(c);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    queue_.push_back(c);
+  }
+  work_cv_.notify_one();
+}
+
+bool ParsePool::add(const RawRecord& r, int64_t read_ms) {
+  if (filling_ == nullptr) {
+    if (free_.empty()) {
+      chunks_.push_back(std::make_unique<Chunk>(field_count_));
+      free_.push_back(chunks_.back().get());
+    }
+    filling_ = free_.back();
+    free_.pop_back();
+    filling_->clear();
+  }
+  filling_->add(r, read_ms);
+  if (!filling_->full()) return false;
+  submit(filling_);
+  filling_ = nullptr;
+  return true;
+}
+
+void ParsePool::flush() {
+  if (filling_ == nullptr) return;
+  if (filling_->size() == 0) {
+    free_.push_back(filling_);
+  } else {
+    submit(filling_);
+  }
+  filling_ = nullptr;
+}
+
+Chunk* ParsePool::next(bool wait, const fields::Extractor& own) {
+  if (inflight_.empty()) return nullptr;
+  Chunk* front = inflight_.front();
+  while (front->state.load(std::memory_order_acquire) != Chunk::Done) {
+    if (!wait) return nullptr;
+    // Rather than wait idle, extract the oldest chunk no worker has started (the front one first).
+    bool helped = false;
+    for (Chunk* c : inflight_) {
+      int expected = Chunk::Queued;
+      if (c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) {
+        c->extract(own);
+        c->state.store(Chunk::Done, std::memory_order_release);
+        helped = true;
+        break;
+      }
+    }
+    if (helped) continue;
+    std::unique_lock<std::mutex> lk(mu_);
+    done_cv_.wait(lk, [&] { return front->state.load(std::memory_order_acquire) == Chunk::Done; });
+  }
+  inflight_.pop_front();
+  return front;
+}
+
+void ParsePool::recycle(Chunk* c) {
+  free_.push_back(c);
+}
+
+int resolve_workers(int requested, int job_workers) {
+  if (requested > 0) return requested;
+  if (job_workers > 0) return job_workers;
+  return std::thread::hardware_concurrency() >= 2 ? 2 : 1;
+}
+
+}  // namespace weir::engine

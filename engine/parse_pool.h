@@ -1,0 +1,131 @@
+// Parse-ahead for the batch loop (issue 9, `workers` > 1): the batch loop copies the records a poll
+// delivers into chunks, parse threads run field extraction (spec §4) on whole chunks, and the batch loop
+// takes the extracted chunks back strictly in read order and does everything after extraction itself.
+// Threads: only the batch loop calls Chunk::add/clear/record/take_fields and ParsePool's public methods;
+// a chunk's extraction is done by exactly one thread, the one that moves it from Queued to Claimed.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "config/job.h"
+#include "connectors/source.h"
+#include "engine/fields/extract.h"
+#include "engine/value.h"
+
+namespace weir::engine {
+
+// Up to kMaxRecords records (or about kMaxBytes of them) with their metadata copied into one arena, and
+// after extraction each record's field values or its error. Buffers are kept when recycled.
+class Chunk {
+ public:
+  // Filling (batch loop) -> Queued (submitted) -> Claimed (one thread extracts) -> Done (batch loop reads).
+  enum State : int { Filling, Queued, Claimed, Done };
+  static constexpr size_t kMaxRecords = 2048;
+  static constexpr size_t kMaxBytes = 512 * 1024;
+
+  explicit Chunk(size_t field_count) : field_count_(field_count) {}
+
+  void clear();
+  // Copies the record; `read_ms`: the processing time it was read at (kept for the `idle` check).
+  void add(const RawRecord& r, int64_t read_ms);
+  size_t size() const { return recs_.size(); }
+  bool full() const { return recs_.size() >= kMaxRecords || arena_.size() >= kMaxBytes; }
+  // Record `i` as read; its views point into the chunk (valid until clear()).
+  RawRecord record(size_t i) const;
+  // Extracts every record's fields. Tombstones are skipped: the batch loop rejects them before it looks
+  // at the extraction. (Records above max_record_bytes never get into a chunk.)
+  void extract(const fields::Extractor& ex);
+  bool ok(size_t i) const { return recs_[i].error < 0; }
+  const std::string& error(size_t i) const { return errors_[static_cast<size_t>(recs_[i].error)]; }
+  int64_t read_ms(size_t i) const { return recs_[i].read_ms; }
+  // Moves record `i`'s extracted values into the executor's field slots (the first field_count).
+  void take_fields(size_t i, Value* slots);
+
+  std::atomic<int> state{Filling};
+
+ private:
+  struct Span {
+    size_t off = 0;
+    size_t len = 0;
+  };
+  struct Rec {
+    Span payload, topic, file, key;
+    bool has_key = false;
+    bool null_payload = false;
+    int32_t partition = -1;
+    uint32_t stream = 0;
+    int64_t offset = -1;
+    int64_t timestamp_ms = -1;
+    int64_t line = -1;
+    int64_t read_ms = 0;
+    int32_t error = -1;
+  };
+  std::string_view view(const Span& s) const { return std::string_view(arena_).substr(s.off, s.len); }
+  Span put(std::string_view s);
+  Span put_repeated(std::string_view s, const Span& prev);
+
+  size_t field_count_;
+  std::string arena_;
+  std::vector<Rec> recs_;
+  std::vector<Value> values_;
+  std::vector<std::string> errors_;
+  size_t used_errors_ = 0;
+};
+
+// `threads` parse threads, each with its own Extractor. Throws std::system_error when a thread cannot
+// be started (then none runs).
+class ParsePool {
+ public:
+  ParsePool(const config::Job& job, size_t field_count, int threads, bool keep_read_ms);
+  ~ParsePool();  // joins the threads; chunks still in flight are dropped
+  ParsePool(const ParsePool&) = delete;
+  ParsePool& operator=(const ParsePool&) = delete;
+
+  // Copies a record into the chunk being filled; true when that chunk became full and was submitted.
+  bool add(const RawRecord& r, int64_t read_ms);
+  // Submits the chunk being filled, if it holds records.
+  void flush();
+  // The oldest submitted chunk once it is extracted, else nullptr; `wait`: until it is (meanwhile the
+  // caller extracts chunks no thread has started, with `own`). Give it back with recycle().
+  Chunk* next(bool wait, const fields::Extractor& own);
+  void recycle(Chunk* c);
+  bool keep_read_ms() const { return keep_read_ms_; }
+  // So many chunks are in flight that the batch loop should wait for the oldest before reading on.
+  bool backlogged() const { return inflight_.size() >= max_inflight_; }
+  int threads() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void work(const fields::Extractor& ex);
+  void finish(Chunk* c);
+  void submit(Chunk* c);
+
+  size_t field_count_;
+  bool keep_read_ms_;
+  size_t max_inflight_;
+  std::vector<std::unique_ptr<fields::Extractor>> extractors_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  bool stop_ = false;
+  std::deque<Chunk*> queue_;     // (mu_) submitted, for the threads; may hold chunks already claimed
+  std::deque<Chunk*> inflight_;  // (batch loop) submitted and not yet taken back, in read order
+  std::vector<std::unique_ptr<Chunk>> chunks_;  // (batch loop) every chunk
+  std::vector<Chunk*> free_;                    // (batch loop) recycled
+  Chunk* filling_ = nullptr;                    // (batch loop)
+};
+
+// The record-path threads to run with: `requested` (the CLI's --workers) if > 0, else the job's `workers`
+// if > 0, else `auto`: 2 on a machine with >= 2 cores, else 1.
+int resolve_workers(int requested, int job_workers);
+
+}  // namespace weir::engine
