@@ -271,12 +271,17 @@ def kafka_workload(weir, bootstrap, data, results, title, file, topic, partition
             if run.counted >= n:
                 run.done()
 
-    r = Run("weir " + wl + " kafka", [weir, "run", os.path.join(HERE, "jobs", job), "--state-dir",
-                                      os.path.join(data, "state"), "--reset-state"],
-            n, env={"BENCH_BROKERS": bootstrap, "BENCH_TOPIC": topic}, group=title, on_line=weir_line, timeout=300)
-    res = r.run()
-    results.append(res)
-    print(fmt(res), flush=True)
+    for workers in (1, 2):
+        name = "weir %s kafka, %d worker%s" % (wl, workers, "s" if workers > 1 else "")
+        r = Run(name, [weir, "run", os.path.join(HERE, "jobs", job), "--state-dir", os.path.join(data, "state"),
+                       "--reset-state", "--workers", str(workers)],
+                n, env={"BENCH_BROKERS": bootstrap, "BENCH_TOPIC": topic,
+                        "BENCH_GROUP": "bench-%s-%d-%d" % (wl, workers, os.getpid())},
+                group=title, on_line=weir_line, timeout=300)
+        res = r.run()
+        res["workers"] = workers
+        results.append(res)
+        print(fmt(res), flush=True)
     ratios(results, title)
 
 
