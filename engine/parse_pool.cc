@@ -1,5 +1,6 @@
 #include "engine/parse_pool.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace weir::engine {
@@ -77,6 +78,24 @@ void Chunk::extract(const fields::Extractor& ex) {
 void Chunk::take_fields(size_t i, Value* slots) {
   Value* v = values_.data() + i * field_count_;
   for (size_t f = 0; f < field_count_; ++f) std::swap(slots[f], v[f]);
+}
+
+// ---- ChunkRing ----
+
+void ChunkRing::push_back(Chunk* c) {
+  if (n_ == buf_.size()) {
+    std::vector<Chunk*> grown(std::max<size_t>(8, 2 * buf_.size()));
+    for (size_t i = 0; i < n_; ++i) grown[i] = (*this)[i];
+    buf_.swap(grown);
+    head_ = 0;
+  }
+  buf_[(head_ + n_) % buf_.size()] = c;
+  ++n_;
+}
+
+void ChunkRing::pop_front() {
+  head_ = (head_ + 1) % buf_.size();
+  --n_;
 }
 
 // ---- ParsePool ----
@@ -180,7 +199,8 @@ Chunk* ParsePool::next(bool wait, const fields::Extractor& own) {
     if (!wait) return nullptr;
     // Rather than wait idle, extract the oldest chunk no worker has started (the front one first).
     bool helped = false;
-    for (Chunk* c : inflight_) {
+    for (size_t i = 0; i < inflight_.size(); ++i) {
+      Chunk* c = inflight_[i];
       int expected = Chunk::Queued;
       if (c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) {
         c->extract(own);

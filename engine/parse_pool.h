@@ -8,7 +8,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -81,6 +80,24 @@ class Chunk {
   size_t used_errors_ = 0;
 };
 
+// A FIFO of chunks in a vector used as a ring: it allocates only while it grows to the most chunks ever in
+// flight, never per chunk (a std::deque allocates a block every 64 pushes, i.e. per record when every poll
+// reads one record, and the allocation check counts that).
+class ChunkRing {
+ public:
+  bool empty() const { return n_ == 0; }
+  size_t size() const { return n_; }
+  Chunk* front() const { return buf_[head_]; }
+  Chunk* operator[](size_t i) const { return buf_[(head_ + i) % buf_.size()]; }
+  void push_back(Chunk* c);
+  void pop_front();
+
+ private:
+  std::vector<Chunk*> buf_;
+  size_t head_ = 0;
+  size_t n_ = 0;
+};
+
 // `threads` parse threads, each with its own Extractor. Throws std::system_error when a thread cannot
 // be started (then none runs).
 class ParsePool {
@@ -117,8 +134,8 @@ class ParsePool {
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
   bool stop_ = false;
-  std::deque<Chunk*> queue_;     // (mu_) submitted, for the threads; may hold chunks already claimed
-  std::deque<Chunk*> inflight_;  // (batch loop) submitted and not yet taken back, in read order
+  ChunkRing queue_;     // (mu_) submitted, for the threads; may hold chunks already claimed
+  ChunkRing inflight_;  // (batch loop) submitted and not yet taken back, in read order
   std::vector<std::unique_ptr<Chunk>> chunks_;  // (batch loop) every chunk
   std::vector<Chunk*> free_;                    // (batch loop) recycled
   Chunk* filling_ = nullptr;                    // (batch loop)
