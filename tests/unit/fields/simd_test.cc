@@ -15,34 +15,6 @@ using namespace weir;
 using namespace weir::fields::test;
 using weir::fields::Extractor;
 
-namespace {
-
-// Runs the extractor over a heap copy of exactly doc.size() bytes, so that ASan sees any read past
-// the end of the payload (std::string would hide it in its capacity).
-Result run_exact(const Extractor& x, size_t n, const std::string& doc) {
-  std::unique_ptr<char[]> buf(new char[doc.size() == 0 ? 1 : doc.size()]);
-  std::memcpy(buf.get(), doc.data(), doc.size());
-  return run(x, n, std::string_view(buf.get(), doc.size()));
-}
-
-// Both ways (fast skip on and off) must agree; returns the fast result.
-Result run_both(const std::vector<config::Field>& fs, const std::string& doc) {
-  Extractor fast(fs, config::Decode::Json);
-  Extractor full(fs, config::Decode::Json);
-  full.set_fast_skip(false);
-  Result a = run_exact(fast, fs.size(), doc);
-  Result b = run_exact(full, fs.size(), doc);
-  INFO("payload: " << doc.substr(0, 300));
-  CHECK(a.ok == b.ok);
-  CHECK(a.error == b.error);
-  if (a.ok && b.ok) {
-    for (size_t i = 0; i < fs.size(); ++i) CHECK(a.slots[i] == b.slots[i]);
-  }
-  return a;
-}
-
-}  // namespace
-
 TEST_CASE("simd: a bad byte at each position 0..63 of a long key, needed or not", "[fields]") {
   const std::vector<config::Field> fs = {field("a", "a"), field("b", "user.b")};
   struct Bad {
@@ -64,7 +36,7 @@ TEST_CASE("simd: a bad byte at each position 0..63 of a long key, needed or not"
         if (std::strcmp(where, "user") == 0) head = "{\"a\":1,\"user\":{\"";
         if (std::strcmp(where, "skipped") == 0) head = "{\"a\":1,\"other\":{\"";
         const std::string doc = head + key + "\":2}}";
-        Result r = run_both(fs, doc);
+        Result r = both_ways(fs, doc);
         INFO(where << " key, bad byte at " << k << ": " << b.expected);
         REQUIRE_FALSE(r.ok);
         const size_t at = head.size() + k + (b.bytes[0] == '\\' ? 1 : 0);
@@ -87,7 +59,7 @@ TEST_CASE("simd: a quote, escape or non-ASCII text at each position 0..63 of a k
     const std::string doc = "{\"user\":{\"" + std::string(k, 'p') + "\\\"q\":1,\"" + std::string(k, 'p') +
                             "\xE5\x90\x8D\":2,\"" + spelled + "\":\"hit\"},\"" + std::string(k, 'a') +
                             "\":0,\"a\":7}";
-    Result r = run_both(fs, doc);
+    Result r = both_ways(fs, doc);
     INFO("k = " << k << ": " << doc);
     REQUIRE(r.ok);
     CHECK(r.slots[0] == Value::string("hit"));
@@ -102,7 +74,7 @@ TEST_CASE("simd: unterminated keys and strings at the end of the buffer", "[fiel
     const std::string s(k, 's');
     for (const std::string& doc : {"{\"" + s, "{\"a\":\"" + s, "{\"z\":\"" + s, "{\"user\":{\"" + s,
                                    "{\"z\":[\"" + s, "{\"" + s + "\\", "{\"z\":\"" + s + "\\u00"}) {
-      Result r = run_both(fs, doc);
+      Result r = both_ways(fs, doc);
       INFO(doc);
       REQUIRE_FALSE(r.ok);
       CHECK(r.error == truncated + std::to_string(doc.size()) + " bytes)");
@@ -115,10 +87,10 @@ TEST_CASE("simd: unneeded scalars at the end of the buffer and cut short", "[fie
   for (const std::string v : {"true", "false", "null", "-12.5e+3", "\"str\""}) {
     for (size_t cut = 0; cut <= v.size(); ++cut) {
       const std::string doc = "{\"z\":" + v.substr(0, cut);
-      Result r = run_both(fs, doc);
+      Result r = both_ways(fs, doc);
       REQUIRE_FALSE(r.ok);
     }
-    Result r = run_both(fs, "{\"z\":" + v + "}");
+    Result r = both_ways(fs, "{\"z\":" + v + "}");
     CHECK(r.ok);
   }
 }
@@ -129,7 +101,7 @@ TEST_CASE("simd: deep nesting inside unneeded members and around needed ones", "
     // The document itself is level 1: `depth` more levels of arrays in a member.
     const std::string doc = "{\"z\":" + std::string(static_cast<size_t>(depth), '[') +
                             std::string(static_cast<size_t>(depth), ']') + ",\"a\":1}";
-    Result r = run_both(fs, doc);
+    Result r = both_ways(fs, doc);
     INFO("depth " << depth);
     if (depth + 1 <= fields::kMaxDepth) {
       CHECK(r.ok);

@@ -14,19 +14,9 @@ using weir::fields::Extractor;
 
 namespace {
 
-// Extracts `doc` with the fast skip on and off; both must agree on good/bad and on the error.
+// Extracts `doc` with the fast skip on and off (helpers.h, both_ways); `ok_out`: whether it was good.
 void same_both_ways(const std::vector<config::Field>& fs, const std::string& doc, bool* ok_out = nullptr) {
-  Extractor fast(fs, config::Decode::Json);
-  Extractor full(fs, config::Decode::Json);
-  full.set_fast_skip(false);
-  Result a = run(fast, fs.size(), doc);
-  Result b = run(full, fs.size(), doc);
-  INFO("payload: " << doc.substr(0, 300));
-  REQUIRE(a.ok == b.ok);
-  REQUIRE(a.error == b.error);
-  if (a.ok) {
-    for (size_t i = 0; i < fs.size(); ++i) CHECK(a.slots[i] == b.slots[i]);
-  }
+  Result a = both_ways(fs, doc);
   if (ok_out) *ok_out = a.ok;
 }
 
