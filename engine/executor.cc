@@ -218,8 +218,13 @@ int Executor::run(const StopFlag& stop) {
   if (workers_ > 1) {
     try {
       pool_ = std::make_unique<ParsePool>(job_, plan_.field_count, workers_ - 1, clock_.manual());
-      log->info("Job '{}': {} record-path threads: the batch loop and {} parsing ahead.", job_.name, workers_,
-                workers_ - 1);
+      parse_ahead_ = true;
+      // `auto` measures whether parsing ahead pays for this job (not under a test clock: the suites run the
+      // pool on every job, and a timing-based choice would not be reproducible there).
+      probe_.active = opts_.workers <= 0 && job_.workers <= 0 && !clock_.manual();
+      log->info("Job '{}': {} record-path threads: the batch loop and {} parsing ahead{}.", job_.name,
+                workers_, workers_ - 1,
+                probe_.active ? " (workers: auto, checked over the first chunks)" : "");
     } catch (const std::exception& e) {
       log->warn("Job '{}': cannot start {} parse threads ({}); parsing on the batch loop alone.", job_.name,
                 workers_ - 1, e.what());
@@ -274,7 +279,7 @@ int Executor::run(const StopFlag& stop) {
       auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
       PollResult pr = conn_.source->poll(*this, deadline, manual ? 1 : 65536);
       // Parse-ahead: what this poll read is consumed before anything else happens (positions, batch end).
-      if (pool_) drain(true);
+      if (parse_ahead_) drain(true);
       if (pr == PollResult::End) {
         ended = true;
         break;
@@ -379,7 +384,7 @@ void Executor::on_record(const RawRecord& r) {
   clock_.on_record();
   metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
   if (stop_on_bad_) return;
-  if (!pool_) return handle(r, nullptr, 0);
+  if (!parse_ahead_) return handle(r, nullptr, 0);
   if (static_cast<int64_t>(r.payload.size()) > job_.on_error.max_record_bytes) {
     // Rejected without being copied (the cap holds before any allocation): after the records before it.
     drain(true);
@@ -394,11 +399,38 @@ void Executor::on_record(const RawRecord& r) {
 void Executor::drain(bool all) {
   if (all) pool_->flush();
   while (Chunk* c = pool_->next(all || pool_->backlogged(), extractor_)) {
+    const auto t0 =
+        probe_.active ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     for (size_t i = 0; i < c->size(); ++i) {
       if (stop_on_bad_) break;
       handle(c->record(i), c, i);
     }
+    if (probe_.active) {
+      probe_.handle_ns +=
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+      probe_.extract_ns += c->extract_ns();
+      ++probe_.chunks;
+    }
     pool_->recycle(c);
+  }
+  // Decided at the end of a poll, when no chunk is in flight: from then on records take one path only.
+  if (all && probe_.active && probe_.chunks >= kParseAheadProbeChunks) {
+    probe_.active = false;
+    const double share = 100.0 * static_cast<double>(probe_.extract_ns) /
+                         static_cast<double>(std::max<int64_t>(1, probe_.extract_ns + probe_.handle_ns));
+    if (parse_ahead_pays(probe_.extract_ns, probe_.handle_ns)) {
+      log::get("engine")->debug(
+          "Job '{}': parsing is {:.0f}% of the record path; parsing ahead on {} thread(s).", job_.name, share,
+          workers_ - 1);
+    } else {
+      parse_ahead_ = false;
+      log::get("engine")->info(
+          "Job '{}': parsing is only {:.0f}% of the record path (the rest is filters, expressions and window "
+          "state), so parsing ahead does not pay: the batch loop parses alone from now on (workers: auto; "
+          "set "
+          "`workers: 2` to keep the parse thread).",
+          job_.name, share);
+    }
   }
 }
 

@@ -56,6 +56,9 @@ class Executor final : public RecordHandler {
   JobMetrics& metrics() { return metrics_; }
   // The record-path threads this job runs with (resolved from ExecutorOptions::workers and the job).
   int workers() const { return workers_; }
+  // Whether records go through the parse threads (workers > 1, unless `auto` found that parsing ahead does
+  // not pay for this job: parse_ahead_pays()).
+  bool parse_ahead() const { return parse_ahead_; }
 
   void on_record(const RawRecord& r) override;
 
@@ -107,6 +110,14 @@ class Executor final : public RecordHandler {
   fields::Extractor extractor_;
   int workers_ = 1;
   std::unique_ptr<ParsePool> pool_;  // workers_ > 1
+  bool parse_ahead_ = false;         // records go to pool_
+  // `workers: auto` on the system clock: time spent extracting and handling the first chunks, then decided.
+  struct Probe {
+    bool active = false;
+    int chunks = 0;
+    int64_t extract_ns = 0;
+    int64_t handle_ns = 0;
+  } probe_;
   BadRecords bad_;
   std::vector<OutputRunner> runners_;
   JobMetrics metrics_;

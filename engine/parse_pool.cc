@@ -1,6 +1,7 @@
 #include "engine/parse_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace weir::engine {
@@ -62,6 +63,7 @@ RawRecord Chunk::record(size_t i) const {
 }
 
 void Chunk::extract(const fields::Extractor& ex) {
+  const auto t0 = std::chrono::steady_clock::now();
   if (values_.size() < recs_.size() * field_count_) values_.resize(recs_.size() * field_count_);
   std::string err;
   for (size_t i = 0; i < recs_.size(); ++i) {
@@ -73,6 +75,8 @@ void Chunk::extract(const fields::Extractor& ex) {
     errors_[used_errors_].swap(err);
     rec.error = static_cast<int32_t>(used_errors_++);
   }
+  extract_ns_ =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 
 void Chunk::take_fields(size_t i, Value* slots) {
@@ -219,6 +223,10 @@ Chunk* ParsePool::next(bool wait, const fields::Extractor& own) {
 
 void ParsePool::recycle(Chunk* c) {
   free_.push_back(c);
+}
+
+bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns) {
+  return 2 * extract_ns >= handle_ns;
 }
 
 int resolve_workers(int requested, int job_workers) {

@@ -48,6 +48,8 @@ class Chunk {
   int64_t read_ms(size_t i) const { return recs_[i].read_ms; }
   // Moves record `i`'s extracted values into the executor's field slots (the first field_count).
   void take_fields(size_t i, Value* slots);
+  // Nanoseconds the last extract() took (whichever thread ran it).
+  int64_t extract_ns() const { return extract_ns_; }
 
   std::atomic<int> state{Filling};
 
@@ -78,6 +80,7 @@ class Chunk {
   std::vector<Value> values_;
   std::vector<std::string> errors_;
   size_t used_errors_ = 0;
+  int64_t extract_ns_ = 0;
 };
 
 // A FIFO of chunks in a vector used as a ring: it allocates only while it grows to the most chunks ever in
@@ -140,6 +143,14 @@ class ParsePool {
   std::vector<Chunk*> free_;                    // (batch loop) recycled
   Chunk* filling_ = nullptr;                    // (batch loop)
 };
+
+// `workers: auto` keeps parsing ahead only where it pays: when extraction (parse threads' time) is at least
+// half of what the batch loop spends on the same records after it (filters, expressions, aggregation), i.e.
+// at least a third of the record path. Jobs whose time goes into large window state (W3: ~8% parsing) pay
+// ~25% more CPU for the hand-over and gain nothing, so they drop back to the batch loop alone.
+bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns);
+// Chunks measured before `auto` decides.
+constexpr int kParseAheadProbeChunks = 64;
 
 // The record-path threads to run with: `requested` (the CLI's --workers) if > 0, else the job's `workers`
 // if > 0, else `auto`: 2 on a machine with >= 2 cores, else 1.

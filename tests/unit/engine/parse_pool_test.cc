@@ -83,6 +83,7 @@ struct Result {
   int rc = -1;
   std::string error;
   int workers = 0;
+  bool parse_ahead = false;
   std::vector<std::vector<std::string>> rows;     // per output
   std::vector<std::vector<uint64_t>> batch_ids;   // per output
   std::vector<std::vector<int64_t>> batch_input;  // per output: positions handed with each batch
@@ -137,6 +138,7 @@ Result run(const std::string& yaml, const std::vector<Rec>& input, int workers, 
   if (stopper.joinable()) stopper.join();
   res.error = ex.error();
   res.workers = ex.workers();
+  res.parse_ahead = ex.parse_ahead();
   for (auto* s : sinks) {
     res.rows.push_back(s->rows());
     res.batch_ids.emplace_back();
@@ -569,6 +571,77 @@ TEST_CASE("parse pool: auto gives 2 threads on a multi-core machine, else 1, and
   REQUIRE(engine::resolve_workers(1, 0) == 1);
   int want = std::thread::hardware_concurrency() >= 2 ? 2 : 1;
   REQUIRE(engine::resolve_workers(0, 0) == want);
+}
+
+TEST_CASE("parse pool: parsing ahead pays when extraction is at least a third of the record path", "[pool]") {
+  REQUIRE(engine::parse_ahead_pays(50, 100));
+  REQUIRE(engine::parse_ahead_pays(60, 40));
+  REQUIRE_FALSE(engine::parse_ahead_pays(49, 100));
+  REQUIRE_FALSE(engine::parse_ahead_pays(0, 1));
+}
+
+TEST_CASE("parse pool: auto keeps the parse thread for parse-heavy jobs and drops it for state-heavy ones",
+          "[pool]") {
+  // Measured over the first 64 chunks on the system clock (one chunk per poll of 100 records here). The two
+  // jobs sit far on either side of the line so that the choice holds on a loaded machine and under ASan.
+  const bool multi = std::thread::hardware_concurrency() >= 2;
+  Options o;
+  o.manual_clock = false;
+  o.per_poll = 100;
+  auto total = [](const Result& r) {
+    int64_t n = 0;
+    for (const auto& row : r.rows[0]) n += std::stoll(row.substr(row.find_last_of("[,") + 1));  // [..., n]
+    return n;
+  };
+  SECTION("parse-heavy: a 4 KB document whose only needed field comes last, counted per batch") {
+    std::vector<Rec> in;
+    for (int i = 0; i < 8000; ++i) {
+      Rec r;
+      r.partition = i % 3;
+      r.offset = i;
+      r.payload = "{\"pad\":[";
+      for (int j = 0; j < 150; ++j) r.payload += "{\"a\":\"xyzxyzxyz\",\"b\":1.5,\"c\":true},";
+      r.payload += "null],\"k\":" + std::to_string(i % 5) + "}";
+      in.push_back(std::move(r));
+    }
+    const char* job = R"yaml(
+batch: 1s
+source: stdin
+fields: { k: { path: k, type: int } }
+outputs: [ { name: n, aggregate: { n: count() }, to: console } ]
+)yaml";
+    Result r = run(job, in, 0, o);
+    REQUIRE(r.rc == 0);
+    REQUIRE(r.workers == (multi ? 2 : 1));
+    CHECK(r.parse_ahead == multi);
+    CHECK(total(r) == 8000);
+  }
+  SECTION("state-heavy: tiny records into sliding windows over many keys in four outputs") {
+    std::vector<Rec> in;
+    for (int i = 0; i < 8000; ++i) {
+      Rec r;
+      r.partition = i % 3;
+      r.offset = i;
+      r.payload = "{\"k\":" + std::to_string(i) + "}";
+      in.push_back(std::move(r));
+    }
+    std::string job = R"yaml(
+batch: 1s
+source: stdin
+fields: { k: { path: k, type: int } }
+outputs:
+  - { name: n, aggregate: { n: count() }, to: console }
+)yaml";
+    for (int o2 = 0; o2 < 4; ++o2)
+      job += "  - { name: w" + std::to_string(o2) + ", group_by: [k, \"k * 7 + " + std::to_string(o2) +
+             "\", \"k % 13\"], window: { sliding: 1h, every: 1s }, aggregate: { n: count(), s: sum(k), m: "
+             "max(k) }, where: \"k * 3 > -1 and k + 1 > 0\", limit: 1, to: console }\n";
+    Result r = run(job, in, 0, o);
+    REQUIRE(r.rc == 0);
+    REQUIRE(r.workers == (multi ? 2 : 1));
+    CHECK_FALSE(r.parse_ahead);
+    CHECK(total(r) == 8000);
+  }
 }
 
 TEST_CASE("config: workers is an integer from 1 to 64 or auto", "[pool]") {
