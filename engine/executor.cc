@@ -217,7 +217,8 @@ int Executor::run(const StopFlag& stop) {
   started_steady_ms_ = idle_clock_ms();
   if (workers_ > 1) {
     try {
-      pool_ = std::make_unique<ParsePool>(job_, plan_.field_count, workers_ - 1, clock_.manual());
+      // Event time: each record keeps the time it was read at, for the `idle` check (as on the inline path).
+      pool_ = std::make_unique<ParsePool>(job_, plan_.field_count, workers_ - 1, job_.time.event);
       parse_ahead_ = true;
       // `auto` measures whether parsing ahead pays for this job (not under a test clock: the suites run the
       // pool on every job, and a timing-based choice would not be reproducible there).
@@ -424,6 +425,7 @@ void Executor::drain(bool all) {
           workers_ - 1);
     } else {
       parse_ahead_ = false;
+      pool_.reset();  // nothing is in flight: the threads and the chunks' buffers go
       log::get("engine")->info(
           "Job '{}': parsing is only {:.0f}% of the record path (the rest is filters, expressions and window "
           "state), so parsing ahead does not pay: the batch loop parses alone from now on (workers: auto; "
@@ -486,8 +488,7 @@ void Executor::handle(const RawRecord& r, Chunk* chunk, size_t i) {
         return reject("", fmt::format("event time field '{}' is a {}, not a time", job_.time.field,
                                       type_name(ev.type())));
     }
-    update_watermark(r.stream, t,
-                     chunk != nullptr && pool_->keep_read_ms() ? chunk->read_ms(i) : idle_clock_ms());
+    update_watermark(r.stream, t, chunk != nullptr ? chunk->read_ms(i) : idle_clock_ms());
   }
   bool counted_bad = false;
   for (size_t i = 0; i < runners_.size(); ++i) {

@@ -9,7 +9,13 @@ namespace weir::engine {
 // ---- Chunk ----
 
 void Chunk::clear() {
-  arena_.clear();
+  // A chunk that held a huge record (up to max_record_bytes) does not keep that much for good.
+  if (arena_.capacity() > 2 * kMaxBytes) {
+    std::string().swap(arena_);
+  } else {
+    arena_.clear();
+  }
+  failed_ = false;
   recs_.clear();
   used_errors_ = 0;
   state.store(Filling, std::memory_order_relaxed);
@@ -79,9 +85,20 @@ void Chunk::extract(const fields::Extractor& ex) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 
+size_t Chunk::held_bytes() const {
+  size_t b = arena_.capacity();
+  for (const Value& v : values_) {
+    if (v.type() == Type::String) b += v.as_string().capacity();
+  }
+  return b;
+}
+
 void Chunk::take_fields(size_t i, Value* slots) {
   Value* v = values_.data() + i * field_count_;
-  for (size_t f = 0; f < field_count_; ++f) std::swap(slots[f], v[f]);
+  for (size_t f = 0; f < field_count_; ++f) {
+    std::swap(slots[f], v[f]);
+    if (v[f].type() == Type::String && v[f].as_string().capacity() > kKeepStringBytes) v[f].set_null();
+  }
 }
 
 // ---- ChunkRing ----
@@ -146,7 +163,11 @@ void ParsePool::work(const fields::Extractor& ex) {
     int expected = Chunk::Queued;
     // The batch loop may have claimed it meanwhile (it extracts what no worker has started).
     if (!c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) continue;
-    c->extract(ex);
+    try {
+      c->extract(ex);
+    } catch (...) {
+      c->set_failed();  // the batch loop extracts it again (next())
+    }
     finish(c);
   }
 }
@@ -218,6 +239,8 @@ Chunk* ParsePool::next(bool wait, const fields::Extractor& own) {
     done_cv_.wait(lk, [&] { return front->state.load(std::memory_order_acquire) == Chunk::Done; });
   }
   inflight_.pop_front();
+  // On the batch loop a failure is what it is with `workers: 1` (the job fails, its state is kept).
+  if (front->failed()) front->extract(own);
   return front;
 }
 

@@ -30,6 +30,10 @@ class Chunk {
   enum State : int { Filling, Queued, Claimed, Done };
   static constexpr size_t kMaxRecords = 2048;
   static constexpr size_t kMaxBytes = 512 * 1024;
+  // A string buffer the batch loop hands back (take_fields) larger than this is freed rather than kept for
+  // the next extraction at that position: otherwise every position of every chunk would keep the largest
+  // string that ever passed through it (up to max_record_bytes each).
+  static constexpr size_t kKeepStringBytes = 4096;
 
   explicit Chunk(size_t field_count) : field_count_(field_count) {}
 
@@ -43,6 +47,12 @@ class Chunk {
   // Extracts every record's fields. Tombstones are skipped: the batch loop rejects them before it looks
   // at the extraction. (Records above max_record_bytes never get into a chunk.)
   void extract(const fields::Extractor& ex);
+  // A parse thread could not extract the chunk (an exception, e.g. out of memory): the batch loop
+  // extracts it again itself, as it would with `workers: 1`.
+  void set_failed() { failed_ = true; }
+  bool failed() const { return failed_; }
+  // Heap bytes the chunk keeps between uses: its record arena and the string buffers of its values.
+  size_t held_bytes() const;
   bool ok(size_t i) const { return recs_[i].error < 0; }
   const std::string& error(size_t i) const { return errors_[static_cast<size_t>(recs_[i].error)]; }
   int64_t read_ms(size_t i) const { return recs_[i].read_ms; }
@@ -81,6 +91,7 @@ class Chunk {
   std::vector<std::string> errors_;
   size_t used_errors_ = 0;
   int64_t extract_ns_ = 0;
+  bool failed_ = false;
 };
 
 // A FIFO of chunks in a vector used as a ring: it allocates only while it grows to the most chunks ever in

@@ -563,6 +563,49 @@ TEST_CASE("parse pool: chunks keep each record's metadata and recycle their buff
   REQUIRE(c.full());
 }
 
+TEST_CASE("parse pool: chunks do not keep the largest strings and records they ever held", "[pool]") {
+  // The batch loop swaps its field slots with the chunk's values (take_fields), so without a cap every
+  // position of every chunk would keep the largest string that passed through it, and the arena the largest
+  // record.
+  auto loaded = config::load_job_text(
+      "source: stdin\nfields: { text: text }\noutputs: [ { name: o, to: console } ]\n", "j.yaml");
+  REQUIRE(loaded.ok());
+  fields::Extractor ex(loaded.job->fields, loaded.job->decode);
+  engine::Chunk chunk(1);
+  std::vector<Value> slots(1);
+  std::mt19937 rng(1);
+  const std::string small = R"({"text":"hello"})";
+  const std::string big = "{\"text\":\"" + std::string(64 * 1024, 'x') + "\"}";
+  size_t after_first = 0;
+  for (int round = 0; round < 64; ++round) {
+    chunk.clear();
+    const uint32_t a = rng() % 128, b = rng() % 128;
+    for (uint32_t i = 0; i < 128; ++i) {
+      RawRecord r;
+      r.payload = (i == a || i == b) ? big : small;
+      chunk.add(r, 0);
+    }
+    chunk.extract(ex);
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      REQUIRE(chunk.ok(i));
+      chunk.take_fields(i, slots.data());
+      REQUIRE(slots[0].as_string().size() == ((i == a || i == b) ? 64 * 1024 : 5));
+    }
+    if (round == 0) after_first = chunk.held_bytes();
+  }
+  INFO("held after the first round " << after_first << ", after 64: " << chunk.held_bytes());
+  CHECK(chunk.held_bytes() < after_first + 2 * engine::Chunk::kKeepStringBytes * 4);
+  // A record far above the chunk size is not kept in the arena after the chunk is recycled.
+  RawRecord huge;
+  const std::string payload(4 * engine::Chunk::kMaxBytes, 'y');
+  huge.payload = payload;
+  chunk.clear();
+  chunk.add(huge, 0);
+  REQUIRE(chunk.held_bytes() >= payload.size());
+  chunk.clear();
+  CHECK(chunk.held_bytes() < engine::Chunk::kMaxBytes);
+}
+
 TEST_CASE("parse pool: auto gives 2 threads on a multi-core machine, else 1, and the CLI overrides the job",
           "[pool]") {
   REQUIRE(engine::resolve_workers(3, 0) == 3);
