@@ -1,7 +1,11 @@
 #include "engine/parse_pool.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 namespace weir::engine {
@@ -252,10 +256,35 @@ bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns) {
   return 2 * extract_ns >= handle_ns;
 }
 
+int cpus_under_quota(const std::string& cpu_max, int cpus) {
+  std::istringstream in(cpu_max);
+  std::string quota;
+  int64_t period = 0;
+  if (!(in >> quota >> period) || quota == "max" || period <= 0) return cpus;
+  int64_t q = 0;
+  for (char c : quota) {
+    if (c < '0' || c > '9' || q > INT64_MAX / 10 - 9) return cpus;
+    q = q * 10 + (c - '0');
+  }
+  const int64_t cap = std::max<int64_t>(1, (q + period - 1) / period);
+  return static_cast<int>(std::min<int64_t>(cpus, cap));
+}
+
+int usable_cpus() {
+  int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cpus = std::max(1, CPU_COUNT(&set));
+  std::ifstream f("/sys/fs/cgroup/cpu.max");
+  std::string line;
+  if (f && std::getline(f, line)) cpus = cpus_under_quota(line, cpus);
+  return cpus;
+}
+
 int resolve_workers(int requested, int job_workers) {
   if (requested > 0) return requested;
   if (job_workers > 0) return job_workers;
-  return std::thread::hardware_concurrency() >= 2 ? 2 : 1;
+  return usable_cpus() >= 2 ? 2 : 1;
 }
 
 }  // namespace weir::engine

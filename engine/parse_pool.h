@@ -163,8 +163,14 @@ bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns);
 // Chunks measured before `auto` decides.
 constexpr int kParseAheadProbeChunks = 64;
 
+// CPUs this process may use: the affinity mask, capped by a cgroup v2 CPU quota (`cpu.max`, e.g. "150000
+// 100000" = 1.5 CPUs -> 2; "max 100000" = no cap) as in a container started with --cpus.
+int usable_cpus();
+// The cap a cgroup v2 `cpu.max` text puts on `cpus` (rounded up, at least 1); `cpus` when it sets none.
+int cpus_under_quota(const std::string& cpu_max, int cpus);
+
 // The record-path threads to run with: `requested` (the CLI's --workers) if > 0, else the job's `workers`
-// if > 0, else `auto`: 2 on a machine with >= 2 cores, else 1.
+// if > 0, else `auto`: 2 when the process may use >= 2 CPUs (usable_cpus()), else 1.
 int resolve_workers(int requested, int job_workers);
 
 }  // namespace weir::engine

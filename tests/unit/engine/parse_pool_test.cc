@@ -612,8 +612,22 @@ TEST_CASE("parse pool: auto gives 2 threads on a multi-core machine, else 1, and
   REQUIRE(engine::resolve_workers(3, 4) == 3);  // the CLI overrides the job
   REQUIRE(engine::resolve_workers(0, 4) == 4);
   REQUIRE(engine::resolve_workers(1, 0) == 1);
-  int want = std::thread::hardware_concurrency() >= 2 ? 2 : 1;
+  int want = engine::usable_cpus() >= 2 ? 2 : 1;
   REQUIRE(engine::resolve_workers(0, 0) == want);
+  REQUIRE(engine::usable_cpus() >= 1);
+  REQUIRE(engine::usable_cpus() <= static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+TEST_CASE("parse pool: auto counts the CPUs a cgroup quota leaves (a container started with --cpus)",
+          "[pool]") {
+  REQUIRE(engine::cpus_under_quota("max 100000", 8) == 8);
+  REQUIRE(engine::cpus_under_quota("100000 100000", 8) == 1);
+  REQUIRE(engine::cpus_under_quota("150000 100000", 8) == 2);  // 1.5 CPUs: rounded up
+  REQUIRE(engine::cpus_under_quota("50000 100000", 8) == 1);   // at least 1
+  REQUIRE(engine::cpus_under_quota("800000 100000", 2) == 2);  // never above the affinity mask
+  REQUIRE(engine::cpus_under_quota("", 4) == 4);               // unreadable: no cap
+  REQUIRE(engine::cpus_under_quota("lots 100000", 4) == 4);
+  REQUIRE(engine::cpus_under_quota("100000 0", 4) == 4);
 }
 
 TEST_CASE("parse pool: parsing ahead pays when extraction is at least a third of the record path", "[pool]") {
