@@ -12,9 +12,6 @@ struct ConsumerDeleter {
     rd_kafka_destroy(rk);
   }
 };
-struct ListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
-};
 
 // User properties that also concern a consumer of the same cluster (connection and security); producer
 // settings such as linger.ms would only draw configuration warnings there.
@@ -156,7 +153,7 @@ Status KafkaSink::read_committed_batch(const std::string& job) {
   }
   auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (true) {
-    std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter> list(rd_kafka_topic_partition_list_new(0));
+    ListPtr list(rd_kafka_topic_partition_list_new(0));
     std::map<int32_t, bool> open;  // assigned this round, not at their end yet
     for (auto& [p, t] : tails) {
       if (t.done) continue;

@@ -18,11 +18,6 @@ void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
   static_cast<KafkaSource*>(opaque)->on_commit(err, offsets);
 }
 
-struct ListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
-};
-using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
-
 // Errors that all mean "cannot reach the cluster": logged as one state, not one line per attempt.
 rd_kafka_resp_err_t error_class(int err) {
   switch (err) {
