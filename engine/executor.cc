@@ -217,8 +217,7 @@ int Executor::run(const StopFlag& stop) {
   started_steady_ms_ = idle_clock_ms();
   if (workers_ > 1) {
     try {
-      // Event time: each record keeps the time it was read at, for the `idle` check (as on the inline path).
-      pool_ = std::make_unique<ParsePool>(job_, plan_.field_count, workers_ - 1, job_.time.event);
+      pool_ = std::make_unique<ParsePool>(job_, plan_.field_count, workers_ - 1);
       parse_ahead_ = true;
       // `auto` measures whether parsing ahead pays for this job (not under a test clock: the suites run the
       // pool on every job, and a timing-based choice would not be reproducible there).
@@ -394,7 +393,8 @@ void Executor::on_record(const RawRecord& r) {
   }
   // Parse-ahead: copy the record into a chunk; a full chunk goes to the parse threads, and what they have
   // finished is consumed now (in order), waiting when too much is in flight.
-  if (pool_->add(r, pool_->keep_read_ms() ? idle_clock_ms() : 0)) drain(false);
+  // Event time: each record keeps the time it was read at, for the `idle` check (as on the inline path).
+  if (pool_->add(r, job_.time.event ? idle_clock_ms() : 0)) drain(false);
 }
 
 void Executor::drain(bool all) {
@@ -429,8 +429,7 @@ void Executor::drain(bool all) {
       log::get("engine")->info(
           "Job '{}': parsing is only {:.0f}% of the record path (the rest is filters, expressions and window "
           "state), so parsing ahead does not pay: the batch loop parses alone from now on (workers: auto; "
-          "set "
-          "`workers: 2` to keep the parse thread).",
+          "set `workers: 2` to keep the parse thread).",
           job_.name, share);
     }
   }

@@ -109,8 +109,8 @@ class Executor final : public RecordHandler {
   uint64_t rebalances_ = 0;  // revocations seen (crash points count them)
   fields::Extractor extractor_;
   int workers_ = 1;
-  std::unique_ptr<ParsePool> pool_;  // workers_ > 1
-  bool parse_ahead_ = false;         // records go to pool_
+  std::unique_ptr<ParsePool> pool_;  // workers_ > 1, until `auto` finds it does not pay
+  bool parse_ahead_ = false;         // records go to pool_ (kept after run() joins the pool, for callers)
   // `workers: auto` on the system clock: time spent extracting and handling the first chunks, then decided.
   struct Probe {
     bool active = false;

@@ -125,9 +125,8 @@ void ChunkRing::pop_front() {
 
 // ---- ParsePool ----
 
-ParsePool::ParsePool(const config::Job& job, size_t field_count, int threads, bool keep_read_ms)
+ParsePool::ParsePool(const config::Job& job, size_t field_count, int threads)
     : field_count_(field_count),
-      keep_read_ms_(keep_read_ms),
       // Enough to keep every worker and the batch loop busy, few enough to bound memory (~1 MiB each).
       max_inflight_(2 * static_cast<size_t>(threads) + 2) {
   for (int i = 0; i < threads; ++i)

@@ -116,12 +116,13 @@ class ChunkRing {
 // be started (then none runs).
 class ParsePool {
  public:
-  ParsePool(const config::Job& job, size_t field_count, int threads, bool keep_read_ms);
+  ParsePool(const config::Job& job, size_t field_count, int threads);
   ~ParsePool();  // joins the threads; chunks still in flight are dropped
   ParsePool(const ParsePool&) = delete;
   ParsePool& operator=(const ParsePool&) = delete;
 
-  // Copies a record into the chunk being filled; true when that chunk became full and was submitted.
+  // Copies a record into the chunk being filled (`read_ms`: when it was read, for the `idle` check; 0 when
+  // the job does not need it); true when that chunk became full and was submitted.
   bool add(const RawRecord& r, int64_t read_ms);
   // Submits the chunk being filled, if it holds records.
   void flush();
@@ -129,10 +130,8 @@ class ParsePool {
   // caller extracts chunks no thread has started, with `own`). Give it back with recycle().
   Chunk* next(bool wait, const fields::Extractor& own);
   void recycle(Chunk* c);
-  bool keep_read_ms() const { return keep_read_ms_; }
   // So many chunks are in flight that the batch loop should wait for the oldest before reading on.
   bool backlogged() const { return inflight_.size() >= max_inflight_; }
-  int threads() const { return static_cast<int>(threads_.size()); }
 
  private:
   void work(const fields::Extractor& ex);
@@ -140,7 +139,6 @@ class ParsePool {
   void submit(Chunk* c);
 
   size_t field_count_;
-  bool keep_read_ms_;
   size_t max_inflight_;
   std::vector<std::unique_ptr<fields::Extractor>> extractors_;
   std::vector<std::thread> threads_;
