@@ -32,8 +32,7 @@ void put_value(std::string& out, const Value& v) {
 }
 
 bool Reader::value(Value& v, int depth) {
-  // Lists as deep as JSON input allows (the extractor stops at 512 levels) must come back.
-  if (pos_ >= in_.size() || depth > 1024) return false;
+  if (pos_ >= in_.size() || depth > kMaxStoredListDepth) return false;
   auto t = static_cast<uint8_t>(in_[pos_++]);
   switch (static_cast<Type>(t)) {
     case Type::Null:

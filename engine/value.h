@@ -24,6 +24,10 @@ struct TimeMs {
 class Value;
 using List = std::vector<Value>;
 
+// The deepest list nesting a decoder of stored values (checkpoint rows, window group keys) accepts: above
+// what JSON input can produce (the extractor stops at 512 levels), so every value weir made decodes again.
+constexpr int kMaxStoredListDepth = 1024;
+
 class Value {
  public:
   Value() = default;  // null

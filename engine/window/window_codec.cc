@@ -27,10 +27,6 @@ using namespace detail;  // NOLINT: internal types of this module
 namespace {
 
 constexpr char kMagic[] = {'W', 'W', 'S', 2};  // version 1 differs only in the running partial
-// Group keys may be lists as deep as JSON input allows (the extractor stops at 512 levels); keys are stored
-// in this encoding, so every key that can be encoded must decode again.
-constexpr int kMaxListDepth = 1024;
-
 constexpr uint64_t kHasAnchor = 1, kProcessing = 2, kHasStart = 4, kHasFirst = 8, kDirty = 16, kFinished = 32;
 
 // Writes into `out` through a raw cursor (a byte at a time through std::string costs several times
@@ -165,7 +161,7 @@ struct Reader {
       }
       case 7: {
         uint64_t n;
-        if (depth >= kMaxListDepth || !count(n)) return false;
+        if (depth >= kMaxStoredListDepth || !count(n)) return false;  // keys are stored encoded
         List items(n);
         for (Value& x : items) {
           if (!value(x, depth + 1)) return false;
