@@ -140,17 +140,20 @@ def ratios(results, group):
                 w["name"], b["name"], wr / br if br else 0, w["per_core"] / b["per_core"] if b["per_core"] else 0))
 
 
+def count_lines(path):
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)
+
+
 def file_workloads(weir, data, results):
     jobs = os.path.join(HERE, "jobs")
     state = os.path.join(data, "state")
-    specs = [("W1 treasury (file)", "w1", "w1-treasury-file.yaml", "w1/treasury.jsonl", N_W1),
-             ("W2 tweets (file)", "w2", "w2-tweets-file.yaml", "w2/tweets.jsonl", None),
-             ("W3 many keys (file)", "w3", "w3-many-keys-file.yaml", "w3/keys.jsonl", 1_000_000)]
-    for title, wl, job, path, n in specs:
+    specs = [("W1 treasury (file)", "w1", "w1-treasury-file.yaml", "w1/treasury.jsonl"),
+             ("W2 tweets (file)", "w2", "w2-tweets-file.yaml", "w2/tweets.jsonl"),
+             ("W3 many keys (file)", "w3", "w3-many-keys-file.yaml", "w3/keys.jsonl")]
+    for title, wl, job, path in specs:
         path = os.path.join(data, path)
-        if n is None:
-            with open(path, "rb") as f:
-                n = sum(1 for _ in f)
+        n = count_lines(path)
         print("%s: %d records, %.0f bytes each" % (title, n, os.path.getsize(path) / n), flush=True)
         # One record-path thread (the per-core figure), then two (the parse-ahead pool: the scaling figure).
         for workers in (1, 2):
@@ -226,8 +229,7 @@ def kafka_workloads(weir, broker, data, results):
 
 def kafka_workload(weir, bootstrap, data, results, title, file, topic, partitions, job, column, wl):
     path = os.path.join(data, file)
-    with open(path, "rb") as f:
-        n = sum(1 for _ in f)
+    n = count_lines(path)
     t0 = time.monotonic()
     subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-l", "-X", "linger.ms=20", "-X",
                     "sticky.partitioning.linger.ms=0", "-X", "batch.num.messages=10000", "-X",
