@@ -597,27 +597,16 @@ struct Extractor::Impl {
     return false;
   }
 
-  // A key at p (the opening quote), ASCII without escapes and ending at least 16 bytes before the end
-  // of the payload: sets `key` (a view into the payload), moves p past the closing quote and returns
-  // true. Otherwise false, p unchanged (string<>() then handles it).
+  // A key at p (the opening quote) without escapes or bytes scan_string() stops at (control bytes, and
+  // non-ASCII ones until the payload's UTF-8 is known valid): sets `key` (a view into the payload, which
+  // is then exactly the decoded key), moves p past the closing quote and returns true. Otherwise false, p
+  // unchanged (string<>() then decodes it or reports the error).
   __attribute__((always_inline)) bool plain_key(std::string_view& key) {
     const char* q = p + 1;
-    while (end - q >= 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-      const __m128i hit = _mm_or_si128(
-          _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
-      const unsigned m = static_cast<unsigned>(_mm_movemask_epi8(hit));
-      if (m != 0) {
-        q += __builtin_ctz(m);
-        if (*q != '"') return false;
-        key = std::string_view(p + 1, static_cast<size_t>(q - p - 1));
-        p = q + 1;
-        return true;
-      }
-      q += 16;
-    }
-    return false;
+    if (!scan_string(q) || *q != '"') return false;
+    key = std::string_view(p + 1, static_cast<size_t>(q - p - 1));
+    p = q + 1;
+    return true;
   }
 
   // A string, number or literal at p no field needs, skipped; false (p unchanged) when it is something
