@@ -23,10 +23,14 @@ std::string_view trim_view(std::string_view s) {
 
 namespace {
 
+// Flips the case bit (0x20) of the ASCII letters from `first`: one unsigned compare per byte and no branch,
+// so the compiler vectorises it (W2's lower(word) over ~300 bytes of tweet text ran ~8 instructions a byte).
 void ascii_case(std::string& s, bool upper) {
+  const unsigned char first = upper ? 'a' : 'A';
   for (char& c : s) {
-    if (upper && c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
-    if (!upper && c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+    const auto u = static_cast<unsigned char>(c);
+    const auto letter = static_cast<unsigned char>(static_cast<unsigned char>(u - first) < 26);
+    c = static_cast<char>(u ^ static_cast<unsigned char>(letter << 5));
   }
 }
 

@@ -56,6 +56,26 @@ TEST_CASE("functions: lower, upper change ASCII letters only", "[expr]") {
   REQUIRE_THAT(err("upper(b)", rec), Catch::Contains("upper() expects a string, got bool"));
 }
 
+TEST_CASE("functions: lower, upper over every byte value, in strings long enough to be vectorised", "[expr]") {
+  // All 256 byte values, three times over (768 bytes): only A-Z / a-z change; '@', '[', '`', '{' and every
+  // byte >= 0x80 stay.
+  std::string all;
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  }
+  std::string lo = all, up = all;
+  for (char& c : lo) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  for (char& c : up) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+  const std::map<std::string, Value> bytes = {{"all", Value::string(all)}};
+  REQUIRE(same(val("lower(all)", bytes), Value::string(lo)));
+  REQUIRE(same(val("upper(all)", bytes), Value::string(up)));
+  REQUIRE(same(val("upper(lower(all))", bytes), Value::string(up)));
+}
+
 TEST_CASE("functions: length counts code points, list elements, and survives invalid UTF-8", "[expr]") {
   REQUIRE(same(val("length('abc')"), I(3)));
   REQUIRE(same(val("length('')"), I(0)));
