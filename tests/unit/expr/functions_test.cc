@@ -56,7 +56,8 @@ TEST_CASE("functions: lower, upper change ASCII letters only", "[expr]") {
   REQUIRE_THAT(err("upper(b)", rec), Catch::Contains("upper() expects a string, got bool"));
 }
 
-TEST_CASE("functions: lower, upper over every byte value, in strings long enough to be vectorised", "[expr]") {
+TEST_CASE("functions: lower, upper over every byte value, in strings long enough to be vectorised",
+          "[expr]") {
   // All 256 byte values, three times over (768 bytes): only A-Z / a-z change; '@', '[', '`', '{' and every
   // byte >= 0x80 stay.
   std::string all;
