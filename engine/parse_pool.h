@@ -22,6 +22,10 @@
 
 namespace weir::engine {
 
+struct ChunkAgg;          // engine/partial_agg.h
+class PartialAggregator;  // engine/partial_agg.h
+struct AggScratch;        // engine/partial_agg.h
+
 // Up to kMaxRecords records (or about kMaxBytes of them) with their metadata copied into one arena, and
 // after extraction each record's field values or its error. Buffers are kept when recycled.
 class Chunk {
@@ -35,7 +39,8 @@ class Chunk {
   // string that ever passed through it (up to max_record_bytes each).
   static constexpr size_t kKeepStringBytes = 4096;
 
-  explicit Chunk(size_t field_count) : field_count_(field_count) {}
+  explicit Chunk(size_t field_count);
+  ~Chunk();
 
   void clear();
   // Copies the record; `read_ms`: the processing time it was read at (kept for the `idle` check).
@@ -58,8 +63,15 @@ class Chunk {
   int64_t read_ms(size_t i) const { return recs_[i].read_ms; }
   // Moves record `i`'s extracted values into the executor's field slots (the first field_count).
   void take_fields(size_t i, Value* slots);
-  // Nanoseconds the last extract() took (whichever thread ran it).
+  // Record `i`'s extracted values (field_count of them), for the thread that holds the chunk.
+  Value* fields(size_t i) { return values_.data() + i * field_count_; }
+  size_t field_count() const { return field_count_; }
+  // Nanoseconds the last extract() took (whichever thread ran it), plus what add_extract_ns() added.
   int64_t extract_ns() const { return extract_ns_; }
+  void add_extract_ns(int64_t ns) { extract_ns_ += ns; }
+
+  // Partial aggregation (PartialAggregator::run fills it after extract()); null until first used.
+  std::unique_ptr<ChunkAgg> agg;
 
   std::atomic<int> state{Filling};
 
@@ -116,7 +128,9 @@ class ChunkRing {
 // be started (then none runs).
 class ParsePool {
  public:
-  ParsePool(const config::Job& job, size_t field_count, int threads);
+  // `agg`: also run partial aggregation after each chunk's extraction (on whichever thread extracts it);
+  // may be null. It must outlive the pool.
+  ParsePool(const config::Job& job, size_t field_count, int threads, const PartialAggregator* agg = nullptr);
   ~ParsePool();  // joins the threads; chunks still in flight are dropped
   ParsePool(const ParsePool&) = delete;
   ParsePool& operator=(const ParsePool&) = delete;
@@ -134,13 +148,18 @@ class ParsePool {
   bool backlogged() const { return inflight_.size() >= max_inflight_; }
 
  private:
-  void work(const fields::Extractor& ex);
+  void work(size_t worker);
+  // Extraction and, with agg_, partial aggregation of one chunk (scratch: the thread's).
+  void process(Chunk* c, const fields::Extractor& ex, size_t scratch);
   void finish(Chunk* c);
   void submit(Chunk* c);
 
   size_t field_count_;
   size_t max_inflight_;
   std::vector<std::unique_ptr<fields::Extractor>> extractors_;
+  const PartialAggregator* agg_;
+  // With agg_: per parse thread, then one for the batch loop (index threads).
+  std::vector<std::unique_ptr<AggScratch>> scratch_;
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable work_cv_;
