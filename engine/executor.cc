@@ -446,20 +446,23 @@ void Executor::drain(bool all) {
     probe_.active = false;
     const double share = 100.0 * static_cast<double>(probe_.extract_ns) /
                          static_cast<double>(std::max<int64_t>(1, probe_.extract_ns + probe_.handle_ns));
-    if (parse_ahead_pays(probe_.extract_ns, probe_.handle_ns)) {
+    const char* what = partial_ ? "parsing and partial aggregation" : "parsing";
+    if (parse_ahead_pays(probe_.extract_ns, probe_.handle_ns, partial_)) {
       log::get("engine")->debug(
-          "Job '{}': parsing is {:.0f}% of the record path; parsing ahead on {} thread(s).", job_.name, share,
-          workers_ - 1);
+          "Job '{}': the parse threads' part ({}) is {:.0f}% of the record path; parsing "
+          "ahead on {} thread(s).",
+          job_.name, what, share, workers_ - 1);
     } else {
       parse_ahead_ = false;
       partial_ = false;
       pool_.reset();  // nothing is in flight: the threads and the chunks' buffers go
       agg_.reset();
       log::get("engine")->info(
-          "Job '{}': parsing is only {:.0f}% of the record path (the rest is filters, expressions and window "
-          "state), so parsing ahead does not pay: the batch loop parses alone from now on (workers: auto; "
-          "set `workers: 2` to keep the parse thread).",
-          job_.name, share);
+          "Job '{}': the parse threads' part ({}) is only {:.0f}% of the record path (the rest is the batch "
+          "loop's: filters, expressions or merges, and window state), so parsing ahead does not pay: the "
+          "batch "
+          "loop parses alone from now on (workers: auto; set `workers: 2` to keep the parse thread).",
+          job_.name, what, share);
     }
   }
 }

@@ -266,8 +266,8 @@ void ParsePool::recycle(Chunk* c) {
   free_.push_back(c);
 }
 
-bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns) {
-  return 2 * extract_ns >= handle_ns;
+bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns, bool partial) {
+  return partial ? extract_ns >= 2 * handle_ns : 2 * extract_ns >= handle_ns;
 }
 
 int cpus_under_quota(const std::string& cpu_max, int cpus) {

@@ -172,11 +172,17 @@ class ParsePool {
   Chunk* filling_ = nullptr;                    // (batch loop)
 };
 
-// `workers: auto` keeps parsing ahead only where it pays: when extraction (parse threads' time) is at least
-// half of what the batch loop spends on the same records after it (filters, expressions, aggregation), i.e.
-// at least a third of the record path. Jobs whose time goes into large window state (W3: ~8% parsing) pay
-// ~25% more CPU for the hand-over and gain nothing, so they drop back to the batch loop alone.
-bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns);
+// `workers: auto` keeps parsing ahead only where it pays. `extract_ns`: the parse threads' time on the probed
+// chunks (extraction, plus partial aggregation when on); `handle_ns`: the batch loop's time on the same
+// chunks after extraction. Extraction only: it pays when extraction is at least half of what the batch loop
+// spends after it, i.e. at least a third of the record path. Jobs whose time goes into large window state
+// (W3: ~30% parsing) pay ~25% more CPU for the hand-over and gain nothing. Partial aggregation (`partial`):
+// the parse threads' time then includes the aggregation the batch loop would otherwise do, and the batch
+// loop's the merges, which cost as much as adding the records when the chunk's tables do not shrink them (W3:
+// 1M keys, one group per record; the parse threads take ~53% of the path there and 2 threads run no faster
+// than 1, at ~1.4× the CPU). It pays when the parse threads take at least twice the batch loop's time (W1:
+// 95%, W2: 84%).
+bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns, bool partial = false);
 // Chunks measured before `auto` decides.
 constexpr int kParseAheadProbeChunks = 64;
 

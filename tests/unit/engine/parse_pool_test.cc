@@ -463,11 +463,18 @@ TEST_CASE("parse pool: auto counts the CPUs a cgroup quota leaves (a container s
   REQUIRE(engine::cpus_under_quota("100000 0", 4) == 4);
 }
 
-TEST_CASE("parse pool: parsing ahead pays when extraction is at least a third of the record path", "[pool]") {
+TEST_CASE(
+    "parse pool: parsing ahead pays when extraction is a third of the record path, two thirds with partials",
+    "[pool]") {
   REQUIRE(engine::parse_ahead_pays(50, 100));
   REQUIRE(engine::parse_ahead_pays(60, 40));
   REQUIRE_FALSE(engine::parse_ahead_pays(49, 100));
   REQUIRE_FALSE(engine::parse_ahead_pays(0, 1));
+  // With partial aggregation the parse threads must take at least twice the batch loop's time.
+  REQUIRE(engine::parse_ahead_pays(200, 100, true));
+  REQUIRE(engine::parse_ahead_pays(95, 5, true));
+  REQUIRE_FALSE(engine::parse_ahead_pays(199, 100, true));
+  REQUIRE_FALSE(engine::parse_ahead_pays(53, 47, true));  // W3: 1M keys, chunk tables do not shrink
 }
 
 TEST_CASE("parse pool: auto keeps the parse thread for parse-heavy jobs and drops it for state-heavy ones",
