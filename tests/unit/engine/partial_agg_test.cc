@@ -40,7 +40,8 @@ std::vector<Rec> make_proc_input(size_t n, uint32_t seed) {
         tags = "\",,\"";  // nothing left: filtered
         break;
       default:
-        tags = "\"x" + std::to_string(rng() % 6) + ",y" + std::to_string(rng() % 3) + ",0\"";
+        // "x10".."x14" make `tags`' select fail for that element only (3 characters: division by zero).
+        tags = "\"x" + std::to_string(rng() % 15) + ",y" + std::to_string(rng() % 3) + ",0\"";
     }
     const int64_t div = static_cast<int64_t>(rng() % 25);  // 0: division by zero in some outputs
     switch (rng() % 50) {
@@ -107,7 +108,7 @@ outputs:
     to: console
   - name: tags
     explode: { field: tags, split: ",", as: tag }
-    select: { w: "100 / length(tag) + followers / (div - 1)" }
+    select: { w: "100 / (length(tag) - 3) + followers / (div + 1)" }
     group_by: [tag]
     aggregate: { n: count(), s: sum(w), k: count_distinct(_key), p: max(_partition), o: min(_offset) }
     to: console
