@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -227,6 +228,7 @@ int Executor::run(const StopFlag& stop) {
       agg_of_.assign(plan_.outputs.size(), -1);
       for (size_t k = 0; k < aggregating.size(); ++k) agg_of_[aggregating[k]] = static_cast<int>(k);
       merged_.assign(aggregating.size(), 0);
+      kept_.assign(plan_.outputs.size(), 0);
       pass_through_ = aggregating.size() < plan_.outputs.size();
       agg_ = std::make_unique<PartialAggregator>(plan_, std::move(aggregating));
     }
@@ -423,10 +425,13 @@ void Executor::drain(bool all) {
       const auto& outs = agg_->outputs();
       for (size_t k = 0; k < outs.size(); ++k)
         merged_[k] = runners_[outs[k]].state().merge(batch_start_ms_, c->agg->parts[k]) ? 1 : 0;
+      std::fill(kept_.begin(), kept_.end(), 0);
       for (size_t i = 0; i < c->size(); ++i) {
         if (stop_on_bad_) break;
-        handle_aggregated(c->record(i), *c, i);
+        handle_aggregated(*c, i);
       }
+      for (size_t o = 0; o < runners_.size(); ++o)
+        metrics_.outputs[o]->records.fetch_add(kept_[o], std::memory_order_relaxed);
     } else {
       for (size_t i = 0; i < c->size(); ++i) {
         if (stop_on_bad_) break;
@@ -530,26 +535,32 @@ void Executor::handle(const RawRecord& r, Chunk* chunk, size_t i) {
   }
 }
 
-void Executor::handle_aggregated(const RawRecord& r, Chunk& chunk, size_t i) {
-  // As handle() (processing time: t is the batch start; no record above max_record_bytes is in a chunk).
-  if (r.null_payload) {
+void Executor::handle_aggregated(Chunk& chunk, size_t i) {
+  // As handle() (processing time: t is the batch start; no record above max_record_bytes is in a chunk). The
+  // record is built only for what needs it (dead letters, pass-through outputs); kept records are counted in
+  // kept_ and added to the metrics per chunk.
+  if (chunk.null_payload(i)) {
     metrics_.bad.fetch_add(1, std::memory_order_relaxed);
-    if (!bad_.bad(r, "", "null payload (tombstone)")) stop_on_bad_ = true;
+    if (!bad_.bad(chunk.record(i), "", "null payload (tombstone)")) stop_on_bad_ = true;
     return;
   }
   if (!chunk.ok(i)) {
     metrics_.bad.fetch_add(1, std::memory_order_relaxed);
-    if (!bad_.bad(r, "", chunk.error(i))) stop_on_bad_ = true;
+    if (!bad_.bad(chunk.record(i), "", chunk.error(i))) stop_on_bad_ = true;
     return;
   }
+  std::optional<RawRecord> r;
+  auto record = [&]() -> const RawRecord& {
+    if (!r) r = chunk.record(i);
+    return *r;
+  };
   if (pass_through_) {
     chunk.take_fields(i, slots_.data());
-    fill_meta(plan_, r, slots_.data());
+    fill_meta(plan_, record(), slots_.data());
   }
   const int64_t t = batch_start_ms_;
   bool counted_bad = false;
   for (size_t o = 0; o < runners_.size(); ++o) {
-    OutputMetrics& om = *metrics_.outputs[o];
     const int k = agg_of_[o];
     OutputRunner::Outcome out;
     const std::string* why = &err_;
@@ -564,21 +575,25 @@ void Executor::handle_aggregated(const RawRecord& r, Chunk& chunk, size_t i) {
     }
     switch (out) {
       case OutputRunner::Outcome::Kept:
-        om.records.fetch_add(1, std::memory_order_relaxed);
+        ++kept_[o];
         break;
       case OutputRunner::Outcome::Filtered:
         break;
-      case OutputRunner::Outcome::Bad:
+      case OutputRunner::Outcome::Bad: {
+        OutputMetrics& om = *metrics_.outputs[o];
         om.bad.fetch_add(1, std::memory_order_relaxed);
         if (!counted_bad) metrics_.bad.fetch_add(1, std::memory_order_relaxed);
         counted_bad = true;
-        if (!bad_.bad(r, runners_[o].plan().name, *why)) stop_on_bad_ = true;
+        if (!bad_.bad(record(), runners_[o].plan().name, *why)) stop_on_bad_ = true;
         break;
-      case OutputRunner::Outcome::Late:
+      }
+      case OutputRunner::Outcome::Late: {
+        OutputMetrics& om = *metrics_.outputs[o];
         om.late.fetch_add(1, std::memory_order_relaxed);
         metrics_.late.fetch_add(1, std::memory_order_relaxed);
-        bad_.late(r, runners_[o].plan().name, t, watermark_ms_);
+        bad_.late(record(), runners_[o].plan().name, t, watermark_ms_);
         break;
+      }
     }
   }
 }

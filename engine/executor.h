@@ -95,7 +95,7 @@ class Executor final : public RecordHandler {
   void handle(const RawRecord& r, Chunk* chunk, size_t i);
   // handle() for record i of a chunk the parse threads also aggregated: the aggregating outputs' outcomes
   // come from the chunk (Kept turns Late where merged[k] is false), the pass-through outputs run here.
-  void handle_aggregated(const RawRecord& r, Chunk& chunk, size_t i);
+  void handle_aggregated(Chunk& chunk, size_t i);
   // Parse-ahead: consumes the extracted chunks in the order they were read; `all`: every chunk in flight
   // (the end of a poll: what a poll read is counted in the batch it was read in), else those ready.
   void drain(bool all);
@@ -122,6 +122,7 @@ class Executor final : public RecordHandler {
   bool partial_ = false;                    // pool_ runs agg_ (kept after run(), for callers)
   std::vector<int> agg_of_;                 // per output: its index among agg_->outputs(), or -1
   std::vector<char> merged_;                // per aggregating output: the current chunk's merge succeeded
+  std::vector<uint64_t> kept_;              // per output: records kept in the current chunk
   bool pass_through_ = false;               // with partial_: some output is not aggregating
   // `workers: auto` on the system clock: time spent extracting and handling the first chunks, then decided.
   struct Probe {

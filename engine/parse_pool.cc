@@ -163,6 +163,7 @@ ParsePool::~ParsePool() {
 }
 
 void ParsePool::process(Chunk* c, const fields::Extractor& ex, size_t scratch) {
+  if (agg_ != nullptr && agg_->fused()) return agg_->extract_and_run(*c, ex, *scratch_[scratch]);
   c->extract(ex);
   if (agg_ != nullptr) agg_->run(*c, *scratch_[scratch]);
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -52,6 +53,12 @@ class Chunk {
   // Extracts every record's fields. Tombstones are skipped: the batch loop rejects them before it looks
   // at the extraction. (Records above max_record_bytes never get into a chunk.)
   void extract(const fields::Extractor& ex);
+  // Extraction fused with the use of each record (partial aggregation when no output reads the chunk's values
+  // later): every record is extracted into `slots` (the caller's) and `use(i)` called at once; the chunk
+  // keeps only the errors (ok(), error()), not the values, so take_fields() must not be called after it.
+  template <class Use>
+  void extract_each(const fields::Extractor& ex, Value* slots, std::string& err, Use&& use);
+  bool null_payload(size_t i) const { return recs_[i].null_payload; }
   // A parse thread could not extract the chunk (an exception, e.g. out of memory): the batch loop
   // extracts it again itself, as it would with `workers: 1`.
   void set_failed() { failed_ = true; }
@@ -105,6 +112,25 @@ class Chunk {
   int64_t extract_ns_ = 0;
   bool failed_ = false;
 };
+
+template <class Use>
+void Chunk::extract_each(const fields::Extractor& ex, Value* slots, std::string& err, Use&& use) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < recs_.size(); ++i) {
+    Rec& rec = recs_[i];
+    rec.error = -1;
+    if (rec.null_payload) continue;  // rejected by the batch loop before extraction
+    if (ex.extract(view(rec.payload), slots, err)) {
+      use(i);
+      continue;
+    }
+    if (used_errors_ == errors_.size()) errors_.emplace_back();
+    errors_[used_errors_].swap(err);
+    rec.error = static_cast<int32_t>(used_errors_++);
+  }
+  extract_ns_ =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+}
 
 // A FIFO of chunks in a vector used as a ring: it allocates only while it grows to the most chunks ever in
 // flight, never per chunk (a std::deque allocates a block every 64 pushes, i.e. per record when every poll

@@ -47,6 +47,10 @@ class PartialAggregator {
   // After c.extract(): runs every extracted record through the outputs into c's tables (cleared first).
   // Its time is added to c.extract_ns() (the parse threads' share for `workers: auto`).
   void run(Chunk& c, AggScratch& s) const;
+  // Every output of the job aggregates (none reads the chunk's values after extraction): extraction and
+  // aggregation fused, each record extracted straight into the thread's slots (Chunk::extract_each).
+  bool fused() const { return fused_; }
+  void extract_and_run(Chunk& c, const fields::Extractor& ex, AggScratch& s) const;
 
   const std::vector<size_t>& outputs() const { return outputs_; }
 
@@ -55,8 +59,13 @@ class PartialAggregator {
   static const std::string& error(const Chunk& c, size_t i, size_t k);
 
  private:
+  ChunkAgg& reset(Chunk& c) const;
+  // Record i of c (its fields already in s.slots) through every output.
+  void aggregate(const Chunk& c, size_t i, ChunkAgg& a, AggScratch& s) const;
+
   const JobPlan& plan_;
   std::vector<size_t> outputs_;
+  bool fused_ = false;
 };
 
 }  // namespace weir::engine

@@ -156,6 +156,27 @@ TEST_CASE("partial aggregation: workers 2-3 give exactly the rows, dead letters 
   }
 }
 
+TEST_CASE("partial aggregation: extraction fused with aggregation when every output aggregates",
+          "[pool][partial]") {
+  // Without the pass-through output nothing reads a chunk's values after the parse thread: each record is
+  // extracted straight into the thread's slots and aggregated at once (PartialAggregator::fused()).
+  std::string job = kProcJob;
+  const size_t from = job.find("  - name: pass\n");
+  job.erase(from, job.find("  - name: total\n") - from);
+  REQUIRE(job.find("name: pass") == std::string::npos);
+  auto input = make_proc_input(12000, 17);
+  for (size_t per_poll : {size_t(1), size_t(3000)}) {
+    Options o;
+    o.per_poll = per_poll;
+    Result one = run(job, input, 1, o);
+    REQUIRE(one.rows.size() == 5);
+    REQUIRE(one.out_bad[2] > 0);
+    Result two = run(job, input, 2, o);
+    REQUIRE(two.partial);
+    require_same(one, two);
+  }
+}
+
 TEST_CASE("partial aggregation: only in processing time, without on_error stop, with an aggregating output",
           "[pool][partial]") {
   auto input = make_proc_input(3000, 9);
