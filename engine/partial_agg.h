@@ -21,9 +21,8 @@ namespace weir::engine {
 // Sets the metadata slots a job's expressions read (plan.meta_used) from a record, as Executor::handle does.
 void fill_meta(const JobPlan& plan, const RawRecord& r, Value* slots);
 
-// A chunk's partial aggregates and per-record outcomes (owned by the chunk, reused with it). Cache-line
-// aligned, like AggScratch: different threads fill neighbouring ones at the same time.
-struct alignas(64) ChunkAgg {
+// A chunk's partial aggregates and per-record outcomes (owned by the chunk, reused with it).
+struct ChunkAgg {
   std::vector<window::Partials> parts;          // per aggregating output
   std::vector<OutputRunner::Outcome> outcomes;  // record-major: [record][aggregating output]
   std::vector<int32_t> errors_at;               // per outcome: index into errors (Bad), else -1
@@ -32,7 +31,7 @@ struct alignas(64) ChunkAgg {
 };
 
 // What one thread reuses from record to record: all of the job's slots and each output's scratch.
-struct alignas(64) AggScratch {
+struct AggScratch {
   std::vector<Value> slots;
   std::vector<OutputRunner::Scratch> outputs;
   std::string error;

@@ -353,9 +353,8 @@ struct State::Impl {
 
 // Partials' table (State::merge reads it). Group e's key is keys[e], its partial words
 // words[e * lay.words, (e + 1) * lay.words) in layout `lay` (pane word unused), its Values
-// vals[e * lay.vals ...) and sets sets[e * lay.sets ...). Entries past `n` are kept for reuse. Cache-line
-// aligned: the tables of chunks that different threads fill at the same time must not share a line.
-struct alignas(64) Partials::Impl {
+// vals[e * lay.vals ...) and sets sets[e * lay.sets ...). Entries past `n` are kept for reuse.
+struct Partials::Impl {
   explicit Impl(const Plan& p);
   std::vector<config::AggKind> aggs;
   size_t key_count = 0;
