@@ -454,8 +454,8 @@ void Executor::drain(bool all) {
     const char* what = partial_ ? "parsing and partial aggregation" : "parsing";
     if (parse_ahead_pays(probe_.extract_ns, probe_.handle_ns, partial_)) {
       log::get("engine")->debug(
-          "Job '{}': the parse threads' part ({}) is {:.0f}% of the record path; parsing "
-          "ahead on {} thread(s).",
+          "Job '{}': the parse threads' part ({}) is {:.0f}% of the record path; parsing ahead "
+          "on {} thread(s).",
           job_.name, what, share, workers_ - 1);
     } else {
       parse_ahead_ = false;
@@ -465,8 +465,7 @@ void Executor::drain(bool all) {
       log::get("engine")->info(
           "Job '{}': the parse threads' part ({}) is only {:.0f}% of the record path (the rest is the batch "
           "loop's: filters, expressions or merges, and window state), so parsing ahead does not pay: the "
-          "batch "
-          "loop parses alone from now on (workers: auto; set `workers: 2` to keep the parse thread).",
+          "batch loop parses alone from now on (workers: auto; set `workers: 2` to keep the parse thread).",
           job_.name, what, share);
     }
   }
