@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -216,14 +217,30 @@ int Executor::run(const StopFlag& stop) {
   }
   started_steady_ms_ = idle_clock_ms();
   if (workers_ > 1) {
+    // Partial aggregation on the parse threads: in processing time every record of a poll is added at the
+    // batch start (a chunk never spans a poll, so never a batch); with on_error stop, records after a bad
+    // one must not count, so that job keeps aggregating on the batch loop.
+    std::vector<size_t> aggregating;
+    for (size_t o = 0; o < plan_.outputs.size(); ++o) {
+      if (plan_.outputs[o].aggregating) aggregating.push_back(o);
+    }
+    if (!job_.time.event && job_.on_error.action != config::OnError::Action::Stop && !aggregating.empty()) {
+      agg_of_.assign(plan_.outputs.size(), -1);
+      for (size_t k = 0; k < aggregating.size(); ++k) agg_of_[aggregating[k]] = static_cast<int>(k);
+      merged_.assign(aggregating.size(), 0);
+      kept_.assign(plan_.outputs.size(), 0);
+      pass_through_ = aggregating.size() < plan_.outputs.size();
+      agg_ = std::make_unique<PartialAggregator>(plan_, std::move(aggregating));
+    }
     try {
-      pool_ = std::make_unique<ParsePool>(job_, plan_.field_count, workers_ - 1);
+      pool_ = std::make_unique<ParsePool>(job_, plan_.field_count, workers_ - 1, agg_.get());
       parse_ahead_ = true;
+      partial_ = agg_ != nullptr;
       // `auto` measures whether parsing ahead pays for this job (not under a test clock: the suites run the
       // pool on every job, and a timing-based choice would not be reproducible there).
       probe_.active = opts_.workers <= 0 && job_.workers <= 0 && !clock_.manual();
-      log->info("Job '{}': {} record-path threads: the batch loop and {} parsing ahead{}.", job_.name,
-                workers_, workers_ - 1,
+      log->info("Job '{}': {} record-path threads: the batch loop and {} parsing{} ahead{}.", job_.name,
+                workers_, workers_ - 1, partial_ ? " and aggregating" : "",
                 probe_.active ? " (workers: auto, checked over the first chunks)" : "");
     } catch (const std::exception& e) {
       log->warn("Job '{}': cannot start {} parse threads ({}); parsing on the batch loop alone.", job_.name,
@@ -402,9 +419,24 @@ void Executor::drain(bool all) {
   while (Chunk* c = pool_->next(all || pool_->backlogged(), extractor_)) {
     const auto t0 =
         probe_.active ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    for (size_t i = 0; i < c->size(); ++i) {
-      if (stop_on_bad_) break;
-      handle(c->record(i), c, i);
+    if (partial_) {
+      // The chunk's partial aggregates into each output's state at the batch start (a refused merge: the
+      // chunk's records are late for that output), then every record in read order as handle() would.
+      const auto& outs = agg_->outputs();
+      for (size_t k = 0; k < outs.size(); ++k)
+        merged_[k] = runners_[outs[k]].state().merge(batch_start_ms_, c->agg->parts[k]) ? 1 : 0;
+      std::fill(kept_.begin(), kept_.end(), 0);
+      for (size_t i = 0; i < c->size(); ++i) {
+        if (stop_on_bad_) break;
+        handle_aggregated(*c, i);
+      }
+      for (size_t o = 0; o < runners_.size(); ++o)
+        metrics_.outputs[o]->records.fetch_add(kept_[o], std::memory_order_relaxed);
+    } else {
+      for (size_t i = 0; i < c->size(); ++i) {
+        if (stop_on_bad_) break;
+        handle(c->record(i), c, i);
+      }
     }
     if (probe_.active) {
       probe_.handle_ns +=
@@ -419,18 +451,22 @@ void Executor::drain(bool all) {
     probe_.active = false;
     const double share = 100.0 * static_cast<double>(probe_.extract_ns) /
                          static_cast<double>(std::max<int64_t>(1, probe_.extract_ns + probe_.handle_ns));
-    if (parse_ahead_pays(probe_.extract_ns, probe_.handle_ns)) {
+    const char* what = partial_ ? "parsing and partial aggregation" : "parsing";
+    if (parse_ahead_pays(probe_.extract_ns, probe_.handle_ns, partial_)) {
       log::get("engine")->debug(
-          "Job '{}': parsing is {:.0f}% of the record path; parsing ahead on {} thread(s).", job_.name, share,
-          workers_ - 1);
+          "Job '{}': the parse threads' part ({}) is {:.0f}% of the record path; parsing ahead "
+          "on {} thread(s).",
+          job_.name, what, share, workers_ - 1);
     } else {
       parse_ahead_ = false;
+      partial_ = false;
       pool_.reset();  // nothing is in flight: the threads and the chunks' buffers go
+      agg_.reset();
       log::get("engine")->info(
-          "Job '{}': parsing is only {:.0f}% of the record path (the rest is filters, expressions and window "
-          "state), so parsing ahead does not pay: the batch loop parses alone from now on (workers: auto; "
-          "set `workers: 2` to keep the parse thread).",
-          job_.name, share);
+          "Job '{}': the parse threads' part ({}) is only {:.0f}% of the record path (the rest is the batch "
+          "loop's: filters, expressions or merges, and window state), so parsing ahead does not pay: the "
+          "batch loop parses alone from now on (workers: auto; set `workers: 2` to keep the parse thread).",
+          job_.name, what, share);
     }
   }
 }
@@ -451,22 +487,7 @@ void Executor::handle(const RawRecord& r, Chunk* chunk, size_t i) {
     if (!chunk->ok(i)) return reject("", chunk->error(i));
     chunk->take_fields(i, slots_.data());
   }
-  const auto& ms = plan_.meta_slot;
-  const auto& mu = plan_.meta_used;
-  if (mu[kTopic]) slots_[ms[kTopic]].set_string(r.topic);
-  if (mu[kPartition]) slots_[ms[kPartition]] = r.partition >= 0 ? Value::integer(r.partition) : Value();
-  if (mu[kOffset]) slots_[ms[kOffset]] = r.offset >= 0 ? Value::integer(r.offset) : Value();
-  if (mu[kKey]) {
-    if (r.key) {
-      slots_[ms[kKey]].set_string(*r.key);
-    } else {
-      slots_[ms[kKey]].set_null();
-    }
-  }
-  if (mu[kTimestamp]) slots_[ms[kTimestamp]] = r.timestamp_ms >= 0 ? Value::time(r.timestamp_ms) : Value();
-  if (mu[kFile]) slots_[ms[kFile]] = r.file.empty() ? Value() : Value::string(r.file);
-  if (mu[kLine]) slots_[ms[kLine]] = r.line >= 0 ? Value::integer(r.line) : Value();
-  if (mu[kRaw]) slots_[ms[kRaw]].set_string(r.payload);
+  fill_meta(plan_, r, slots_.data());
 
   int64_t t = batch_start_ms_;
   if (job_.time.event) {
@@ -509,6 +530,69 @@ void Executor::handle(const RawRecord& r, Chunk* chunk, size_t i) {
         metrics_.late.fetch_add(1, std::memory_order_relaxed);
         bad_.late(r, runners_[i].plan().name, t, watermark_ms_);
         break;
+    }
+  }
+}
+
+void Executor::handle_aggregated(Chunk& chunk, size_t i) {
+  // As handle() (processing time: t is the batch start; no record above max_record_bytes is in a chunk). The
+  // record is built only for what needs it (dead letters, pass-through outputs); kept records are counted in
+  // kept_ and added to the metrics per chunk.
+  if (chunk.null_payload(i)) {
+    metrics_.bad.fetch_add(1, std::memory_order_relaxed);
+    if (!bad_.bad(chunk.record(i), "", "null payload (tombstone)")) stop_on_bad_ = true;
+    return;
+  }
+  if (!chunk.ok(i)) {
+    metrics_.bad.fetch_add(1, std::memory_order_relaxed);
+    if (!bad_.bad(chunk.record(i), "", chunk.error(i))) stop_on_bad_ = true;
+    return;
+  }
+  std::optional<RawRecord> r;
+  auto record = [&]() -> const RawRecord& {
+    if (!r) r = chunk.record(i);
+    return *r;
+  };
+  if (pass_through_) {
+    chunk.take_fields(i, slots_.data());
+    fill_meta(plan_, record(), slots_.data());
+  }
+  const int64_t t = batch_start_ms_;
+  bool counted_bad = false;
+  for (size_t o = 0; o < runners_.size(); ++o) {
+    const int k = agg_of_[o];
+    OutputRunner::Outcome out;
+    const std::string* why = &err_;
+    if (k < 0) {
+      out = runners_[o].process(slots_.data(), t, err_);
+    } else {
+      out = PartialAggregator::outcome(chunk, i, static_cast<size_t>(k));
+      if (out == OutputRunner::Outcome::Kept && !merged_[static_cast<size_t>(k)])
+        out = OutputRunner::Outcome::Late;
+      if (out == OutputRunner::Outcome::Bad)
+        why = &PartialAggregator::error(chunk, i, static_cast<size_t>(k));
+    }
+    switch (out) {
+      case OutputRunner::Outcome::Kept:
+        ++kept_[o];
+        break;
+      case OutputRunner::Outcome::Filtered:
+        break;
+      case OutputRunner::Outcome::Bad: {
+        OutputMetrics& om = *metrics_.outputs[o];
+        om.bad.fetch_add(1, std::memory_order_relaxed);
+        if (!counted_bad) metrics_.bad.fetch_add(1, std::memory_order_relaxed);
+        counted_bad = true;
+        if (!bad_.bad(record(), runners_[o].plan().name, *why)) stop_on_bad_ = true;
+        break;
+      }
+      case OutputRunner::Outcome::Late: {
+        OutputMetrics& om = *metrics_.outputs[o];
+        om.late.fetch_add(1, std::memory_order_relaxed);
+        metrics_.late.fetch_add(1, std::memory_order_relaxed);
+        bad_.late(record(), runners_[o].plan().name, t, watermark_ms_);
+        break;
+      }
     }
   }
 }

@@ -18,6 +18,7 @@
 #include "engine/metrics.h"
 #include "engine/output_runner.h"
 #include "engine/parse_pool.h"
+#include "engine/partial_agg.h"
 #include "engine/plan.h"
 
 namespace weir::engine {
@@ -59,6 +60,9 @@ class Executor final : public RecordHandler {
   // Whether records go through the parse threads (workers > 1, unless `auto` found that parsing ahead does
   // not pay for this job: parse_ahead_pays()).
   bool parse_ahead() const { return parse_ahead_; }
+  // Whether the parse threads also aggregate (engine/partial_agg.h): parse-ahead in processing time with
+  // on_error.action other than stop and an aggregating output. False once `auto` drops the parse threads.
+  bool partial_aggregation() const { return partial_; }
 
   void on_record(const RawRecord& r) override;
 
@@ -89,6 +93,9 @@ class Executor final : public RecordHandler {
   // Everything after reading one record: rejections, extraction (or its result from the parse pool:
   // `chunk` and record `i`), metadata, event time, the outputs.
   void handle(const RawRecord& r, Chunk* chunk, size_t i);
+  // handle() for record i of a chunk the parse threads also aggregated: the aggregating outputs' outcomes
+  // come from the chunk (Kept turns Late where merged[k] is false), the pass-through outputs run here.
+  void handle_aggregated(Chunk& chunk, size_t i);
   // Parse-ahead: consumes the extracted chunks in the order they were read; `all`: every chunk in flight
   // (the end of a poll: what a poll read is counted in the batch it was read in), else those ready.
   void drain(bool all);
@@ -111,6 +118,12 @@ class Executor final : public RecordHandler {
   int workers_ = 1;
   std::unique_ptr<ParsePool> pool_;  // workers_ > 1, until `auto` finds it does not pay
   bool parse_ahead_ = false;         // records go to pool_ (kept after run() joins the pool, for callers)
+  std::unique_ptr<PartialAggregator> agg_;  // with pool_ when the parse threads aggregate
+  bool partial_ = false;                    // pool_ runs agg_ (kept after run(), for callers)
+  std::vector<int> agg_of_;                 // per output: its index among agg_->outputs(), or -1
+  std::vector<char> merged_;                // per aggregating output: the current chunk's merge succeeded
+  std::vector<uint64_t> kept_;              // per output: records kept in the current chunk
+  bool pass_through_ = false;               // with partial_: some output is not aggregating
   // `workers: auto` on the system clock: time spent extracting and handling the first chunks, then decided.
   struct Probe {
     bool active = false;

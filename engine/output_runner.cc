@@ -13,9 +13,8 @@ window::Plan with_bounds(window::Plan p) {
 }
 }  // namespace
 
-OutputRunner::OutputRunner(const OutputPlan& plan) : plan_(plan), state_(with_bounds(plan.window)) {
-  key_.resize(plan.keys.size());
-  args_.resize(plan.agg_args.size());
+OutputRunner::OutputRunner(const OutputPlan& plan)
+    : plan_(plan), state_(with_bounds(plan.window)), scratch_(plan) {
   if (plan.aggregating && plan.limit) {
     // order_by + limit: the state keeps the first N rows while building them instead of building,
     // sorting and cutting every group's row at each emission.
@@ -58,95 +57,140 @@ void split_tokens(std::string_view s, std::string_view sep, std::vector<std::str
 }
 }  // namespace
 
-OutputRunner::Outcome OutputRunner::process(Value* slots, int64_t t_ms, std::string& error) {
-  if (plan_.where) {
-    if (!expr::eval(plan_.where, slots, tmp_, error)) return Outcome::Bad;
-    if (!expr::is_true(tmp_)) return Outcome::Filtered;
-  }
-  if (plan_.explode_dst < 0) return add_one(slots, t_ms, error);
+OutputRunner::Scratch::Scratch(const OutputPlan& plan) {
+  key.resize(plan.keys.size());
+  args.resize(plan.agg_args.size());
+}
 
-  // Explode: evaluate every element first so a bad element leaves nothing of the record behind.
-  const Value& src = slots[plan_.explode_src];
+namespace {
+using Outcome = OutputRunner::Outcome;
+
+// Explode's source: n elements (0: the record is filtered), or Bad. Split strings go to s.tokens.
+Outcome explode_count(const OutputPlan& plan, const Value& src, OutputRunner::Scratch& s, size_t& n,
+                      std::string& error) {
+  n = 0;
   if (src.is_null()) return Outcome::Filtered;
-  if (plan_.explode_split) {
+  if (plan.explode_split) {
     if (src.type() != Type::String) {
       error =
-          "explode: field '" + plan_.name + "' is " + std::string(type_name(src.type())) + ", not a string";
+          "explode: field '" + plan.name + "' is " + std::string(type_name(src.type())) + ", not a string";
       return Outcome::Bad;
     }
-    split_tokens(src.as_string(), *plan_.explode_split, tokens_);
-    if (tokens_.empty()) return Outcome::Filtered;
+    split_tokens(src.as_string(), *plan.explode_split, s.tokens);
+    if (s.tokens.empty()) return Outcome::Filtered;
   } else if (src.type() != Type::List) {
     // A single value explodes to itself.
-    tokens_.clear();
+    s.tokens.clear();
   }
-  size_t n = plan_.explode_split ? tokens_.size() : (src.type() == Type::List ? src.as_list().size() : 1);
-  if (n == 0) return Outcome::Filtered;
-  if (!plan_.aggregating) {
-    for (size_t i = 0; i < n; ++i) {
-      Value& dst = slots[plan_.explode_dst];
-      if (plan_.explode_split) {
-        dst.set_string(tokens_[i]);
-      } else {
-        dst = src.type() == Type::List ? src.as_list()[i] : src;
-      }
-      if (dst.is_null() || (dst.type() == Type::String && dst.as_string().empty())) continue;
-      Outcome o = add_one(slots, t_ms, error);
-      if (o == Outcome::Bad) return o;
-    }
-    return Outcome::Kept;
+  n = plan.explode_split ? s.tokens.size() : (src.type() == Type::List ? src.as_list().size() : 1);
+  return n == 0 ? Outcome::Filtered : Outcome::Kept;
+}
+
+// Element i of the exploded source into the explode slot; false when it is skipped (null or "").
+bool explode_element(const OutputPlan& plan, const Value& src, const OutputRunner::Scratch& s, size_t i,
+                     Value* slots) {
+  Value& dst = slots[plan.explode_dst];
+  if (plan.explode_split) {
+    dst.set_string(s.tokens[i]);
+  } else {
+    dst = src.type() == Type::List ? src.as_list()[i] : src;
   }
-  exploded_.clear();
-  Value src_copy = src;  // slots may be rewritten below
+  return !(dst.is_null() || (dst.type() == Type::String && dst.as_string().empty()));
+}
+
+// select → group keys → aggregate arguments of an aggregating output, into s.key and s.args.
+bool eval_group(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s, std::string& error) {
+  for (const auto& [slot, c] : plan.select) {
+    if (!expr::eval(c, slots, slots[slot], error)) return false;
+  }
+  for (size_t k = 0; k < plan.keys.size(); ++k) {
+    if (!expr::eval(plan.keys[k], slots, s.key[k], error)) return false;
+  }
+  for (size_t a = 0; a < plan.agg_args.size(); ++a) {
+    if (plan.agg_args[a] && !expr::eval(plan.agg_args[a], slots, s.args[a], error)) return false;
+  }
+  return true;
+}
+
+// One record through an aggregating output: where → explode → select → keys → args, then add(key, args)
+// for the record or each exploded element (false: late). Every element is evaluated before the first is
+// added, so a bad element leaves nothing of the record behind.
+template <class Add>
+Outcome aggregate(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s, std::string& error,
+                  Add&& add) {
+  if (plan.where) {
+    if (!expr::eval(plan.where, slots, s.tmp, error)) return Outcome::Bad;
+    if (!expr::is_true(s.tmp)) return Outcome::Filtered;
+  }
+  if (plan.explode_dst < 0) {
+    if (!eval_group(plan, slots, s, error)) return Outcome::Bad;
+    return add(s.key, s.args.data()) ? Outcome::Kept : Outcome::Late;
+  }
+  size_t n = 0;
+  if (Outcome o = explode_count(plan, slots[plan.explode_src], s, n, error); o != Outcome::Kept) return o;
+  s.used = 0;
+  Value src_copy = slots[plan.explode_src];  // slots may be rewritten below
   for (size_t i = 0; i < n; ++i) {
-    Value& dst = slots[plan_.explode_dst];
-    if (plan_.explode_split) {
-      dst.set_string(tokens_[i]);
-    } else {
-      dst = src_copy.type() == Type::List ? src_copy.as_list()[i] : src_copy;
-    }
-    if (dst.is_null() || (dst.type() == Type::String && dst.as_string().empty())) continue;
-    for (const auto& [slot, c] : plan_.select) {
-      if (!expr::eval(c, slots, slots[slot], error)) return Outcome::Bad;
-    }
-    for (size_t k = 0; k < plan_.keys.size(); ++k) {
-      if (!expr::eval(plan_.keys[k], slots, key_[k], error)) return Outcome::Bad;
-    }
-    for (size_t a = 0; a < plan_.agg_args.size(); ++a) {
-      if (plan_.agg_args[a] && !expr::eval(plan_.agg_args[a], slots, args_[a], error)) return Outcome::Bad;
-    }
-    exploded_.emplace_back(key_, args_);
+    if (!explode_element(plan, src_copy, s, i, slots)) continue;
+    if (!eval_group(plan, slots, s, error)) return Outcome::Bad;
+    if (s.used == s.exploded.size()) s.exploded.emplace_back();
+    auto& [k, a] = s.exploded[s.used++];
+    k = s.key;
+    a = s.args;
   }
-  if (exploded_.empty()) return Outcome::Filtered;
-  for (auto& [k, a] : exploded_) {
-    if (!state_.add(t_ms, k, a.data())) return Outcome::Late;
+  if (s.used == 0) return Outcome::Filtered;
+  for (size_t i = 0; i < s.used; ++i) {
+    if (!add(s.exploded[i].first, s.exploded[i].second.data())) return Outcome::Late;
+  }
+  return Outcome::Kept;
+}
+}  // namespace
+
+OutputRunner::Outcome OutputRunner::process_partial(const OutputPlan& plan, Value* slots, Scratch& scratch,
+                                                    window::Partials& parts, std::string& error) {
+  return aggregate(plan, slots, scratch, error, [&](const Key& k, const Value* a) {
+    parts.add(k, a);
+    return true;
+  });
+}
+
+OutputRunner::Outcome OutputRunner::process(Value* slots, int64_t t_ms, std::string& error) {
+  if (plan_.aggregating) {
+    return aggregate(plan_, slots, scratch_, error,
+                     [&](const Key& k, const Value* a) { return state_.add(t_ms, k, a); });
+  }
+  if (plan_.where) {
+    if (!expr::eval(plan_.where, slots, scratch_.tmp, error)) return Outcome::Bad;
+    if (!expr::is_true(scratch_.tmp)) return Outcome::Filtered;
+  }
+  if (plan_.explode_dst < 0) return add_one(slots, t_ms, error);
+  size_t n = 0;
+  if (Outcome o = explode_count(plan_, slots[plan_.explode_src], scratch_, n, error); o != Outcome::Kept)
+    return o;
+  const Value& src = slots[plan_.explode_src];
+  for (size_t i = 0; i < n; ++i) {
+    if (!explode_element(plan_, src, scratch_, i, slots)) continue;
+    Outcome o = add_one(slots, t_ms, error);
+    if (o == Outcome::Bad) return o;
   }
   return Outcome::Kept;
 }
 
-OutputRunner::Outcome OutputRunner::add_one(Value* slots, int64_t t_ms, std::string& error) {
+// A pass-through output's row.
+OutputRunner::Outcome OutputRunner::add_one(Value* slots, int64_t, std::string& error) {
   for (const auto& [slot, c] : plan_.select) {
     if (!expr::eval(c, slots, slots[slot], error)) return Outcome::Bad;
   }
-  if (!plan_.aggregating) {
-    Row row;
-    row.reserve(plan_.row_slots.size() + plan_.hidden.size());
-    for (int s : plan_.row_slots) row.push_back(slots[s]);
-    for (const auto& h : plan_.hidden) {
-      Value v;
-      if (!expr::eval(h.expr, slots, v, error)) return Outcome::Bad;
-      row.push_back(std::move(v));
-    }
-    rows_.push_back(std::move(row));
-    return Outcome::Kept;
+  Row row;
+  row.reserve(plan_.row_slots.size() + plan_.hidden.size());
+  for (int s : plan_.row_slots) row.push_back(slots[s]);
+  for (const auto& h : plan_.hidden) {
+    Value v;
+    if (!expr::eval(h.expr, slots, v, error)) return Outcome::Bad;
+    row.push_back(std::move(v));
   }
-  for (size_t k = 0; k < plan_.keys.size(); ++k) {
-    if (!expr::eval(plan_.keys[k], slots, key_[k], error)) return Outcome::Bad;
-  }
-  for (size_t a = 0; a < plan_.agg_args.size(); ++a) {
-    if (plan_.agg_args[a] && !expr::eval(plan_.agg_args[a], slots, args_[a], error)) return Outcome::Bad;
-  }
-  return state_.add(t_ms, key_, args_.data()) ? Outcome::Kept : Outcome::Late;
+  rows_.push_back(std::move(row));
+  return Outcome::Kept;
 }
 
 void OutputRunner::advance(int64_t watermark_ms) {

@@ -15,9 +15,27 @@ namespace weir::engine {
 
 class OutputRunner {
  public:
-  enum class Outcome { Kept, Filtered, Bad, Late };
+  enum class Outcome : uint8_t { Kept, Filtered, Bad, Late };
+
+  // What one record's where → explode → select → keys → args reuses (no allocation in steady state). Each
+  // thread that runs records through an output owns one (OutputRunner's own is the batch loop's).
+  struct Scratch {
+    explicit Scratch(const OutputPlan& plan);
+    Key key;
+    std::vector<Value> args;
+    std::vector<std::pair<Key, std::vector<Value>>> exploded;
+    size_t used = 0;  // entries of `exploded` this record
+    std::vector<std::string> tokens;
+    Value tmp;
+  };
 
   explicit OutputRunner(const OutputPlan& plan);
+
+  // Aggregating outputs only, on any thread (reads only `plan`): runs one record like process() but adds
+  // it into a chunk's partial table instead of the state. Never Late (the table takes every record; the
+  // merge into the state decides lateness for the whole chunk).
+  static Outcome process_partial(const OutputPlan& plan, Value* slots, Scratch& scratch,
+                                 window::Partials& parts, std::string& error);
 
   // Runs one record (its slots, all of the job's slots) through where → explode → select → group/aggregate,
   // at time `t_ms` (processing time: the batch start; event time: the record's event time).
@@ -51,11 +69,7 @@ class OutputRunner {
   std::vector<Emission> closed_;  // aggregating: closed windows not yet taken
   std::vector<Row> rows_;         // pass-through: rows of the current batch
   // Reused per record (no allocation in steady state).
-  Key key_;
-  std::vector<Value> args_;
-  std::vector<std::pair<Key, std::vector<Value>>> exploded_;
-  std::vector<std::string> tokens_;
-  Value tmp_;
+  Scratch scratch_;
   // Shared with the state's row selection (which evaluates having when a limit applies).
   std::shared_ptr<uint64_t> having_errors_ = std::make_shared<uint64_t>(0);
   bool selected_ = false;  // the state applies having → order_by → limit (aggregating outputs with limit)

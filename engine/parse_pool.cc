@@ -1,5 +1,7 @@
 #include "engine/parse_pool.h"
 
+#include "engine/partial_agg.h"
+
 #include <sched.h>
 
 #include <algorithm>
@@ -11,6 +13,9 @@
 namespace weir::engine {
 
 // ---- Chunk ----
+
+Chunk::Chunk(size_t field_count) : field_count_(field_count) {}
+Chunk::~Chunk() = default;
 
 void Chunk::clear() {
   // A chunk that held a huge record (up to max_record_bytes) does not keep that much for good.
@@ -125,14 +130,18 @@ void ChunkRing::pop_front() {
 
 // ---- ParsePool ----
 
-ParsePool::ParsePool(const config::Job& job, size_t field_count, int threads)
+ParsePool::ParsePool(const config::Job& job, size_t field_count, int threads, const PartialAggregator* agg)
     : field_count_(field_count),
       // Enough to keep every worker and the batch loop busy, few enough to bound memory (~1 MiB each).
-      max_inflight_(2 * static_cast<size_t>(threads) + 2) {
+      max_inflight_(2 * static_cast<size_t>(threads) + 2),
+      agg_(agg) {
   for (int i = 0; i < threads; ++i)
     extractors_.push_back(std::make_unique<fields::Extractor>(job.fields, job.decode));
+  if (agg_ != nullptr) {
+    for (int i = 0; i <= threads; ++i) scratch_.push_back(agg_->scratch());
+  }
   try {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i] { work(*extractors_[i]); });
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i] { work(static_cast<size_t>(i)); });
   } catch (...) {
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -153,7 +162,14 @@ ParsePool::~ParsePool() {
   for (auto& t : threads_) t.join();
 }
 
-void ParsePool::work(const fields::Extractor& ex) {
+void ParsePool::process(Chunk* c, const fields::Extractor& ex, size_t scratch) {
+  if (agg_ != nullptr && agg_->fused()) return agg_->extract_and_run(*c, ex, *scratch_[scratch]);
+  c->extract(ex);
+  if (agg_ != nullptr) agg_->run(*c, *scratch_[scratch]);
+}
+
+void ParsePool::work(size_t worker) {
+  const fields::Extractor& ex = *extractors_[worker];
   while (true) {
     Chunk* c = nullptr;
     {
@@ -167,7 +183,7 @@ void ParsePool::work(const fields::Extractor& ex) {
     // The batch loop may have claimed it meanwhile (it extracts what no worker has started).
     if (!c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) continue;
     try {
-      c->extract(ex);
+      process(c, ex, worker);
     } catch (...) {
       c->set_failed();  // the batch loop extracts it again (next())
     }
@@ -231,7 +247,7 @@ Chunk* ParsePool::next(bool wait, const fields::Extractor& own) {
       Chunk* c = inflight_[i];
       int expected = Chunk::Queued;
       if (c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) {
-        c->extract(own);
+        process(c, own, threads_.size());
         c->state.store(Chunk::Done, std::memory_order_release);
         helped = true;
         break;
@@ -243,7 +259,7 @@ Chunk* ParsePool::next(bool wait, const fields::Extractor& own) {
   }
   inflight_.pop_front();
   // On the batch loop a failure is what it is with `workers: 1` (the job fails, its state is kept).
-  if (front->failed()) front->extract(own);
+  if (front->failed()) process(front, own, threads_.size());
   return front;
 }
 
@@ -251,8 +267,8 @@ void ParsePool::recycle(Chunk* c) {
   free_.push_back(c);
 }
 
-bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns) {
-  return 2 * extract_ns >= handle_ns;
+bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns, bool partial) {
+  return partial ? extract_ns >= 2 * handle_ns : 2 * extract_ns >= handle_ns;
 }
 
 int cpus_under_quota(const std::string& cpu_max, int cpus) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -22,6 +23,10 @@
 
 namespace weir::engine {
 
+struct ChunkAgg;          // engine/partial_agg.h
+class PartialAggregator;  // engine/partial_agg.h
+struct AggScratch;        // engine/partial_agg.h
+
 // Up to kMaxRecords records (or about kMaxBytes of them) with their metadata copied into one arena, and
 // after extraction each record's field values or its error. Buffers are kept when recycled.
 class Chunk {
@@ -35,7 +40,8 @@ class Chunk {
   // string that ever passed through it (up to max_record_bytes each).
   static constexpr size_t kKeepStringBytes = 4096;
 
-  explicit Chunk(size_t field_count) : field_count_(field_count) {}
+  explicit Chunk(size_t field_count);
+  ~Chunk();
 
   void clear();
   // Copies the record; `read_ms`: the processing time it was read at (kept for the `idle` check).
@@ -47,6 +53,12 @@ class Chunk {
   // Extracts every record's fields. Tombstones are skipped: the batch loop rejects them before it looks
   // at the extraction. (Records above max_record_bytes never get into a chunk.)
   void extract(const fields::Extractor& ex);
+  // Extraction fused with the use of each record (partial aggregation when no output reads the chunk's values
+  // later): every record is extracted into `slots` (the caller's) and `use(i)` called at once; the chunk
+  // keeps only the errors (ok(), error()), not the values, so take_fields() must not be called after it.
+  template <class Use>
+  void extract_each(const fields::Extractor& ex, Value* slots, std::string& err, Use&& use);
+  bool null_payload(size_t i) const { return recs_[i].null_payload; }
   // A parse thread could not extract the chunk (an exception, e.g. out of memory): the batch loop
   // extracts it again itself, as it would with `workers: 1`.
   void set_failed() { failed_ = true; }
@@ -58,8 +70,15 @@ class Chunk {
   int64_t read_ms(size_t i) const { return recs_[i].read_ms; }
   // Moves record `i`'s extracted values into the executor's field slots (the first field_count).
   void take_fields(size_t i, Value* slots);
-  // Nanoseconds the last extract() took (whichever thread ran it).
+  // Record `i`'s extracted values (field_count of them), for the thread that holds the chunk.
+  Value* fields(size_t i) { return values_.data() + i * field_count_; }
+  size_t field_count() const { return field_count_; }
+  // Nanoseconds the last extract() took (whichever thread ran it), plus what add_extract_ns() added.
   int64_t extract_ns() const { return extract_ns_; }
+  void add_extract_ns(int64_t ns) { extract_ns_ += ns; }
+
+  // Partial aggregation (PartialAggregator::run fills it after extract()); null until first used.
+  std::unique_ptr<ChunkAgg> agg;
 
   std::atomic<int> state{Filling};
 
@@ -94,6 +113,25 @@ class Chunk {
   bool failed_ = false;
 };
 
+template <class Use>
+void Chunk::extract_each(const fields::Extractor& ex, Value* slots, std::string& err, Use&& use) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < recs_.size(); ++i) {
+    Rec& rec = recs_[i];
+    rec.error = -1;
+    if (rec.null_payload) continue;  // rejected by the batch loop before extraction
+    if (ex.extract(view(rec.payload), slots, err)) {
+      use(i);
+      continue;
+    }
+    if (used_errors_ == errors_.size()) errors_.emplace_back();
+    errors_[used_errors_].swap(err);
+    rec.error = static_cast<int32_t>(used_errors_++);
+  }
+  extract_ns_ =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+}
+
 // A FIFO of chunks in a vector used as a ring: it allocates only while it grows to the most chunks ever in
 // flight, never per chunk (a std::deque allocates a block every 64 pushes, i.e. per record when every poll
 // reads one record, and the allocation check counts that).
@@ -116,7 +154,9 @@ class ChunkRing {
 // be started (then none runs).
 class ParsePool {
  public:
-  ParsePool(const config::Job& job, size_t field_count, int threads);
+  // `agg`: also run partial aggregation after each chunk's extraction (on whichever thread extracts it);
+  // may be null. It must outlive the pool.
+  ParsePool(const config::Job& job, size_t field_count, int threads, const PartialAggregator* agg = nullptr);
   ~ParsePool();  // joins the threads; chunks still in flight are dropped
   ParsePool(const ParsePool&) = delete;
   ParsePool& operator=(const ParsePool&) = delete;
@@ -134,13 +174,18 @@ class ParsePool {
   bool backlogged() const { return inflight_.size() >= max_inflight_; }
 
  private:
-  void work(const fields::Extractor& ex);
+  void work(size_t worker);
+  // Extraction and, with agg_, partial aggregation of one chunk (scratch: the thread's).
+  void process(Chunk* c, const fields::Extractor& ex, size_t scratch);
   void finish(Chunk* c);
   void submit(Chunk* c);
 
   size_t field_count_;
   size_t max_inflight_;
   std::vector<std::unique_ptr<fields::Extractor>> extractors_;
+  const PartialAggregator* agg_;
+  // With agg_: per parse thread, then one for the batch loop (index threads).
+  std::vector<std::unique_ptr<AggScratch>> scratch_;
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable work_cv_;
@@ -153,11 +198,17 @@ class ParsePool {
   Chunk* filling_ = nullptr;                    // (batch loop)
 };
 
-// `workers: auto` keeps parsing ahead only where it pays: when extraction (parse threads' time) is at least
-// half of what the batch loop spends on the same records after it (filters, expressions, aggregation), i.e.
-// at least a third of the record path. Jobs whose time goes into large window state (W3: ~8% parsing) pay
-// ~25% more CPU for the hand-over and gain nothing, so they drop back to the batch loop alone.
-bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns);
+// `workers: auto` keeps parsing ahead only where it pays. `extract_ns`: the parse threads' time on the probed
+// chunks (extraction, plus partial aggregation when on); `handle_ns`: the batch loop's time on the same
+// chunks after extraction. Extraction only: it pays when extraction is at least half of what the batch loop
+// spends after it, i.e. at least a third of the record path. Jobs whose time goes into large window state
+// (W3: ~30% parsing) pay ~25% more CPU for the hand-over and gain nothing. Partial aggregation (`partial`):
+// the parse threads' time then includes the aggregation the batch loop would otherwise do, and the batch
+// loop's the merges, which cost as much as adding the records when the chunk's tables do not shrink them (W3:
+// 1M keys, one group per record; the parse threads take ~53% of the path there and 2 threads run no faster
+// than 1, at ~1.4× the CPU). It pays when the parse threads take at least twice the batch loop's time (W1:
+// 95%, W2: 84%).
+bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns, bool partial = false);
 // Chunks measured before `auto` decides.
 constexpr int kParseAheadProbeChunks = 64;
 

@@ -217,7 +217,7 @@ void apply(const Layout& l, Part p, const Value* args, uint64_t seq, bool full, 
   }
 }
 
-void add_numbers(const Layout& l, int64_t* dst, const int64_t* src) {
+void add_numbers(const Layout& l, int64_t* dst, const int64_t* src, bool track_err) {
   dst[kRowsWord] += src[kRowsWord];
   for (const Slot& s : l.slots) {
     if (s.kind == AggKind::CountOf) {
@@ -230,7 +230,7 @@ void add_numbers(const Layout& l, int64_t* dst, const int64_t* src) {
       dst[s.word + 1] += src[s.word + 1];
       put_i128(dst + s.word + 2, static_cast<i128>(static_cast<u128>(get_i128(dst + s.word + 2)) +
                                                    static_cast<u128>(get_i128(src + s.word + 2))));
-      if (src[s.word + 1] != 0) add_float(dst, s, get_f(src + s.word + 4), true);
+      if (src[s.word + 1] != 0) add_float(dst, s, get_f(src + s.word + 4), track_err);
     }
   }
 }
@@ -258,8 +258,8 @@ void sub_numbers(const Layout& l, int64_t* dst, const int64_t* src) {
   }
 }
 
-void merge_all(const Layout& l, Part dst, ConstPart src) {
-  add_numbers(l, dst.w, src.w);
+void merge_all(const Layout& l, Part dst, ConstPart src, bool track_err) {
+  add_numbers(l, dst.w, src.w, track_err);
   for (const Slot& s : l.slots) {
     switch (s.kind) {
       case AggKind::Min:

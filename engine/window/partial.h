@@ -103,12 +103,15 @@ void convert(const Layout& from, const Layout& to, const int64_t* src, int64_t* 
 // args may be null (all aggregates are count()).
 void apply(const Layout& l, Part p, const Value* args, uint64_t seq, bool full, bool track_err);
 
-// dst += src for the invertible numbers (record count, count(x), sum/avg), tracking dst's error.
-void add_numbers(const Layout& l, int64_t* dst, const int64_t* src);
+// dst += src for the invertible numbers (record count, count(x), sum/avg), tracking dst's error
+// (`track_err`: dst has error words, i.e. is a running partial; false for a pane partial).
+void add_numbers(const Layout& l, int64_t* dst, const int64_t* src, bool track_err = true);
 // dst -= src for the invertible numbers. A float sum whose float inputs all left is reset to exact 0.
 void sub_numbers(const Layout& l, int64_t* dst, const int64_t* src);
-// dst += src for everything (totals: merging a pane into the running partial, never subtracted).
-void merge_all(const Layout& l, Part dst, ConstPart src);
+// dst += src for everything (totals: merging a pane into the running partial, never subtracted; and
+// State::merge: a chunk's partial into a pane partial, `track_err` false). First/last keep the smaller/larger
+// arrival sequence, so src's sequences must already be on dst's counter.
+void merge_all(const Layout& l, Part dst, ConstPart src, bool track_err = true);
 
 // Appends the aggregate columns of a window to `row`. `run` holds the invertible numbers (and, with
 // `run_full`, everything: totals); otherwise the non-invertible aggregates combine `parts`, the group's

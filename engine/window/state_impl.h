@@ -276,6 +276,9 @@ struct State::Impl {
 
   // The smallest window index >= j (saturating near INT64_MAX).
   int64_t valid_at_or_after(int64_t j) const;
+  // Whether add() takes a record at t_ms (not late, in a window, |t| small enough, not finished); sets
+  // `pane` to t's pane when it does.
+  bool accepts(int64_t t_ms, int64_t& pane) const;
   bool total = false;
 
   detail::GroupTable groups;
@@ -316,6 +319,7 @@ struct State::Impl {
   detail::ValueSet scratch;
   Row cand;
   Value tmp;
+  std::vector<int64_t> mergebuf;  // merge(): one partial of a Partials in this layout
 
   // ---- group storage (window_state.cc) ----
   detail::Gid group_for(const Key& key);
@@ -345,6 +349,29 @@ struct State::Impl {
   bool all_narrowable() const;
   // Before an operation a narrow layout cannot hold: from now on the state is wide.
   void widen() { relayout(false); }
+};
+
+// Partials' table (State::merge reads it). Group e's key is keys[e], its partial words
+// words[e * lay.words, (e + 1) * lay.words) in layout `lay` (pane word unused), its Values
+// vals[e * lay.vals ...) and sets sets[e * lay.sets ...). Entries past `n` are kept for reuse.
+struct Partials::Impl {
+  explicit Impl(const Plan& p);
+  std::vector<config::AggKind> aggs;
+  size_t key_count = 0;
+  detail::Layout lay;  // narrow until a record needs the wide form (as a State's)
+  std::vector<Key> keys;
+  std::vector<int64_t> words;
+  std::vector<Value> vals;
+  std::vector<detail::SetPtr> sets;
+  std::vector<uint32_t> table;  // open addressing: 0 empty, else entry + 1
+  std::vector<uint32_t> hashes;
+  size_t n = 0;
+  uint64_t seq = 0;
+  detail::ConstPart part(size_t e) const {
+    return detail::ConstPart(words.data() + e * lay.words, vals.data() + e * lay.vals,
+                             sets.data() + e * lay.sets);
+  }
+  void widen();
 };
 
 }  // namespace weir::window

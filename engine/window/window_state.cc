@@ -581,16 +581,23 @@ void State::start_at(int64_t t_ms) {
   }
 }
 
+bool State::Impl::accepts(int64_t t_ms, int64_t& pane) const {
+  if (finished || t_ms < -kMaxAbsTime || t_ms > kMaxAbsTime) return false;
+  int64_t p = floor_div(t_ms, S);
+  if (!total) {
+    // The last window holding pane p is the last one starting at or before p.
+    int64_t last = floor_div(p - off, step) * step + off + n - 1;
+    if (last < p) return false;        // between windows (length < every): in none
+    if (last <= closed) return false;  // every window of t is closed: late
+  }
+  pane = p;
+  return true;
+}
+
 bool State::add(int64_t t_ms, const Key& key, const Value* args) {
   Impl& m = *impl_;
-  if (m.finished || t_ms < -kMaxAbsTime || t_ms > kMaxAbsTime) return false;
-  int64_t p = floor_div(t_ms, m.S);
-  if (!m.total) {
-    // The last window holding pane p is the last one starting at or before p.
-    int64_t last = floor_div(p - m.off, m.step) * m.step + m.off + m.n - 1;
-    if (last < p) return false;          // between windows (length < every): in none
-    if (last <= m.closed) return false;  // every window of t is closed: late
-  }
+  int64_t p = 0;
+  if (!m.accepts(t_ms, p)) return false;
   assert(key.size() == m.plan.key_count);
   uint64_t seq = ++m.seq;
   Gid nd = m.group_for(key);
@@ -627,6 +634,76 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
     // The pane is inside the running window: keep the running numbers equal to the panes' sum.
     if (!g.lean) apply(m.lay, m.run(nd), args, seq, false, true);
     if (g.member < 0) m.add_member(nd);
+  }
+  return true;
+}
+
+bool State::merge(int64_t t_ms, const Partials& parts) {
+  Impl& m = *impl_;
+  const Partials::Impl& P = *parts.impl_;
+  int64_t p = 0;
+  if (!m.accepts(t_ms, p)) return false;
+  if (P.n == 0) return true;
+  assert(P.key_count == m.plan.key_count && P.aggs == m.plan.aggs);
+  // The table's records take the sequences m.seq + 1 ... m.seq + P.seq, in the order they were added.
+  const uint64_t base = m.seq;
+  m.seq += P.seq;
+  if (m.total && !m.has_start) {
+    m.first_pane = m.has_first ? std::min(m.first_pane, p) : p;
+    m.has_first = true;
+  }
+  std::vector<int64_t>& buf = m.mergebuf;
+  for (size_t e = 0; e < P.n; ++e) {
+    ConstPart src = P.part(e);
+    // A narrow state cannot hold a partial with float inputs or an int sum beyond int64: widen first.
+    if (m.lay.narrow && !P.lay.narrow && !narrowable(P.lay, src.w, false)) m.widen();
+    // The entry's words in the state's layout now, with first/last on the state's arrival counter.
+    auto load = [&] {
+      buf.assign(m.lay.words, 0);
+      if (P.lay.narrow == m.lay.narrow) {
+        std::copy(src.w, src.w + m.lay.words, buf.begin());
+      } else {
+        convert(P.lay, m.lay, src.w, buf.data(), false);
+      }
+      for (const Slot& s : m.lay.slots) {
+        if ((s.kind == config::AggKind::First || s.kind == config::AggKind::Last) && buf[s.word] != 0)
+          buf[s.word] += static_cast<int64_t>(base);
+      }
+    };
+    load();
+    Gid nd = m.group_for(P.keys[e]);
+    Group& g = m.grp(nd);
+    if (m.total && p <= m.hi) {
+      // Older than the last emitted boundary: counts from the next boundary on (as in add()).
+      Part r = m.run(nd);
+      if (!fits_add(m.lay, r.w, buf.data())) {
+        m.widen();
+        load();
+        r = m.run(nd);
+      }
+      size_t before = m.lay.sets ? set_sizes(m.lay, r) : 0;
+      merge_all(m.lay, r, ConstPart(buf.data(), src.v, src.s), true);
+      if (m.lay.sets) m.distinct_values += set_sizes(m.lay, r) - before;
+      if (g.member < 0) m.add_member(nd);
+      m.dirty = true;
+      continue;
+    }
+    size_t i = m.insert_part(nd, p);
+    const bool in_run = !m.total && p >= m.lo && p <= m.hi;
+    if (m.lay.narrow && (!fits_add(m.lay, m.part(nd, i).w, buf.data()) ||
+                         (in_run && !g.lean && !fits_add(m.lay, m.run(nd).w, buf.data())))) {
+      m.widen();
+      load();
+    }
+    Part pp = m.part(nd, i);
+    size_t before = m.lay.sets ? set_sizes(m.lay, pp) : 0;
+    merge_all(m.lay, pp, ConstPart(buf.data(), src.v, src.s), false);
+    if (m.lay.sets) m.distinct_values += set_sizes(m.lay, pp) - before;
+    if (in_run) {
+      // The pane is inside the running window: keep the running numbers equal to the panes' sum.
+      if (!g.lean) add_numbers(m.lay, m.run(nd).w, buf.data(), true);
+      if (g.member < 0) m.add_member(nd);
+    }
   }
   return true;
 }

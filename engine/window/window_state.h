@@ -71,6 +71,35 @@ struct Select {
   std::function<bool(const Row&)> keep;  // having; null keeps every row
 };
 
+class State;
+
+// A chunk-local table of partial aggregates (issue 9: partial aggregation on the parse threads): the
+// records of one chunk that all fall at the same time t (processing time: the batch start), grouped by key
+// in the order the groups first appear, each group's partial as a pane partial of a State over the same
+// Plan would hold it (first/last by an arrival sequence local to the table, count_distinct sets). A
+// State then takes the whole table with State::merge(t, table) as if the records were add()ed one by one.
+// Not thread-safe; meant to be owned by one chunk and filled by the thread that holds the chunk. clear()
+// keeps every buffer, so filling a table again allocates nothing for keys and groups it has held before.
+class Partials {
+ public:
+  explicit Partials(const Plan& plan);
+  ~Partials();
+  Partials(Partials&&) noexcept;
+  Partials& operator=(Partials&&) noexcept;
+
+  // One record (its group key and aggregate arguments, as State::add takes them).
+  void add(const Key& key, const Value* args);
+  void clear();
+  size_t groups() const;     // distinct keys held
+  uint64_t records() const;  // add() calls since clear()
+
+  struct Impl;  // internal: engine/window/state_impl.h
+
+ private:
+  friend class State;
+  std::unique_ptr<Impl> impl_;
+};
+
 // All times are epoch milliseconds. Windows are aligned to the epoch: window k of a sliding plan
 // covers [k*every, k*every + length) (align_end: [k*every - length, k*every)); length need not be a
 // multiple of every (panes are gcd(length, every) long; with length < every, time between windows
@@ -99,6 +128,14 @@ class State {
   // Lateness is judged against the last watermark passed to advance(): call advance() whenever the
   // watermark moves (cheap when no window closes), not only when it passes next_window_end().
   bool add(int64_t t_ms, const Key& key, const Value* args);
+
+  // Adds every record of `parts` at time t, as add(t_ms, key, args) of each record in the order they were
+  // added to it would: false (nothing merged) exactly when add() would refuse a record at t; otherwise each
+  // group's partial is merged into the pane of t in the table's order (groups are created in the order
+  // they first appeared), first/last sequences rebased onto this state's arrival counter. Results equal
+  // adding the records one by one, except that a float sum adds the table's partial sums, so it may differ
+  // in the last bits (ints, counts, min/max/first/last/count_distinct are exact). `parts` is unchanged.
+  bool merge(int64_t t_ms, const Partials& parts);
 
   // Closes every window with end <= watermark, appending one Emission per window in order of
   // window_end. Rows are: [window_start, window_end (Plan::bounds),] group keys..., aggregates...

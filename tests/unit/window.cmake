@@ -1,4 +1,5 @@
 weir_add_unit_test(window SOURCES
   window/window_test.cc
   window/window_property_test.cc
+  window/partials_test.cc
   DEPS weir_window)

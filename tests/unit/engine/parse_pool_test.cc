@@ -12,180 +12,13 @@
 #include "engine/executor.h"
 #include "engine/parse_pool.h"
 #include "memory_connectors.h"
+#include "pool_harness.h"
 
 using namespace weir;
+using namespace pool_test;
 using weir::testing::MemorySink;
 
 namespace {
-
-constexpr int64_t kStart = 1484148840000;  // 2017-01-11T15:34:00Z, a multiple of 10 s
-
-// One record with Kafka-like metadata.
-struct Rec {
-  std::string payload;
-  bool null_payload = false;
-  std::optional<std::string> key;
-  int32_t partition = 0;
-  int64_t offset = 0;
-  int64_t timestamp_ms = -1;
-};
-
-Rec rec(std::string payload) {
-  Rec r;
-  r.payload = std::move(payload);
-  return r;
-}
-
-// Delivers `per_poll` records per poll whatever max_records says (a Kafka poll hands over what it has), so
-// that with a manual clock the chunks hold many records and batches are still cut deterministically
-// (between polls). Unbounded after its records when `endless` (then it repeats them until stopped).
-class BurstSource : public Source {
- public:
-  BurstSource(const std::vector<Rec>* recs, size_t per_poll, size_t streams, bool endless = false)
-      : recs_(recs), per_poll_(per_poll), streams_(streams), endless_(endless) {}
-  Status open(const Positions*) override { return Status::ok(); }
-  PollResult poll(RecordHandler& h, std::chrono::steady_clock::time_point, size_t) override {
-    for (size_t n = 0; n < per_poll_; ++n) {
-      if (next_ >= recs_->size()) {
-        if (!endless_) return PollResult::End;
-        next_ = 0;
-      }
-      const Rec& in = (*recs_)[next_++];
-      RawRecord r;
-      r.payload = in.payload;
-      r.null_payload = in.null_payload;
-      r.topic = "tweets";
-      r.partition = in.partition;
-      r.offset = in.offset;
-      if (in.key) r.key = *in.key;
-      r.timestamp_ms = in.timestamp_ms;
-      r.stream = static_cast<uint32_t>(in.partition);
-      ++delivered;
-      h.on_record(r);
-    }
-    return !endless_ && next_ >= recs_->size() ? PollResult::End : PollResult::Ok;
-  }
-  Positions positions() const override { return {{"input", static_cast<int64_t>(delivered), 0}}; }
-  bool bounded() const override { return !endless_; }
-  bool replayable() const override { return true; }
-  size_t streams() const override { return streams_; }
-  size_t delivered = 0;
-
- private:
-  const std::vector<Rec>* recs_;
-  size_t per_poll_;
-  size_t streams_;
-  bool endless_;
-  size_t next_ = 0;
-};
-
-struct Result {
-  int rc = -1;
-  std::string error;
-  int workers = 0;
-  bool parse_ahead = false;
-  std::vector<std::vector<std::string>> rows;     // per output
-  std::vector<std::vector<uint64_t>> batch_ids;   // per output
-  std::vector<std::vector<int64_t>> batch_input;  // per output: positions handed with each batch
-  std::vector<std::string> dead;                  // `time` normalised
-  uint64_t in = 0, bad = 0, late = 0;
-  std::vector<uint64_t> kept, out_bad, out_late;
-};
-
-struct Options {
-  size_t per_poll = 1;
-  int64_t step_ms = 1;
-  size_t streams = 3;
-  std::string checkpoint_dir;
-  bool manual_clock = true;
-  bool endless = false;
-  std::function<void(engine::StopFlag&)> stopper;  // runs on a thread beside the job
-};
-
-Result run(const std::string& yaml, const std::vector<Rec>& input, int workers, const Options& o) {
-  auto loaded = config::load_job_text(yaml, "test.yaml");
-  for (const auto& e : loaded.errors) FAIL(e.format());
-  config::Job job = *loaded.job;
-  auto compiled = engine::compile(job);
-  for (const auto& e : compiled.errors) FAIL(e);
-  engine::JobPlan plan = *compiled.plan;
-  engine::Connectors conn;
-  conn.source = std::make_unique<BurstSource>(&input, o.per_poll, o.streams, o.endless);
-  std::vector<MemorySink*> sinks;
-  for (size_t i = 0; i < plan.outputs.size(); ++i) {
-    // With checkpoints, exactly-once sinks: they get each batch with its checkpoint's positions.
-    auto s = std::make_unique<MemorySink>(0, !o.checkpoint_dir.empty());
-    sinks.push_back(s.get());
-    conn.sinks.emplace_back();
-    conn.sinks.back().push_back(std::move(s));
-  }
-  Result res;
-  conn.dead_letter = std::make_unique<weir::testing::MemoryDeadLetters>(&res.dead);
-  std::unique_ptr<Clock> clock;
-  if (o.manual_clock) {
-    clock = std::make_unique<TestClock>(kStart, o.step_ms);
-  } else {
-    clock = std::make_unique<SystemClock>();
-  }
-  engine::ExecutorOptions eo;
-  eo.checkpoint_dir = o.checkpoint_dir;
-  eo.workers = workers;
-  engine::Executor ex(job, plan, std::move(conn), *clock, eo);
-  engine::StopFlag stop{0};
-  std::thread stopper;
-  if (o.stopper) stopper = std::thread([&] { o.stopper(stop); });
-  res.rc = ex.run(stop);
-  if (stopper.joinable()) stopper.join();
-  res.error = ex.error();
-  res.workers = ex.workers();
-  res.parse_ahead = ex.parse_ahead();
-  for (auto* s : sinks) {
-    res.rows.push_back(s->rows());
-    res.batch_ids.emplace_back();
-    res.batch_input.emplace_back();
-    for (const auto& b : s->batches) {
-      res.batch_ids.back().push_back(b.batch_id);
-      res.batch_input.back().push_back(b.positions.empty() ? -1 : b.positions[0].offset);
-    }
-  }
-  // The wall-clock time a dead letter was written at differs between runs. (No std::regex: GCC 12 warns
-  // inside it under -fsanitize.)
-  for (auto& d : res.dead) {
-    size_t at = d.find(R"("time":")");
-    if (at == std::string::npos) continue;
-    at += 8;
-    d.replace(at, d.find('"', at) - at, "T");
-  }
-  auto& m = ex.metrics();
-  res.in = m.records_in.load();
-  res.bad = m.bad.load();
-  res.late = m.late.load();
-  for (const auto& om : m.outputs) {
-    res.kept.push_back(om->records.load());
-    res.out_bad.push_back(om->bad.load());
-    res.out_late.push_back(om->late.load());
-  }
-  return res;
-}
-
-void require_same(const Result& a, const Result& b) {
-  REQUIRE(a.rc == b.rc);
-  REQUIRE(a.error == b.error);
-  REQUIRE(a.in == b.in);
-  REQUIRE(a.bad == b.bad);
-  REQUIRE(a.late == b.late);
-  REQUIRE(a.kept == b.kept);
-  REQUIRE(a.out_bad == b.out_bad);
-  REQUIRE(a.out_late == b.out_late);
-  REQUIRE(a.batch_ids == b.batch_ids);
-  REQUIRE(a.batch_input == b.batch_input);
-  REQUIRE(a.dead == b.dead);
-  REQUIRE(a.rows.size() == b.rows.size());
-  for (size_t o = 0; o < a.rows.size(); ++o) {
-    INFO("output " << o);
-    REQUIRE(a.rows[o] == b.rows[o]);
-  }
-}
 
 // Tweets-like records over 3 partitions, event times mostly rising with some out of order (late), and
 // every kind of bad record: malformed JSON, a missing required field, wrong types, a bad event time, a
@@ -630,11 +463,18 @@ TEST_CASE("parse pool: auto counts the CPUs a cgroup quota leaves (a container s
   REQUIRE(engine::cpus_under_quota("100000 0", 4) == 4);
 }
 
-TEST_CASE("parse pool: parsing ahead pays when extraction is at least a third of the record path", "[pool]") {
+TEST_CASE(
+    "parse pool: parsing ahead pays when extraction is a third of the record path, two thirds with partials",
+    "[pool]") {
   REQUIRE(engine::parse_ahead_pays(50, 100));
   REQUIRE(engine::parse_ahead_pays(60, 40));
   REQUIRE_FALSE(engine::parse_ahead_pays(49, 100));
   REQUIRE_FALSE(engine::parse_ahead_pays(0, 1));
+  // With partial aggregation the parse threads must take at least twice the batch loop's time.
+  REQUIRE(engine::parse_ahead_pays(200, 100, true));
+  REQUIRE(engine::parse_ahead_pays(95, 5, true));
+  REQUIRE_FALSE(engine::parse_ahead_pays(199, 100, true));
+  REQUIRE_FALSE(engine::parse_ahead_pays(53, 47, true));  // W3: 1M keys, chunk tables do not shrink
 }
 
 TEST_CASE("parse pool: auto keeps the parse thread for parse-heavy jobs and drops it for state-heavy ones",

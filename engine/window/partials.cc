@@ -1,0 +1,110 @@
+// window::Partials: a chunk's partial aggregates per group (see window_state.h), merged into a State by
+// State::merge (window_state.cc).
+#include <algorithm>
+#include <cassert>
+
+#include "engine/window/state_impl.h"
+
+namespace weir::window {
+
+using namespace detail;  // NOLINT: internal types of this module
+
+Partials::Impl::Impl(const Plan& p) : aggs(p.aggs), key_count(p.key_count), lay(p.aggs, true) {}
+
+void Partials::Impl::widen() {
+  Layout to(aggs, false);
+  if (!lay.narrow) return;
+  std::vector<int64_t> w(words.size() / std::max<uint32_t>(1, lay.words) * to.words, 0);
+  for (size_t e = 0; e < n; ++e)
+    convert(lay, to, words.data() + e * lay.words, w.data() + e * to.words, false);
+  words.swap(w);
+  lay = std::move(to);
+}
+
+Partials::Partials(const Plan& plan) : impl_(std::make_unique<Impl>(plan)) {}
+Partials::~Partials() = default;
+Partials::Partials(Partials&&) noexcept = default;
+Partials& Partials::operator=(Partials&&) noexcept = default;
+
+size_t Partials::groups() const {
+  return impl_->n;
+}
+
+uint64_t Partials::records() const {
+  return impl_->seq;
+}
+
+void Partials::clear() {
+  Impl& m = *impl_;
+  if (m.n == 0) return;
+  std::fill(m.table.begin(), m.table.end(), 0);
+  std::fill(m.words.begin(), m.words.begin() + static_cast<ptrdiff_t>(m.n * m.lay.words), 0);
+  for (size_t i = 0; i < m.n * m.lay.vals; ++i) m.vals[i].set_null();
+  for (size_t i = 0; i < m.n * m.lay.sets; ++i) {
+    if (m.sets[i]) m.sets[i]->clear();  // keeps the set (and its buckets) for the next chunk
+  }
+  m.n = 0;
+  m.seq = 0;
+}
+
+void Partials::add(const Key& key, const Value* args) {
+  Impl& m = *impl_;
+  assert(key.size() == m.key_count);
+  const uint32_t h = GroupTable::hash(key.data(), m.key_count);
+  if ((m.n + 1) * 2 > m.table.size()) {
+    // Load <= 1/2; rehash from the stored hashes.
+    m.table.assign(std::max<size_t>(64, m.table.size() * 2), 0);
+    const size_t mask = m.table.size() - 1;
+    for (size_t e = 0; e < m.n; ++e) {
+      size_t i = m.hashes[e] & mask;
+      while (m.table[i] != 0) i = (i + 1) & mask;
+      m.table[i] = static_cast<uint32_t>(e + 1);
+    }
+  }
+  const size_t mask = m.table.size() - 1;
+  size_t i = h & mask;
+  size_t e = 0;
+  while (true) {
+    uint32_t at = m.table[i];
+    if (at == 0) {
+      // A new group: entries past n keep their buffers (a key's strings, sets) from earlier chunks.
+      e = m.n++;
+      m.table[i] = static_cast<uint32_t>(e + 1);
+      if (m.keys.size() < m.n) {
+        m.keys.emplace_back();
+        m.hashes.push_back(0);
+        m.words.resize(m.n * m.lay.words, 0);
+        m.vals.resize(m.n * m.lay.vals);
+        m.sets.resize(m.n * m.lay.sets);
+      }
+      Key& k = m.keys[e];
+      k.resize(m.key_count);
+      for (size_t j = 0; j < m.key_count; ++j) {
+        if (key[j].type() == Type::String) {
+          k[j].set_string(key[j].as_string());
+        } else {
+          k[j] = key[j];
+        }
+      }
+      m.hashes[e] = h;
+      break;
+    }
+    e = at - 1;
+    if (m.hashes[e] == h) {
+      const Key& k = m.keys[e];
+      bool same = true;
+      for (size_t j = 0; j < m.key_count && same; ++j) same = Value::compare(k[j], key[j]) == 0;
+      if (same) break;
+    }
+    i = (i + 1) & mask;
+  }
+  int64_t* w = m.words.data() + e * m.lay.words;
+  if (m.lay.narrow && !fits_apply(m.lay, w, args)) {
+    m.widen();
+    w = m.words.data() + e * m.lay.words;
+  }
+  Part p{w, m.vals.data() + e * m.lay.vals, m.sets.data() + e * m.lay.sets};
+  apply(m.lay, p, args, ++m.seq, true, false);
+}
+
+}  // namespace weir::window

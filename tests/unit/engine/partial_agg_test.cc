@@ -1,0 +1,299 @@
+// Partial aggregation on the parse threads (issue 9, engine/partial_agg.h): in processing time with
+// `workers` > 1 the aggregating outputs run on the thread that extracts a chunk, into chunk-local tables
+// merged in read order by the batch loop. Rows, dead letters (and their order) and every count must be
+// exactly those of `workers: 1`.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <random>
+
+#include "pool_harness.h"
+
+using namespace pool_test;
+
+namespace {
+
+// Processing-time records: users, languages, int followers, dyadic float scores (sums exact in any
+// order), comma-separated tags, and bad records of every kind the outputs see.
+std::vector<Rec> make_proc_input(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<Rec> v;
+  const char* langs[] = {"en", "es", "de", "ja"};
+  for (size_t i = 0; i < n; ++i) {
+    Rec r;
+    r.partition = static_cast<int32_t>(rng() % 3);
+    r.offset = static_cast<int64_t>(i);
+    r.timestamp_ms = kStart + static_cast<int64_t>(i);
+    if (rng() % 4 != 0) r.key = "k" + std::to_string(rng() % 30);
+    const std::string user = "u" + std::to_string(rng() % 150);
+    const std::string lang = rng() % 9 == 0 ? "null" : std::string("\"") + langs[rng() % 4] + "\"";
+    const std::string followers = rng() % 11 == 0 ? "null" : std::to_string(rng() % 5000);
+    const std::string score = std::to_string(static_cast<double>(static_cast<int>(rng() % 400) - 200) / 16.0);
+    std::string tags;
+    switch (rng() % 5) {
+      case 0:
+        tags = "null";
+        break;
+      case 1:
+        tags = "\"a,,b" + std::to_string(rng() % 4) + "\"";  // empty tokens are dropped
+        break;
+      case 2:
+        tags = "\",,\"";  // nothing left: filtered
+        break;
+      default:
+        // "x10".."x14" make `tags`' select fail for that element only (3 characters: division by zero).
+        tags = "\"x" + std::to_string(rng() % 15) + ",y" + std::to_string(rng() % 3) + ",0\"";
+    }
+    const int64_t div = static_cast<int64_t>(rng() % 25);  // 0: division by zero in some outputs
+    switch (rng() % 50) {
+      case 0:
+        r.payload = "{\"user\":{\"name\":\"" + user;  // truncated
+        break;
+      case 1:
+        r.payload = "{\"lang\":\"en\"}";  // user.name required
+        break;
+      case 2:
+        r.payload = "{\"user\":{\"name\":\"" + user + "\",\"followers\":\"many\"}}";  // not an int
+        break;
+      case 3:
+        r.null_payload = true;
+        break;
+      case 4:
+        r.payload = "{\"user\":{\"name\":\"" + user + "\"},\"pad\":\"" + std::string(500, 'x') + "\"}";
+        break;
+      default:
+        r.payload = "{\"user\":{\"name\":\"" + user + "\",\"followers\":" + followers + "},\"lang\":" + lang +
+                    ",\"score\":" + score + ",\"div\":" + std::to_string(div) + ",\"tags\":" + tags + "}";
+    }
+    v.push_back(std::move(r));
+  }
+  return v;
+}
+
+const char* kProcJob = R"yaml(
+batch: 1s
+source: stdin
+fields:
+  user: { path: user.name, required: true }
+  lang: lang
+  followers: { path: user.followers, type: int }
+  score: { path: score, type: float }
+  div: { path: div, type: int }
+  tags: tags
+on_error:
+  action: dead_letter
+  max_record_bytes: 400
+  dead_letter: { file: { path: /dev/null } }
+outputs:
+  - name: all
+    window: { tumbling: 3s }
+    group_by: [lang]
+    aggregate:
+      n: count()
+      nf: count(followers)
+      s: sum(followers)
+      a: avg(followers)
+      lo: min(user)
+      hi: max(followers)
+      f: first(user)
+      l: last(followers)
+      d: count_distinct(user)
+      fs: sum(score)
+      fa: avg(score)
+    to: console
+  - name: slide
+    where: "followers > 100 and followers / div > 10"
+    window: { sliding: 5s, every: 2s }
+    group_by: [lang, { big: "followers > 2500" }]
+    aggregate: { n: count(), s: sum(followers), f: first(user), l: last(user), d: count_distinct(lang) }
+    to: console
+  - name: tags
+    explode: { field: tags, split: ",", as: tag }
+    select: { w: "100 / (length(tag) - 3) + followers / (div + 1)" }
+    group_by: [tag]
+    aggregate: { n: count(), s: sum(w), k: count_distinct(_key), p: max(_partition), o: min(_offset) }
+    to: console
+  - name: pass
+    where: "followers > 4000"
+    select: { u: user, r: "followers / div", p: _partition, o: _offset, k: _key, topic: _topic }
+    to: console
+  - name: total
+    window: total
+    aggregate: { n: count(), s: sum(followers), fs: sum(score), f: first(user), l: last(user) }
+    to: console
+  - name: per-batch
+    group_by: [user]
+    aggregate: { n: count(), s: sum(score) }
+    to: console
+)yaml";
+
+}  // namespace
+
+TEST_CASE("partial aggregation: workers 2-3 give exactly the rows, dead letters and counts of workers 1",
+          "[pool][partial]") {
+  auto input = make_proc_input(20000, 5);
+  for (size_t per_poll : {size_t(1), size_t(777), size_t(5000)}) {
+    Options o;
+    o.per_poll = per_poll;
+    Result one = run(kProcJob, input, 1, o);
+    REQUIRE(one.rc == 0);
+    REQUIRE_FALSE(one.partial);
+    // The input exercises what it should.
+    REQUIRE(one.bad > 500);
+    REQUIRE(one.out_bad[1] > 0);  // division by zero in `slide`'s where
+    REQUIRE(one.out_bad[2] > 0);  // a bad exploded element in `tags`
+    REQUIRE(one.out_bad[3] > 0);  // division by zero in the pass-through output
+    REQUIRE(one.kept[2] > 0);
+    REQUIRE(one.rows[0].size() > 10);
+    REQUIRE(one.rows[1].size() > 10);
+    REQUIRE(one.rows[3].size() > 100);
+    REQUIRE(one.rows[4].size() > 5);
+    for (int w : {2, 3}) {
+      INFO("per_poll " << per_poll << ", workers " << w);
+      Result many = run(kProcJob, input, w, o);
+      REQUIRE(many.partial);
+      require_same(one, many);
+    }
+  }
+}
+
+TEST_CASE("partial aggregation: extraction fused with aggregation when every output aggregates",
+          "[pool][partial]") {
+  // Without the pass-through output nothing reads a chunk's values after the parse thread: each record is
+  // extracted straight into the thread's slots and aggregated at once (PartialAggregator::fused()).
+  std::string job = kProcJob;
+  const size_t from = job.find("  - name: pass\n");
+  job.erase(from, job.find("  - name: total\n") - from);
+  REQUIRE(job.find("name: pass") == std::string::npos);
+  auto input = make_proc_input(12000, 17);
+  for (size_t per_poll : {size_t(1), size_t(3000)}) {
+    Options o;
+    o.per_poll = per_poll;
+    Result one = run(job, input, 1, o);
+    REQUIRE(one.rows.size() == 5);
+    REQUIRE(one.out_bad[2] > 0);
+    Result two = run(job, input, 2, o);
+    REQUIRE(two.partial);
+    require_same(one, two);
+  }
+}
+
+TEST_CASE("partial aggregation: only in processing time, without on_error stop, with an aggregating output",
+          "[pool][partial]") {
+  auto input = make_proc_input(3000, 9);
+  Options o;
+  o.per_poll = 500;
+  std::string stop = kProcJob;
+  stop.replace(stop.find("action: dead_letter"), 19, "action: stop");
+  Result s1 = run(stop, input, 1, o);
+  Result s2 = run(stop, input, 2, o);
+  REQUIRE(s1.rc == 1);
+  REQUIRE(s2.parse_ahead);
+  REQUIRE_FALSE(s2.partial);
+  require_same(s1, s2);
+
+  const std::string pass_only = R"(
+batch: 1s
+source: stdin
+fields: { user: { path: user.name, required: true }, followers: { path: user.followers, type: int } }
+on_error: { action: skip, max_record_bytes: 400 }
+outputs:
+  - { name: p, select: { u: user }, to: console }
+)";
+  Result p2 = run(pass_only, input, 2, o);
+  REQUIRE(p2.parse_ahead);
+  REQUIRE_FALSE(p2.partial);
+  require_same(run(pass_only, input, 1, o), p2);
+
+  const std::string event = R"(
+batch: 1s
+source: stdin
+time: { event: t }
+fields: { t: { path: ts, type: time, format: epoch_ms }, user: { path: user.name, required: true } }
+on_error: { action: skip, max_record_bytes: 400 }
+outputs:
+  - { name: n, aggregate: { n: count() }, to: console }
+)";
+  Result e2 = run(event, input, 2, o);
+  REQUIRE(e2.parse_ahead);
+  REQUIRE_FALSE(e2.partial);
+}
+
+TEST_CASE("partial aggregation: int sums beyond int64 inside a chunk and floats in a later chunk",
+          "[pool][partial]") {
+  // Chunks of 2048 records: the int sum leaves int64 inside the first chunk (and the batch), the second
+  // chunk brings floats into a state that was narrow.
+  std::vector<Rec> input;
+  for (int i = 0; i < 6000; ++i) {
+    std::string x;
+    if (i < 2048) {
+      x = i % 2 == 0 ? "9223372036854775000" : "-9223372036854775000";
+      if (i == 1000 || i == 1001) x = "9223372036854775000";  // two more: beyond int64 for a while
+    } else if (i < 4096) {
+      x = i % 3 == 0 ? "0.125" : "7";
+    } else {
+      x = std::to_string(i);
+    }
+    input.push_back(rec("{\"g\":\"g" + std::to_string(i % 3) + "\",\"x\":" + x + "}"));
+  }
+  const std::string job = R"(
+batch: 1s
+source: stdin
+fields: { g: g, x: x }
+on_error: { action: skip }
+outputs:
+  - { name: by-g, group_by: [g], window: { tumbling: 2s }, aggregate: { s: sum(x), a: avg(x), n: count(x) }, to: console }
+  - { name: all, window: total, aggregate: { s: sum(x), mx: max(x) }, to: console }
+)";
+  for (size_t per_poll : {size_t(1000), size_t(6000)}) {
+    Options o;
+    o.per_poll = per_poll;
+    Result one = run(job, input, 1, o);
+    Result two = run(job, input, 2, o);
+    REQUIRE(two.partial);
+    require_same(one, two);
+    bool wide = false;  // the total went beyond int64 and came out as a float
+    for (const auto& r : one.rows[1]) wide = wide || r.find("e+19") != std::string::npos;
+    INFO(one.rows[1].front());
+    REQUIRE(wide);
+    REQUIRE(one.rows[0].size() >= 3);
+  }
+}
+
+TEST_CASE("partial aggregation: a merge into windows a restart left closed makes the chunk late",
+          "[pool][partial]") {
+  // The first run closes the tumbling window [kStart, kStart + 10s) at its end of input; a second run from
+  // the same checkpoint whose clock starts inside that window adds to it: every record is late (processing
+  // time), and dead-lettered in the same order with either path.
+  auto input = make_proc_input(4000, 3);
+  const std::string job = R"(
+batch: 1s
+source: stdin
+fields: { user: { path: user.name, required: true }, followers: { path: user.followers, type: int } }
+on_error: { action: dead_letter, late: dead_letter, max_record_bytes: 400, dead_letter: { file: { path: /dev/null } } }
+outputs:
+  - { name: n, group_by: [user], window: { tumbling: 10s }, aggregate: { n: count(), s: sum(followers) }, to: console }
+  - { name: p, where: "followers > 4900", select: { u: user }, to: console }
+)";
+  std::vector<Result> late;
+  for (int w : {1, 2}) {
+    const auto dir = std::filesystem::temp_directory_path() / ("weir-pagg-late-" + std::to_string(w));
+    std::filesystem::remove_all(dir);
+    Options first;
+    first.per_poll = 500;
+    first.step_ms = 2;  // 4000 records: 8 s
+    first.checkpoint_dir = dir.string();
+    Result r1 = run(job, input, w, first);
+    REQUIRE(r1.rc == 0);
+    REQUIRE(r1.late == 0);
+    Options again = first;
+    again.step_ms = 0;  // the clock stays at kStart: inside the closed window
+    late.push_back(run(job, input, w, again));
+    std::filesystem::remove_all(dir);
+  }
+  REQUIRE(late[1].partial);
+  REQUIRE(late[0].late > 1000);
+  REQUIRE(late[0].out_late[0] > 1000);
+  REQUIRE(late[0].kept[0] == 0);
+  REQUIRE(late[0].kept[1] > 0);  // the pass-through output is not late
+  require_same(late[0], late[1]);
+}
