@@ -57,7 +57,11 @@ Executor::Executor(const config::Job& job, const JobPlan& plan, Connectors conne
   }
 }
 
-Executor::~Executor() = default;
+Executor::~Executor() {
+  // The parse threads first: they use agg_ (declared after pool_, so destroyed before it) and must not
+  // outlive it when run() ended without joining them (an exception, an early return).
+  pool_.reset();
+}
 
 void Executor::fail(std::string message) {
   if (error_.empty()) error_ = std::move(message);

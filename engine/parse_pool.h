@@ -207,7 +207,7 @@ class ParsePool {
 // loop's the merges, which cost as much as adding the records when the chunk's tables do not shrink them (W3:
 // 1M keys, one group per record; the parse threads take ~53% of the path there and 2 threads run no faster
 // than 1, at ~1.4× the CPU). It pays when the parse threads take at least twice the batch loop's time (W1:
-// 95%, W2: 84%).
+// ~94%, W2: ~88%, as measured for docs/semantics.md).
 bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns, bool partial = false);
 // Chunks measured before `auto` decides.
 constexpr int kParseAheadProbeChunks = 64;

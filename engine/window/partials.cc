@@ -34,15 +34,67 @@ uint64_t Partials::records() const {
   return impl_->seq;
 }
 
+size_t Partials::held_bytes() const {
+  const Impl& m = *impl_;
+  size_t b = m.keys.capacity() * sizeof(Key) + m.hashes.capacity() * sizeof(uint32_t) +
+             m.words.capacity() * sizeof(int64_t) + m.vals.capacity() * sizeof(Value) +
+             m.sets.capacity() * sizeof(SetPtr) + m.table.capacity() * sizeof(uint32_t);
+  for (const Key& k : m.keys) {
+    b += k.capacity() * sizeof(Value);
+    for (const Value& v : k) {
+      if (v.type() == Type::String) b += v.as_string().capacity();
+    }
+  }
+  for (const Value& v : m.vals) {
+    if (v.type() == Type::String) b += v.as_string().capacity();
+  }
+  for (const SetPtr& set : m.sets) {
+    if (set) b += set->bucket_count() * sizeof(void*) + set->size() * (sizeof(Value) + 2 * sizeof(void*));
+  }
+  return b;
+}
+
 void Partials::clear() {
   Impl& m = *impl_;
   if (m.n == 0) return;
-  std::fill(m.table.begin(), m.table.end(), 0);
-  std::fill(m.words.begin(), m.words.begin() + static_cast<ptrdiff_t>(m.n * m.lay.words), 0);
+  // Entries keep their buffers for the next chunk, but not without bound: a key string or distinct-value
+  // set that one record made large is freed (else every entry position would keep the largest one that ever
+  // passed through it, up to max_record_bytes each, as Chunk::kKeepStringBytes explains for chunk values),
+  // entries beyond kKeepEntries (a chunk that exploded into very many groups) go, and so does a table sized
+  // for more than that (add() grows a new one). A table widened by one chunk's float or large sum starts
+  // narrow again.
+  for (size_t e = 0; e < m.n; ++e) {
+    for (Value& v : m.keys[e]) {
+      if (v.type() == Type::String && v.as_string().capacity() > kKeepStringBytes) v.set_null();
+    }
+  }
   for (size_t i = 0; i < m.n * m.lay.vals; ++i) m.vals[i].set_null();
   for (size_t i = 0; i < m.n * m.lay.sets; ++i) {
-    if (m.sets[i]) m.sets[i]->clear();  // keeps the set (and its buckets) for the next chunk
+    if (!m.sets[i]) continue;
+    if (m.sets[i]->bucket_count() > kKeepSetBuckets) {
+      m.sets[i].reset();
+    } else {
+      m.sets[i]->clear();  // keeps the set (and its buckets) for the next chunk
+    }
   }
+  if (m.keys.size() > kKeepEntries) {
+    m.keys.resize(kKeepEntries);
+    m.keys.shrink_to_fit();
+    m.hashes.resize(kKeepEntries);
+    m.hashes.shrink_to_fit();
+    m.vals.resize(kKeepEntries * m.lay.vals);
+    m.vals.shrink_to_fit();
+    m.sets.resize(kKeepEntries * m.lay.sets);
+    m.sets.shrink_to_fit();
+  }
+  if (m.table.size() > 4 * kKeepEntries) {
+    std::vector<uint32_t>().swap(m.table);  // add() starts a small one
+  } else {
+    std::fill(m.table.begin(), m.table.end(), 0);
+  }
+  if (!m.lay.narrow) m.lay = Layout(m.aggs, true);
+  m.words.assign(m.keys.size() * m.lay.words, 0);
+  if (m.keys.size() < kKeepEntries / 4) m.words.shrink_to_fit();
   m.n = 0;
   m.seq = 0;
 }

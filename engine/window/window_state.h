@@ -89,9 +89,17 @@ class Partials {
 
   // One record (its group key and aggregate arguments, as State::add takes them).
   void add(const Key& key, const Value* args);
+  // Empties the table for the next chunk, keeping buffers within the limits below.
   void clear();
   size_t groups() const;     // distinct keys held
   uint64_t records() const;  // add() calls since clear()
+  // Heap bytes the table holds (its arrays, key strings and distinct-value sets; an estimate for sets).
+  size_t held_bytes() const;
+
+  // What clear() keeps: key strings up to this capacity, sets up to this many buckets, this many entries.
+  static constexpr size_t kKeepStringBytes = 4096;
+  static constexpr size_t kKeepSetBuckets = 4096;
+  static constexpr size_t kKeepEntries = 4096;
 
   struct Impl;  // internal: engine/window/state_impl.h
 
@@ -133,8 +141,9 @@ class State {
   // added to it would: false (nothing merged) exactly when add() would refuse a record at t; otherwise each
   // group's partial is merged into the pane of t in the table's order (groups are created in the order
   // they first appeared), first/last sequences rebased onto this state's arrival counter. Results equal
-  // adding the records one by one, except that a float sum adds the table's partial sums, so it may differ
-  // in the last bits (ints, counts, min/max/first/last/count_distinct are exact). `parts` is unchanged.
+  // adding the records one by one, except that a float sum adds the table's partial sums, so it is rounded
+  // differently (usually the last bits; more where large values cancel: docs/semantics.md, workers). Ints,
+  // counts, min/max/first/last and count_distinct are exact. `parts` is unchanged.
   bool merge(int64_t t_ms, const Partials& parts);
 
   // Closes every window with end <= watermark, appending one Emission per window in order of
