@@ -476,19 +476,15 @@ void Executor::drain(bool all) {
 }
 
 void Executor::handle(const RawRecord& r, Chunk* chunk, size_t i) {
-  auto reject = [&](const std::string& output, const std::string& why) {
-    metrics_.bad.fetch_add(1, std::memory_order_relaxed);
-    if (!bad_.bad(r, output, why)) stop_on_bad_ = true;
-  };
-  if (r.null_payload) return reject("", "null payload (tombstone)");
+  if (r.null_payload) return reject(r, "null payload (tombstone)");
   if (static_cast<int64_t>(r.payload.size()) > job_.on_error.max_record_bytes) {
-    return reject("", fmt::format("record of {} bytes exceeds max_record_bytes ({})", r.payload.size(),
-                                  job_.on_error.max_record_bytes));
+    return reject(r, fmt::format("record of {} bytes exceeds max_record_bytes ({})", r.payload.size(),
+                                 job_.on_error.max_record_bytes));
   }
   if (chunk == nullptr) {
-    if (!extractor_.extract(r.payload, slots_.data(), err_)) return reject("", err_);
+    if (!extractor_.extract(r.payload, slots_.data(), err_)) return reject(r, err_);
   } else {
-    if (!chunk->ok(i)) return reject("", chunk->error(i));
+    if (!chunk->ok(i)) return reject(r, chunk->error(i));
     chunk->take_fields(i, slots_.data());
   }
   fill_meta(plan_, r, slots_.data());
@@ -507,34 +503,41 @@ void Executor::handle(const RawRecord& r, Chunk* chunk, size_t i) {
         t = static_cast<int64_t>(ev.as_float());
         break;
       case Type::Null:
-        return reject("", fmt::format("event time field '{}' is missing", job_.time.field));
+        return reject(r, fmt::format("event time field '{}' is missing", job_.time.field));
       default:
-        return reject("", fmt::format("event time field '{}' is a {}, not a time", job_.time.field,
-                                      type_name(ev.type())));
+        return reject(r, fmt::format("event time field '{}' is a {}, not a time", job_.time.field,
+                                     type_name(ev.type())));
     }
     update_watermark(r.stream, t, chunk != nullptr ? chunk->read_ms(i) : idle_clock_ms());
   }
   bool counted_bad = false;
   for (size_t i = 0; i < runners_.size(); ++i) {
-    OutputMetrics& om = *metrics_.outputs[i];
-    switch (runners_[i].process(slots_.data(), t, err_)) {
-      case OutputRunner::Outcome::Kept:
-        om.records.fetch_add(1, std::memory_order_relaxed);
-        break;
-      case OutputRunner::Outcome::Filtered:
-        break;
-      case OutputRunner::Outcome::Bad:
-        om.bad.fetch_add(1, std::memory_order_relaxed);
-        if (!counted_bad) metrics_.bad.fetch_add(1, std::memory_order_relaxed);
-        counted_bad = true;
-        if (!bad_.bad(r, runners_[i].plan().name, err_)) stop_on_bad_ = true;
-        break;
-      case OutputRunner::Outcome::Late:
-        om.late.fetch_add(1, std::memory_order_relaxed);
-        metrics_.late.fetch_add(1, std::memory_order_relaxed);
-        bad_.late(r, runners_[i].plan().name, t, watermark_ms_);
-        break;
+    const OutputRunner::Outcome out = runners_[i].process(slots_.data(), t, err_);
+    if (out == OutputRunner::Outcome::Kept) {
+      metrics_.outputs[i]->records.fetch_add(1, std::memory_order_relaxed);
+    } else if (out != OutputRunner::Outcome::Filtered) {
+      not_kept(i, out, r, err_, t, counted_bad);
     }
+  }
+}
+
+void Executor::reject(const RawRecord& r, const std::string& why) {
+  metrics_.bad.fetch_add(1, std::memory_order_relaxed);
+  if (!bad_.bad(r, "", why)) stop_on_bad_ = true;
+}
+
+void Executor::not_kept(size_t o, OutputRunner::Outcome out, const RawRecord& r, const std::string& why,
+                        int64_t t, bool& counted_bad) {
+  OutputMetrics& om = *metrics_.outputs[o];
+  if (out == OutputRunner::Outcome::Bad) {
+    om.bad.fetch_add(1, std::memory_order_relaxed);
+    if (!counted_bad) metrics_.bad.fetch_add(1, std::memory_order_relaxed);
+    counted_bad = true;
+    if (!bad_.bad(r, runners_[o].plan().name, why)) stop_on_bad_ = true;
+  } else {
+    om.late.fetch_add(1, std::memory_order_relaxed);
+    metrics_.late.fetch_add(1, std::memory_order_relaxed);
+    bad_.late(r, runners_[o].plan().name, t, watermark_ms_);
   }
 }
 
@@ -542,16 +545,8 @@ void Executor::handle_aggregated(Chunk& chunk, size_t i) {
   // As handle() (processing time: t is the batch start; no record above max_record_bytes is in a chunk). The
   // record is built only for what needs it (dead letters, pass-through outputs); kept records are counted in
   // kept_ and added to the metrics per chunk.
-  if (chunk.null_payload(i)) {
-    metrics_.bad.fetch_add(1, std::memory_order_relaxed);
-    if (!bad_.bad(chunk.record(i), "", "null payload (tombstone)")) stop_on_bad_ = true;
-    return;
-  }
-  if (!chunk.ok(i)) {
-    metrics_.bad.fetch_add(1, std::memory_order_relaxed);
-    if (!bad_.bad(chunk.record(i), "", chunk.error(i))) stop_on_bad_ = true;
-    return;
-  }
+  if (chunk.null_payload(i)) return reject(chunk.record(i), "null payload (tombstone)");
+  if (!chunk.ok(i)) return reject(chunk.record(i), chunk.error(i));
   std::optional<RawRecord> r;
   auto record = [&]() -> const RawRecord& {
     if (!r) r = chunk.record(i);
@@ -576,27 +571,10 @@ void Executor::handle_aggregated(Chunk& chunk, size_t i) {
       if (out == OutputRunner::Outcome::Bad)
         why = &PartialAggregator::error(chunk, i, static_cast<size_t>(k));
     }
-    switch (out) {
-      case OutputRunner::Outcome::Kept:
-        ++kept_[o];
-        break;
-      case OutputRunner::Outcome::Filtered:
-        break;
-      case OutputRunner::Outcome::Bad: {
-        OutputMetrics& om = *metrics_.outputs[o];
-        om.bad.fetch_add(1, std::memory_order_relaxed);
-        if (!counted_bad) metrics_.bad.fetch_add(1, std::memory_order_relaxed);
-        counted_bad = true;
-        if (!bad_.bad(record(), runners_[o].plan().name, *why)) stop_on_bad_ = true;
-        break;
-      }
-      case OutputRunner::Outcome::Late: {
-        OutputMetrics& om = *metrics_.outputs[o];
-        om.late.fetch_add(1, std::memory_order_relaxed);
-        metrics_.late.fetch_add(1, std::memory_order_relaxed);
-        bad_.late(record(), runners_[o].plan().name, t, watermark_ms_);
-        break;
-      }
+    if (out == OutputRunner::Outcome::Kept) {
+      ++kept_[o];
+    } else if (out != OutputRunner::Outcome::Filtered) {
+      not_kept(o, out, record(), *why, t, counted_bad);
     }
   }
 }

@@ -96,6 +96,12 @@ class Executor final : public RecordHandler {
   // handle() for record i of a chunk the parse threads also aggregated: the aggregating outputs' outcomes
   // come from the chunk (Kept turns Late where merged[k] is false), the pass-through outputs run here.
   void handle_aggregated(Chunk& chunk, size_t i);
+  // A record rejected before the outputs (tombstone, too large, extraction or event-time error): counted,
+  // logged or dead-lettered (on_error.action stop: stop_on_bad_).
+  void reject(const RawRecord& r, const std::string& why);
+  // Output o's Bad (`why`; counted once per record across outputs with `counted_bad`) or Late outcome for r.
+  void not_kept(size_t o, OutputRunner::Outcome out, const RawRecord& r, const std::string& why, int64_t t,
+                bool& counted_bad);
   // Parse-ahead: consumes the extracted chunks in the order they were read; `all`: every chunk in flight
   // (the end of a poll: what a poll read is counted in the batch it was read in), else those ready.
   void drain(bool all);
