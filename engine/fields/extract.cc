@@ -34,8 +34,12 @@ struct Node {
   int32_t all = -1;
   std::vector<uint32_t> terminals;   // fields whose value is the JSON value at this node
   std::vector<uint32_t> list_marks;  // [*] fields whose list is this node's array
+  uint64_t key_lengths = 0;          // bit min(length, 63) set for each key: most keys are rejected by it
+
+  static uint64_t length_bit(size_t n) { return 1ULL << std::min<size_t>(n, 63); }
 
   int32_t key_child(std::string_view k) const {
+    if ((key_lengths & length_bit(k.size())) == 0) return -1;
     for (const auto& [name, id] : keys) {
       // Length and first byte first: most keys differ there, without a call to memcmp.
       if (name.size() == k.size() &&
@@ -134,7 +138,10 @@ class PlanBuilder {
       for (const auto& [i, c] : tn.indexes) indexes[i].push_back(c);
       if (tn.all >= 0) alls.push_back(tn.all);
     }
-    for (auto& [k, members] : keys) node.keys.emplace_back(k, build_set(members));
+    for (auto& [k, members] : keys) {
+      node.keys.emplace_back(k, build_set(members));
+      node.key_lengths |= Node::length_bit(k.size());
+    }
     for (auto& [i, members] : indexes) {
       members.insert(members.end(), alls.begin(), alls.end());
       node.indexes.emplace_back(i, build_set(members));
@@ -215,6 +222,7 @@ struct alignas(64) Extractor::Impl {
   bool too_deep = false;
   bool fast_skip = true;  // option (set_fast_skip)
   bool fast = true;       // fast_skip, and not rerunning the full parser over a value skip_value() rejected
+  uint64_t reruns = 0;    // values skip_value() rejected (see Extractor::reruns)
   // UTF-8: at the first non-ASCII byte inside a string the rest of the payload is validated at once
   // (valid_utf8_fast); when it is valid, strings need not stop at non-ASCII bytes any more. When it
   // is not, every string validates its own multi-byte sequences, which finds the first bad one in
@@ -563,13 +571,25 @@ struct alignas(64) Extractor::Impl {
       case 'n':
         if (!skip_word(q, "null", 4)) return false;
         goto after;
+      case ' ':
+      case '\t':
+      case '\n':
+      case '\r':
+        // Whitespace before a value (after ':', ',' or '['), off the path of compact JSON.
+        ws(q);
+        goto value;
       default:
         if (*q != '-' && !digit(*q)) return false;
         if (!skip_number(q)) return false;
         goto after;
     }
   member:
-    if (q >= end || *q != '"' || !skip_string(q)) return false;
+    if (q >= end) return false;
+    if (*q != '"') {
+      ws(q);  // whitespace before a key, after ','
+      if (q >= end || *q != '"') return false;
+    }
+    if (!skip_string(q)) return false;
     if (q < end && *q == ':') {  // compact JSON: no whitespace to skip
       ++q;
     } else {
@@ -577,7 +597,6 @@ struct alignas(64) Extractor::Impl {
       if (q >= end || *q != ':') return false;
       ++q;
     }
-    ws(q);
     goto value;
   after:
     if (top == 0) return true;
@@ -588,7 +607,6 @@ struct alignas(64) Extractor::Impl {
     }
     if (*q == ',') {
       ++q;
-      ws(q);
       if (open[top - 1] == '{') goto member;
       goto value;
     }
@@ -653,6 +671,7 @@ struct alignas(64) Extractor::Impl {
     if (skip_value(depth)) return true;
     p = start;
     syntax_error = syntax_at = nullptr;  // escape() may have noted the error: the rerun notes it again
+    ++reruns;
     fast = false;
     const bool ok = value(-1, depth);
     fast = true;
@@ -728,16 +747,25 @@ struct alignas(64) Extractor::Impl {
         } else if (!string<false>(key)) {
           return false;
         }
-        ws();
-        if (p >= end) return fail("");
-        if (*p != ':') return fail("expected ':' after an object key");
-        ++p;
+        if (p < end && *p == ':') {  // compact JSON: no whitespace to skip
+          ++p;
+        } else {
+          ws();
+          if (p >= end) return fail("");
+          if (*p != ':') return fail("expected ':' after an object key");
+          ++p;
+        }
         ws();
         if (child >= 0 || !fast) {
           if (!value(child, depth)) return false;
         } else if (!skip_scalar()) {
           // Members no field needs, whatever their kind, take the fast skip.
           if (!skip(depth)) return false;
+        }
+        if (p < end && *p == ',') {  // compact JSON
+          ++p;
+          ws();
+          continue;
         }
         ws();
         if (p >= end) return fail("");
@@ -946,6 +974,10 @@ Extractor::Extractor(const std::vector<config::Field>& fields, config::Decode de
 
 void Extractor::set_fast_skip(bool on) {
   impl_->fast_skip = on;
+}
+
+uint64_t Extractor::reruns() const {
+  return impl_->reruns;
 }
 
 Extractor::~Extractor() = default;

@@ -43,6 +43,10 @@ class Extractor {
   // checks them as well; the results are the same either way (for tests and benchmarks).
   void set_fast_skip(bool on);
 
+  // How many skipped values the fast validator handed back to the full parser so far: a bad value does, a
+  // good one never should (tests check that; a rerun only costs time, the results are the same).
+  uint64_t reruns() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
