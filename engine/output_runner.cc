@@ -40,8 +40,8 @@ OutputRunner::OutputRunner(const OutputPlan& plan)
 }
 
 namespace {
-// Splits s by sep, dropping empty tokens (spec §5).
-void split_tokens(std::string_view s, std::string_view sep, std::vector<std::string>& out) {
+// Splits s by sep, dropping empty tokens (spec §5). The tokens are views into s.
+void split_tokens(std::string_view s, std::string_view sep, std::vector<std::string_view>& out) {
   out.clear();
   if (sep.empty()) {
     if (!s.empty()) out.emplace_back(s);
@@ -65,10 +65,13 @@ OutputRunner::Scratch::Scratch(const OutputPlan& plan) {
 namespace {
 using Outcome = OutputRunner::Outcome;
 
-// Explode's source: n elements (0: the record is filtered), or Bad. Split strings go to s.tokens.
-Outcome explode_count(const OutputPlan& plan, const Value& src, OutputRunner::Scratch& s, size_t& n,
+// Explode's source, copied into s.src (reusing its buffer): n elements (0: the record is filtered), or Bad.
+// Split strings go to s.tokens, as views into s.src.
+Outcome explode_count(const OutputPlan& plan, const Value& slot, OutputRunner::Scratch& s, size_t& n,
                       std::string& error) {
   n = 0;
+  s.src = slot;
+  const Value& src = s.src;
   if (src.is_null()) return Outcome::Filtered;
   if (plan.explode_split) {
     if (src.type() != Type::String) {
@@ -129,9 +132,8 @@ Outcome aggregate(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s
   size_t n = 0;
   if (Outcome o = explode_count(plan, slots[plan.explode_src], s, n, error); o != Outcome::Kept) return o;
   s.used = 0;
-  Value src_copy = slots[plan.explode_src];  // slots may be rewritten below
   for (size_t i = 0; i < n; ++i) {
-    if (!explode_element(plan, src_copy, s, i, slots)) continue;
+    if (!explode_element(plan, s.src, s, i, slots)) continue;
     if (!eval_group(plan, slots, s, error)) return Outcome::Bad;
     if (s.used == s.exploded.size()) s.exploded.emplace_back();
     auto& [k, a] = s.exploded[s.used++];
@@ -167,9 +169,8 @@ OutputRunner::Outcome OutputRunner::process(Value* slots, int64_t t_ms, std::str
   size_t n = 0;
   if (Outcome o = explode_count(plan_, slots[plan_.explode_src], scratch_, n, error); o != Outcome::Kept)
     return o;
-  const Value& src = slots[plan_.explode_src];
   for (size_t i = 0; i < n; ++i) {
-    if (!explode_element(plan_, src, scratch_, i, slots)) continue;
+    if (!explode_element(plan_, scratch_.src, scratch_, i, slots)) continue;
     Outcome o = add_one(slots, t_ms, error);
     if (o == Outcome::Bad) return o;
   }

@@ -24,8 +24,9 @@ class OutputRunner {
     Key key;
     std::vector<Value> args;
     std::vector<std::pair<Key, std::vector<Value>>> exploded;
-    size_t used = 0;  // entries of `exploded` this record
-    std::vector<std::string> tokens;
+    size_t used = 0;                       // entries of `exploded` this record
+    Value src;                             // explode's source, copied: the slots may be rewritten
+    std::vector<std::string_view> tokens;  // split strings: views into `src`
     Value tmp;
   };
 

@@ -360,9 +360,15 @@ bool eval(const Compiled& c, const Value* slots, Value& out, std::string& error)
     return false;
   }
   const Program& p = *c.program();
-  Value tmp;
   Ev ev{p, slots, error};
-  const Value* r = ev.run(p.root, tmp);
+  // The result is built in `out` itself, whose string buffer is reused (a string-valued expression such as
+  // lower(word) allocates nothing per record once it has grown), unless the expression reads `out` (a select
+  // writing a slot it also reads): then in a temporary, moved in at the end.
+  bool reads_out = false;
+  for (const CNode& n : p.nodes) reads_out = reads_out || (n.op == Op::Field && &slots[n.slot] == &out);
+  Value tmp;
+  Value& dst = reads_out ? tmp : out;
+  const Value* r = ev.run(p.root, dst);
   if (!r) return false;
   if (r == &tmp) {
     out = std::move(tmp);

@@ -283,6 +283,27 @@ struct State::Impl {
 
   detail::GroupTable groups;
   std::map<int64_t, std::vector<detail::Gid>> panes;
+  // Group lists of retired panes, cleared, for the next new pane: a pane's list would otherwise grow from
+  // nothing (an allocation per doubling) every pane.
+  std::vector<std::vector<detail::Gid>> spare_lists;
+  std::vector<detail::Gid>& pane_list(int64_t pane) {
+    auto [it, fresh] = panes.try_emplace(pane);
+    if (fresh && !spare_lists.empty()) {
+      it->second = std::move(spare_lists.back());
+      spare_lists.pop_back();
+    }
+    return it->second;
+  }
+  // Erases a pane of `panes`, keeping its list (up to two, of up to 64k entries: 256 KB) for pane_list().
+  // Longer lists are freed: their growth is a small cost per entry, and W3-like states should not keep
+  // megabytes.
+  void drop_pane(std::map<int64_t, std::vector<detail::Gid>>::iterator it) {
+    if (spare_lists.size() < 2 && it->second.capacity() <= (1u << 16)) {
+      it->second.clear();
+      spare_lists.push_back(std::move(it->second));
+    }
+    panes.erase(it);
+  }
   std::vector<detail::Gid> members;  // groups whose running partial has records
   bool members_sorted = true;
 

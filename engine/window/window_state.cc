@@ -427,7 +427,7 @@ size_t State::Impl::insert_part(Gid id, int64_t pane) {
   }
   heap += group_heap(id);
   ++partials;
-  panes[pane].push_back(id);
+  pane_list(pane).push_back(id);
   return at;
 }
 
@@ -541,7 +541,7 @@ void State::Impl::reindex() {
     Group& g = groups.at(id);
     g.member = -1;
     for (size_t i = 0, c = part_count(g); i < c; ++i) {
-      panes[pane_at(g, i)].push_back(id);
+      pane_list(pane_at(g, i)).push_back(id);
       ++partials;
       if (groups.extra(id)) distinct_values += set_sizes(lay, part(id, i));
     }
@@ -740,7 +740,7 @@ struct Emitter {
         m.pop_front(nd);
         if (m.part_count(g) == 0) m.erase_group(nd);
       }
-      m.panes.erase(pit);
+      m.drop_pane(pit);
     }
     if (qmax >= m.lo) m.lo = qmax + 1;
     if (m.hi < m.lo - 1) m.hi = m.lo - 1;
@@ -782,7 +782,7 @@ struct Emitter {
         if (g.member < 0 && g.nums[kRowsWord] > 0) m.add_member(nd);
         m.pop_front(nd);
       }
-      m.panes.erase(pit);
+      m.drop_pane(pit);
     }
     m.hi = std::max(m.hi, j);
   }

@@ -262,3 +262,44 @@ TEST_CASE("eval: random expressions over odd records never crash", "[expr]") {
   REQUIRE(succeeded > 100);
   REQUIRE(failed > 100);
 }
+
+TEST_CASE("eval: the result is built in the output value, or in a temporary when the expression reads it",
+          "[expr]") {
+  std::vector<Value> slots = {Value::string(std::string(40, 'A') + "-Word"), Value::integer(3), Value()};
+  auto compile = [](const std::string& text) {
+    auto p = weir::expr::parse(text);
+    REQUIRE(p.expr);
+    auto c = weir::expr::compile(p.expr, [](const std::string& n) {
+      return n == "w" ? 0 : n == "k" ? 1 : 2;
+    });
+    REQUIRE(std::holds_alternative<weir::expr::Compiled>(c));
+    return std::get<weir::expr::Compiled>(std::move(c));
+  };
+  std::string e;
+  // Into a value of its own: the string buffer is reused once it is large enough (no allocation per record).
+  auto lower = compile("lower(w)");
+  Value out;
+  REQUIRE(weir::expr::eval(lower, slots.data(), out, e));
+  CHECK(out == Value::string(std::string(40, 'a') + "-word"));
+  const char* buffer = out.as_string().data();
+  slots[0] = Value::string(std::string(30, 'B'));
+  REQUIRE(weir::expr::eval(lower, slots.data(), out, e));
+  CHECK(out == Value::string(std::string(30, 'b')));
+  CHECK(out.as_string().data() == buffer);
+  // A result of another type, then a string again: right each time.
+  auto num = compile("k + 1");
+  REQUIRE(weir::expr::eval(num, slots.data(), out, e));
+  CHECK(out == Value::integer(4));
+  REQUIRE(weir::expr::eval(lower, slots.data(), out, e));
+  CHECK(out == Value::string(std::string(30, 'b')));
+  // Into a slot the expression reads (a select that rewrites its own input): evaluated aside, then moved in.
+  slots[0] = Value::string("MiXeD");
+  REQUIRE(weir::expr::eval(compile("concat(lower(w), '/', w, '/', upper(w))"), slots.data(), slots[0], e));
+  CHECK(slots[0] == Value::string("mixed/MiXeD/MIXED"));
+  REQUIRE(weir::expr::eval(compile("k * k + k"), slots.data(), slots[1], e));
+  CHECK(slots[1] == Value::integer(12));
+  // A failure leaves an error, whatever the output held.
+  slots[0] = Value::integer(5);
+  CHECK_FALSE(weir::expr::eval(lower, slots.data(), out, e));
+  CHECK_FALSE(e.empty());
+}
