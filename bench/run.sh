@@ -40,7 +40,7 @@ python3 bench/bench.py --weir "$weir" --broker "$broker" --data "$data" --json "
 python3 bench/latency.py "$weir" "$data/latency" || rc=$?
 
 if [ -x "$root/build/release/bench/weir-alloc-check" ]; then
-  echo "Allocation check (W1 pipeline, in-memory source):"
+  echo "Allocation check (W1 and a W2-like job, in-memory source):"
   "$root/build/release/bench/weir-alloc-check" 2>"$data/alloc-check.log" || rc=$?
 fi
 
