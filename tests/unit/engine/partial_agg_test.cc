@@ -297,3 +297,86 @@ outputs:
   REQUIRE(late[0].kept[1] > 0);  // the pass-through output is not late
   require_same(late[0], late[1]);
 }
+
+namespace {
+
+// make_proc_input's records with an event time `ts` (epoch ms, rising 0-39 ms a record over ~6 minutes):
+// now and then one far behind the watermark (late), a bad event time or none at all.
+std::vector<Rec> make_event_input(size_t n, uint32_t seed) {
+  std::vector<Rec> v = make_proc_input(n, seed);
+  std::mt19937 rng(seed + 1000);
+  int64_t ts = kStart;
+  for (Rec& r : v) {
+    ts += static_cast<int64_t>(rng() % 40);
+    if (r.null_payload || r.payload.empty() || r.payload[0] != '{') continue;
+    std::string t;
+    switch (rng() % 60) {
+      case 0:
+      case 1:
+        t = "\"ts\":" + std::to_string(ts - 20000) + ",";  // far behind: late in every window
+        break;
+      case 2:
+        t = "\"ts\":\"yesterday\",";  // not a time
+        break;
+      case 3:
+        break;  // no event time
+      default:
+        t = "\"ts\":" + std::to_string(ts) + ",";
+    }
+    r.payload.insert(1, t);
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "partial aggregation: event time falls back to aggregating on the batch loop, with the same results",
+    "[pool][partial]") {
+  // kProcJob's outputs (tumbling, sliding, exploded, total and per-batch aggregations, a pass-through) in
+  // event time: the parse threads only extract, and each record goes into the windows of its own event time,
+  // late ones dead-lettered. Were the chunks aggregated at the batch start as in processing time, rows, late
+  // counts and dead letters would differ.
+  std::string event = kProcJob;
+  event.replace(event.find("source: stdin\n"), 14,
+                "source: stdin\ntime: { event: ts, lateness: 2s, idle: 1h }\n");
+  event.replace(event.find("fields:\n"), 8, "fields:\n  ts: { path: ts, type: time, format: epoch_ms }\n");
+  event.replace(event.find("  max_record_bytes"), 0, "  late: dead_letter\n");
+  auto input = make_event_input(20000, 21);
+  {
+    // The same job and records in processing time would aggregate on the parse threads.
+    std::string proc = event;
+    proc.erase(proc.find("time: {"), proc.find('\n', proc.find("time: {")) + 1 - proc.find("time: {"));
+    REQUIRE(proc.find("event:") == std::string::npos);
+    Options o;
+    o.per_poll = 777;
+    REQUIRE(run(proc, input, 2, o).partial);
+  }
+  for (size_t per_poll : {size_t(1), size_t(777), size_t(5000)}) {
+    Options o;
+    o.per_poll = per_poll;
+    Result one = run(event, input, 1, o);
+    REQUIRE(one.rc == 0);
+    // The input exercises what it should: bad records (event time too), late ones in the windowed outputs,
+    // several windows per windowed output.
+    REQUIRE(one.in == input.size());
+    REQUIRE(one.bad > 700);
+    REQUIRE(one.late > 300);
+    REQUIRE(one.out_late[0] > 300);  // tumbling
+    REQUIRE(one.out_late[1] > 50);   // sliding (after its where)
+    REQUIRE(one.out_late[5] > 300);  // per-batch
+    REQUIRE(one.out_bad[1] > 0);
+    REQUIRE(one.out_bad[2] > 0);
+    REQUIRE(one.rows[0].size() > 300);  // ~6 minutes of 3 s windows, per language
+    REQUIRE(one.rows[1].size() > 100);
+    REQUIRE(one.rows[3].size() > 100);
+    REQUIRE(one.rows[5].size() > 1000);
+    for (int w : {2, 3}) {
+      INFO("per_poll " << per_poll << ", workers " << w);
+      Result many = run(event, input, w, o);
+      require_same(one, many);
+      REQUIRE(many.parse_ahead);
+      REQUIRE_FALSE(many.partial);
+    }
+  }
+}
