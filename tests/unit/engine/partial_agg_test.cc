@@ -577,3 +577,66 @@ TEST_CASE("partial aggregation: a partition revocation mid-batch commits what wa
   REQUIRE(per_user(one) == per_user(full));
   require_same(one, runs[1]);
 }
+
+TEST_CASE("partial aggregation: auto dropping the parse threads mid-run gives the results of workers 1",
+          "[pool][partial]") {
+  // `workers: auto` decides once whether the parse threads pay, from the steady clock's timings, which the
+  // test clock does not run: ExecutorOptions::parse_ahead_decision forces the decision after a given number
+  // of chunks instead. From then on the records that were merged as chunk tables are added one by one on the
+  // batch loop, in the middle of a batch and of windows; rows, dead letters and counts must not change. (The
+  // decision is final: nothing switches back to the parse threads.)
+  // kProcJob's records above max_record_bytes (1 in 50) each make the batch loop consume every chunk in
+  // flight, and auto may decide there, in the middle of a poll. Without them, chunks fill up (2048 records)
+  // and go to the parse thread while the poll goes on: auto decides only at the end of a poll. (A poll of
+  // 12000 records fills more chunks than may be in flight: the batch loop consumes some during the poll.)
+  const std::string large = kProcJob;
+  const std::string no_large = [&] {
+    std::string j = kProcJob;
+    return j.replace(j.find("max_record_bytes: 400"), 21, "max_record_bytes: 4000");
+  }();
+  auto input = make_proc_input(20000, 47);
+  for (auto [job, per_poll] : {std::pair{&large, size_t(1)}, std::pair{&large, size_t(777)},
+                               std::pair{&large, size_t(5000)}, std::pair{&no_large, size_t(777)},
+                               std::pair{&no_large, size_t(5000)}, std::pair{&no_large, size_t(12000)}}) {
+    Options o;
+    o.per_poll = per_poll;
+    Result one = run(*job, input, 1, o);
+    REQUIRE(one.rc == 0);
+    for (int at : job == &large ? std::vector<int>{1, 6, 150} : std::vector<int>{1, 2, 5}) {
+      INFO((job == &no_large ? "no records above max_record_bytes, " : "")
+           << "per_poll " << per_poll << ", decided after " << at << " chunk(s)");
+      std::vector<int> asked;
+      Options drop = o;
+      drop.parse_ahead_decision = [&](int chunks) -> std::optional<bool> {
+        asked.push_back(chunks);
+        if (chunks >= at) return false;
+        return std::nullopt;
+      };
+      Result r = run(*job, input, 2, drop);
+      require_same(one, r);
+      // It was asked until it decided, then no more, with records before and after.
+      REQUIRE(!asked.empty());
+      REQUIRE(asked.back() >= at);
+      for (size_t i = 0; i + 1 < asked.size(); ++i) REQUIRE(asked[i] < at);
+      UNSCOPED_INFO("decided after " << r.decided_at << " records");
+      REQUIRE(r.decided_at >= static_cast<size_t>(at));
+      REQUIRE(r.decided_at < input.size());
+      REQUIRE(r.workers == 2);
+      REQUIRE_FALSE(r.parse_ahead);
+      REQUIRE_FALSE(r.partial);
+    }
+    // Deciding to keep them changes nothing either.
+    Options keep = o;
+    int kept_asked = 0;
+    keep.parse_ahead_decision = [&](int chunks) -> std::optional<bool> {
+      ++kept_asked;
+      if (chunks >= 3) return true;
+      return std::nullopt;
+    };
+    Result k = run(*job, input, 2, keep);
+    require_same(one, k);
+    REQUIRE(kept_asked > 0);
+    REQUIRE(k.parse_ahead);
+    REQUIRE(k.partial);
+  }
+}

@@ -126,6 +126,7 @@ struct Result {
   std::vector<uint64_t> kept, out_bad, out_late;
   size_t polls = 0, delivered = 0;  // the source's
   int64_t clock_end_ms = 0;
+  size_t decided_at = 0;  // with Options::parse_ahead_decision: the records read when it decided
 };
 
 struct Options {
@@ -147,6 +148,8 @@ struct Options {
   size_t stop_after_polls = 0;
   int stop_level = 1;
   size_t rebalance_after_polls = 0;
+  // Tests only: ExecutorOptions::parse_ahead_decision (Result::decided_at: when it decided).
+  std::function<std::optional<bool>(int chunks)> parse_ahead_decision;
 };
 
 inline Result run(const std::string& yaml, const std::vector<Rec>& input, int workers, const Options& o) {
@@ -186,6 +189,13 @@ inline Result run(const std::string& yaml, const std::vector<Rec>& input, int wo
   engine::ExecutorOptions eo;
   eo.checkpoint_dir = o.checkpoint_dir;
   eo.workers = workers;
+  if (o.parse_ahead_decision) {
+    eo.parse_ahead_decision = [&](int chunks) {
+      std::optional<bool> d = o.parse_ahead_decision(chunks);
+      if (d) res.decided_at = src.delivered;
+      return d;
+    };
+  }
   engine::Executor ex(job, plan, std::move(conn), *clock, eo);
   std::thread stopper;
   if (o.stopper) stopper = std::thread([&] { o.stopper(stop); });
