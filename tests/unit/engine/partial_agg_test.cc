@@ -2,6 +2,7 @@
 // `workers` > 1 the aggregating outputs run on the thread that extracts a chunk, into chunk-local tables
 // merged in read order by the batch loop. Rows, dead letters (and their order) and every count must be
 // exactly those of `workers: 1`.
+#include <unistd.h>
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -428,9 +429,11 @@ std::map<std::string, int64_t> per_user(const Result& r) {
   return n;
 }
 
-// A fresh checkpoint directory, removed at the end of the scope.
+// A fresh checkpoint directory, removed at the end of the scope (named after the process, so that test
+// binaries running at the same time do not share one).
 struct TempDir {
-  explicit TempDir(const std::string& name) : path(std::filesystem::temp_directory_path() / name) {
+  explicit TempDir(const std::string& name)
+      : path(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
     std::filesystem::remove_all(path);
   }
   ~TempDir() { std::filesystem::remove_all(path); }
