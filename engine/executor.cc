@@ -242,7 +242,8 @@ int Executor::run(const StopFlag& stop) {
       partial_ = agg_ != nullptr;
       // `auto` measures whether parsing ahead pays for this job (not under a test clock: the suites run the
       // pool on every job, and a timing-based choice would not be reproducible there).
-      probe_.active = opts_.workers <= 0 && job_.workers <= 0 && !clock_.manual();
+      probe_.active =
+          (opts_.workers <= 0 && job_.workers <= 0 && !clock_.manual()) || opts_.parse_ahead_decision;
       log->info("Job '{}': {} record-path threads: the batch loop and {} parsing{} ahead{}.", job_.name,
                 workers_, workers_ - 1, partial_ ? " and aggregating" : "",
                 probe_.active ? " (workers: auto, checked over the first chunks)" : "");
@@ -451,12 +452,19 @@ void Executor::drain(bool all) {
     pool_->recycle(c);
   }
   // Decided at the end of a poll, when no chunk is in flight: from then on records take one path only.
-  if (all && probe_.active && probe_.chunks >= kParseAheadProbeChunks) {
+  if (!all || !probe_.active) return;
+  std::optional<bool> pays;
+  if (opts_.parse_ahead_decision) {
+    pays = opts_.parse_ahead_decision(probe_.chunks);  // tests only
+  } else if (probe_.chunks >= kParseAheadProbeChunks) {
+    pays = parse_ahead_pays(probe_.extract_ns, probe_.handle_ns, partial_);
+  }
+  if (pays) {
     probe_.active = false;
     const double share = 100.0 * static_cast<double>(probe_.extract_ns) /
                          static_cast<double>(std::max<int64_t>(1, probe_.extract_ns + probe_.handle_ns));
     const char* what = partial_ ? "parsing and partial aggregation" : "parsing";
-    if (parse_ahead_pays(probe_.extract_ns, probe_.handle_ns, partial_)) {
+    if (*pays) {
       log::get("engine")->debug(
           "Job '{}': the parse threads' part ({}) is {:.0f}% of the record path; parsing ahead "
           "on {} thread(s).",

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,13 @@ struct ExecutorOptions {
   // Record-path threads (the job key `workers`, the CLI's --workers): > 0 overrides the job file's value.
   // 1: the batch loop does everything; N > 1: N - 1 threads parse ahead (engine/parse_pool.h).
   int workers = 0;
+  // Tests only: forces `workers: auto`'s decision, which times the record path on the steady clock and so
+  // never runs under a test clock. Set, the probe runs whatever the clock and `workers` (with parse
+  // threads), and is asked whenever no chunk is in flight (the end of each poll, and before a record above
+  // max_record_bytes) with the chunks consumed so far: true keeps the parse threads, false drops them as
+  // parse_ahead_pays() being false would, nullopt asks again next time. Unset: parse_ahead_pays() over the
+  // first kParseAheadProbeChunks chunks.
+  std::function<std::optional<bool>(int chunks)> parse_ahead_decision;
 };
 
 class Executor final : public RecordHandler {

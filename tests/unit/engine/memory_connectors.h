@@ -60,6 +60,8 @@ class MemorySink : public Sink {
       : fail_times_(fail_times), exactly_once_(exactly_once) {}
   bool exactly_once() const override { return exactly_once_; }
   uint64_t committed_batch() override { return committed_; }
+  // A sink that holds the batches up to `b` (an exactly-once sink restarted after a run that wrote them).
+  void set_committed(uint64_t b) { committed_ = b; }
   Status open(const SinkContext& ctx) override {
     schema = ctx.schema;
     return Status::ok();

@@ -2,8 +2,11 @@
 // `workers` > 1 the aggregating outputs run on the thread that extracts a chunk, into chunk-local tables
 // merged in read order by the batch loop. Rows, dead letters (and their order) and every count must be
 // exactly those of `workers: 1`.
+#include <unistd.h>
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "pool_harness.h"
@@ -296,4 +299,347 @@ outputs:
   REQUIRE(late[0].kept[0] == 0);
   REQUIRE(late[0].kept[1] > 0);  // the pass-through output is not late
   require_same(late[0], late[1]);
+}
+
+namespace {
+
+// make_proc_input's records with an event time `ts` (epoch ms, rising 0-39 ms a record over ~6 minutes):
+// now and then one far behind the watermark (late), a bad event time or none at all.
+std::vector<Rec> make_event_input(size_t n, uint32_t seed) {
+  std::vector<Rec> v = make_proc_input(n, seed);
+  std::mt19937 rng(seed + 1000);
+  int64_t ts = kStart;
+  for (Rec& r : v) {
+    ts += static_cast<int64_t>(rng() % 40);
+    if (r.null_payload || r.payload.empty() || r.payload[0] != '{') continue;
+    std::string t;
+    switch (rng() % 60) {
+      case 0:
+      case 1:
+        t = "\"ts\":" + std::to_string(ts - 20000) + ",";  // far behind: late in every window
+        break;
+      case 2:
+        t = "\"ts\":\"yesterday\",";  // not a time
+        break;
+      case 3:
+        break;  // no event time
+      default:
+        t = "\"ts\":" + std::to_string(ts) + ",";
+    }
+    r.payload.insert(1, t);
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "partial aggregation: event time falls back to aggregating on the batch loop, with the same results",
+    "[pool][partial]") {
+  // kProcJob's outputs (tumbling, sliding, exploded, total and per-batch aggregations, a pass-through) in
+  // event time: the parse threads only extract, and each record goes into the windows of its own event time,
+  // late ones dead-lettered. Were the chunks aggregated at the batch start as in processing time, rows, late
+  // counts and dead letters would differ.
+  std::string event = kProcJob;
+  event.replace(event.find("source: stdin\n"), 14,
+                "source: stdin\ntime: { event: ts, lateness: 2s, idle: 1h }\n");
+  event.replace(event.find("fields:\n"), 8, "fields:\n  ts: { path: ts, type: time, format: epoch_ms }\n");
+  event.replace(event.find("  max_record_bytes"), 0, "  late: dead_letter\n");
+  auto input = make_event_input(20000, 21);
+  {
+    // The same job and records in processing time would aggregate on the parse threads.
+    std::string proc = event;
+    proc.erase(proc.find("time: {"), proc.find('\n', proc.find("time: {")) + 1 - proc.find("time: {"));
+    REQUIRE(proc.find("event:") == std::string::npos);
+    Options o;
+    o.per_poll = 777;
+    REQUIRE(run(proc, input, 2, o).partial);
+  }
+  for (size_t per_poll : {size_t(1), size_t(777), size_t(5000)}) {
+    Options o;
+    o.per_poll = per_poll;
+    Result one = run(event, input, 1, o);
+    REQUIRE(one.rc == 0);
+    // The input exercises what it should: bad records (event time too), late ones in the windowed outputs,
+    // several windows per windowed output.
+    REQUIRE(one.in == input.size());
+    REQUIRE(one.bad > 700);
+    REQUIRE(one.late > 300);
+    REQUIRE(one.out_late[0] > 300);  // tumbling
+    REQUIRE(one.out_late[1] > 50);   // sliding (after its where)
+    REQUIRE(one.out_late[5] > 300);  // per-batch
+    REQUIRE(one.out_bad[1] > 0);
+    REQUIRE(one.out_bad[2] > 0);
+    REQUIRE(one.rows[0].size() > 300);  // ~6 minutes of 3 s windows, per language
+    REQUIRE(one.rows[1].size() > 100);
+    REQUIRE(one.rows[3].size() > 100);
+    REQUIRE(one.rows[5].size() > 1000);
+    for (int w : {2, 3}) {
+      INFO("per_poll " << per_poll << ", workers " << w);
+      Result many = run(event, input, w, o);
+      require_same(one, many);
+      REQUIRE(many.parse_ahead);
+      REQUIRE_FALSE(many.partial);
+    }
+  }
+}
+
+namespace {
+
+// Two runs of a job (the second restarted from the first's checkpoint) as one: rows, batches, dead letters
+// and counts one after the other.
+Result both(const Result& a, const Result& b) {
+  Result r = a;
+  r.in += b.in;
+  r.bad += b.bad;
+  r.late += b.late;
+  r.dead.insert(r.dead.end(), b.dead.begin(), b.dead.end());
+  for (size_t o = 0; o < r.rows.size(); ++o) {
+    r.rows[o].insert(r.rows[o].end(), b.rows[o].begin(), b.rows[o].end());
+    r.batch_ids[o].insert(r.batch_ids[o].end(), b.batch_ids[o].begin(), b.batch_ids[o].end());
+    r.batch_input[o].insert(r.batch_input[o].end(), b.batch_input[o].begin(), b.batch_input[o].end());
+    r.kept[o] += b.kept[o];
+    r.out_bad[o] += b.out_bad[o];
+    r.out_late[o] += b.out_late[o];
+  }
+  return r;
+}
+
+// The rows of a JSON array row (no nested arrays, no commas inside strings): its elements as text.
+std::vector<std::string> cells(const std::string& row) {
+  std::vector<std::string> out;
+  size_t from = 1;
+  while (from < row.size()) {
+    size_t to = row.find(',', from);
+    if (to == std::string::npos) to = row.size() - 1;
+    out.push_back(row.substr(from, to - from));
+    from = to + 1;
+  }
+  return out;
+}
+
+// Output `per-batch` of kProcJob ([start, end, user, n, s]): records counted per user over all its rows.
+std::map<std::string, int64_t> per_user(const Result& r) {
+  std::map<std::string, int64_t> n;
+  for (const auto& row : r.rows[5]) {
+    auto c = cells(row);
+    REQUIRE(c.size() == 5);
+    n[c[2]] += std::stoll(c[3]);
+  }
+  return n;
+}
+
+// A fresh checkpoint directory, removed at the end of the scope (named after the process, so that test
+// binaries running at the same time do not share one).
+struct TempDir {
+  explicit TempDir(const std::string& name)
+      : path(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string str() const { return path.string(); }
+  std::filesystem::path path;
+};
+
+}  // namespace
+
+TEST_CASE("partial aggregation: a stop mid-stream and a restart from its checkpoint lose and repeat nothing",
+          "[pool][partial]") {
+  // kProcJob (windows spanning the stop, a total, bad records dead-lettered) over 12000 records, polls of
+  // 500 records and 2 ms a record: one poll per 1 s batch. The source stops the job during poll 7 (a signal
+  // arriving then): the batch loop consumes what the poll read, closes that batch and waits for its
+  // checkpoint. The second run resumes from it with the clock where the first left it. Both runs together
+  // must be one uninterrupted run of workers 1: every batch's rows, dead letters and counts.
+  auto input = make_proc_input(12000, 33);
+  Options o;
+  o.per_poll = 500;
+  o.step_ms = 2;
+  TempDir full_dir("weir-pagg-stop-full");
+  o.checkpoint_dir = full_dir.str();
+  Result full = run(kProcJob, input, 1, o);
+  REQUIRE(full.rc == 0);
+  REQUIRE(full.late == 0);
+  REQUIRE(full.batch_ids[0].size() == 24);  // 12 s of input, 24 polls: a batch each
+  for (int level : {1, 2}) {
+    for (int w : {1, 2}) {
+      INFO("stop level " << level << ", workers " << w);
+      TempDir dir("weir-pagg-stop-" + std::to_string(w));
+      Options first = o;
+      first.checkpoint_dir = dir.str();
+      first.stop_after_polls = 7;
+      first.stop_level = level;
+      Result r1 = run(kProcJob, input, w, first);
+      REQUIRE(r1.rc == 0);
+      REQUIRE(r1.partial == (w > 1));
+      REQUIRE(r1.delivered == 3500);
+      REQUIRE(r1.in == 3500);
+      REQUIRE(r1.batch_input[0].back() == 3500);  // the stop's batch was checkpointed right after poll 7
+      Options again = o;
+      again.checkpoint_dir = dir.str();
+      again.resume = true;
+      again.clock_start_ms = r1.clock_end_ms;
+      again.sinks_committed = r1.batch_ids[0].back();
+      Result r2 = run(kProcJob, input, w, again);
+      REQUIRE(r2.rc == 0);
+      REQUIRE(r2.partial == (w > 1));
+      REQUIRE(r2.in == input.size() - 3500);
+      require_same(full, both(r1, r2));
+    }
+  }
+}
+
+TEST_CASE("partial aggregation: a stop in the middle of a batch and a restart count every record once",
+          "[pool][partial]") {
+  // Polls of 300 records (0.6 s): the stop during poll 12 (7.2 s) closes the batch [7 s, 8 s) early. The
+  // restart comes at the next batch (8 s), so the rest of the records are 0.8 s later than without the stop:
+  // the windows after the stop differ from an uninterrupted run's, but no record is lost or counted twice
+  // (counts, dead letters, records per user over all batches, the total's values), and workers 2 gives
+  // exactly the rows of workers 1 in both runs.
+  auto input = make_proc_input(12000, 41);
+  Options o;
+  o.per_poll = 300;
+  o.step_ms = 2;
+  TempDir full_dir("weir-pagg-midstop-full");
+  o.checkpoint_dir = full_dir.str();
+  Result full = run(kProcJob, input, 1, o);
+  REQUIRE(full.rc == 0);
+  std::vector<std::pair<Result, Result>> runs;
+  for (int w : {1, 2}) {
+    INFO("workers " << w);
+    TempDir dir("weir-pagg-midstop-" + std::to_string(w));
+    Options first = o;
+    first.checkpoint_dir = dir.str();
+    first.stop_after_polls = 12;
+    Result r1 = run(kProcJob, input, w, first);
+    REQUIRE(r1.rc == 0);
+    REQUIRE(r1.partial == (w > 1));
+    REQUIRE(r1.in == 3600);
+    REQUIRE(r1.clock_end_ms == kStart + 7200);
+    REQUIRE(r1.batch_input[0].back() == 3600);
+    Options again = o;
+    again.checkpoint_dir = dir.str();
+    again.resume = true;
+    again.clock_start_ms = kStart + 8000;
+    again.sinks_committed = r1.batch_ids[0].back();
+    Result r2 = run(kProcJob, input, w, again);
+    REQUIRE(r2.rc == 0);
+    Result all = both(r1, r2);
+    REQUIRE(all.in == full.in);
+    REQUIRE(all.bad == full.bad);
+    REQUIRE(all.late == 0);
+    REQUIRE(all.kept == full.kept);
+    REQUIRE(all.out_bad == full.out_bad);
+    REQUIRE(all.dead == full.dead);
+    REQUIRE(per_user(all) == per_user(full));
+    // The total's last row: [start, end, n, s, fs, f, l] over every record; only its end moved.
+    auto last = cells(all.rows[4].back()), want = cells(full.rows[4].back());
+    REQUIRE(last.size() == 7);
+    REQUIRE(std::vector<std::string>(last.begin() + 2, last.end()) ==
+            std::vector<std::string>(want.begin() + 2, want.end()));
+    REQUIRE(last[1] != want[1]);
+    runs.emplace_back(std::move(r1), std::move(r2));
+  }
+  require_same(runs[0].first, runs[1].first);
+  require_same(runs[0].second, runs[1].second);
+}
+
+TEST_CASE("partial aggregation: a partition revocation mid-batch commits what was merged, as workers 1 does",
+          "[pool][partial]") {
+  // The revocation arrives with poll 6 (3.6 s: mid-batch with polls of 300 records, 0.6 s): the batch loop
+  // ends the batch at once and checkpoints it with the positions right after the poll, so the chunks of that
+  // poll must be merged into the state the checkpoint holds. The source keeps its partitions (assigned
+  // again).
+  auto input = make_proc_input(12000, 43);
+  Options o;
+  o.per_poll = 300;
+  o.step_ms = 2;
+  TempDir full_dir("weir-pagg-rebalance-full");
+  o.checkpoint_dir = full_dir.str();
+  Result full = run(kProcJob, input, 1, o);
+  std::vector<Result> runs;
+  for (int w : {1, 2}) {
+    INFO("workers " << w);
+    TempDir dir("weir-pagg-rebalance-" + std::to_string(w));
+    Options r = o;
+    r.checkpoint_dir = dir.str();
+    r.rebalance_after_polls = 6;
+    runs.push_back(run(kProcJob, input, w, r));
+    REQUIRE(runs.back().rc == 0);
+    REQUIRE(runs.back().partial == (w > 1));
+  }
+  const Result& one = runs[0];
+  // The revocation's batch ends with the positions after poll 6, which no batch does without it.
+  const auto& at = one.batch_input[0];
+  REQUIRE(std::find(at.begin(), at.end(), 1800) != at.end());
+  REQUIRE(std::find(full.batch_input[0].begin(), full.batch_input[0].end(), 1800) ==
+          full.batch_input[0].end());
+  REQUIRE(one.in == full.in);
+  REQUIRE(one.bad == full.bad);
+  REQUIRE(one.kept == full.kept);
+  REQUIRE(one.dead == full.dead);
+  REQUIRE(per_user(one) == per_user(full));
+  require_same(one, runs[1]);
+}
+
+TEST_CASE("partial aggregation: auto dropping the parse threads mid-run gives the results of workers 1",
+          "[pool][partial]") {
+  // `workers: auto` decides once whether the parse threads pay, from the steady clock's timings, which the
+  // test clock does not run: ExecutorOptions::parse_ahead_decision forces the decision after a given number
+  // of chunks instead. From then on the records that were merged as chunk tables are added one by one on the
+  // batch loop, in the middle of a batch and of windows; rows, dead letters and counts must not change. (The
+  // decision is final: nothing switches back to the parse threads.)
+  // kProcJob's records above max_record_bytes (1 in 50) each make the batch loop consume every chunk in
+  // flight, and auto may decide there, in the middle of a poll. Without them, chunks fill up (2048 records)
+  // and go to the parse thread while the poll goes on: auto decides only at the end of a poll. (A poll of
+  // 12000 records fills more chunks than may be in flight: the batch loop consumes some during the poll.)
+  const std::string large = kProcJob;
+  const std::string no_large = [&] {
+    std::string j = kProcJob;
+    return j.replace(j.find("max_record_bytes: 400"), 21, "max_record_bytes: 4000");
+  }();
+  auto input = make_proc_input(20000, 47);
+  for (auto [job, per_poll] : {std::pair{&large, size_t(1)}, std::pair{&large, size_t(777)},
+                               std::pair{&large, size_t(5000)}, std::pair{&no_large, size_t(777)},
+                               std::pair{&no_large, size_t(5000)}, std::pair{&no_large, size_t(12000)}}) {
+    Options o;
+    o.per_poll = per_poll;
+    Result one = run(*job, input, 1, o);
+    REQUIRE(one.rc == 0);
+    for (int at : job == &large ? std::vector<int>{1, 6, 150} : std::vector<int>{1, 2, 5}) {
+      INFO((job == &no_large ? "no records above max_record_bytes, " : "")
+           << "per_poll " << per_poll << ", decided after " << at << " chunk(s)");
+      std::vector<int> asked;
+      Options drop = o;
+      drop.parse_ahead_decision = [&](int chunks) -> std::optional<bool> {
+        asked.push_back(chunks);
+        if (chunks >= at) return false;
+        return std::nullopt;
+      };
+      Result r = run(*job, input, 2, drop);
+      require_same(one, r);
+      // It was asked until it decided, then no more, with records before and after.
+      REQUIRE(!asked.empty());
+      REQUIRE(asked.back() >= at);
+      for (size_t i = 0; i + 1 < asked.size(); ++i) REQUIRE(asked[i] < at);
+      UNSCOPED_INFO("decided after " << r.decided_at << " records");
+      REQUIRE(r.decided_at >= static_cast<size_t>(at));
+      REQUIRE(r.decided_at < input.size());
+      REQUIRE(r.workers == 2);
+      REQUIRE_FALSE(r.parse_ahead);
+      REQUIRE_FALSE(r.partial);
+    }
+    // Deciding to keep them changes nothing either.
+    Options keep = o;
+    int kept_asked = 0;
+    keep.parse_ahead_decision = [&](int chunks) -> std::optional<bool> {
+      ++kept_asked;
+      if (chunks >= 3) return true;
+      return std::nullopt;
+    };
+    Result k = run(*job, input, 2, keep);
+    require_same(one, k);
+    REQUIRE(kept_asked > 0);
+    REQUIRE(k.parse_ahead);
+    REQUIRE(k.partial);
+  }
 }

@@ -44,8 +44,45 @@ class BurstSource : public Source {
  public:
   BurstSource(const std::vector<Rec>* recs, size_t per_poll, size_t streams, bool endless = false)
       : recs_(recs), per_poll_(per_poll), streams_(streams), endless_(endless) {}
-  Status open(const Positions*) override { return Status::ok(); }
+  Status open(const Positions* from) override {
+    if (resume && from != nullptr && !from->empty()) {
+      next_ = static_cast<size_t>((*from)[0].offset);
+      delivered = next_;
+    }
+    return Status::ok();
+  }
   PollResult poll(RecordHandler& h, std::chrono::steady_clock::time_point, size_t) override {
+    const PollResult r = deliver(h);
+    ++polls;
+    if (polls == stop_after && stop != nullptr) stop->store(stop_level);
+    if (polls == rebalance_after) rebalanced_ = true;
+    return r;
+  }
+  bool take_rebalanced() override {
+    const bool r = rebalanced_;
+    rebalanced_ = false;
+    return r;
+  }
+  Positions positions() const override { return {{"input", static_cast<int64_t>(delivered), 0}}; }
+  bool bounded() const override { return !endless_; }
+  bool replayable() const override { return true; }
+  size_t streams() const override { return streams_; }
+  size_t delivered = 0;  // records delivered (with `resume`, counted from the first record of the input)
+  size_t polls = 0;
+  // With `resume`, open() continues from a checkpoint's position (the index of the next record); without,
+  // it starts from the first record whatever the checkpoint says.
+  bool resume = false;
+  // Poll number `stop_after` (1-based) sets *stop to stop_level once it has delivered its records, as a
+  // signal arriving during that poll would (the batch loop sees it when the poll returns).
+  size_t stop_after = 0;
+  int stop_level = 1;
+  engine::StopFlag* stop = nullptr;
+  // Poll number `rebalance_after` ends with a partition revocation (take_rebalanced() is true once after
+  // it): a Kafka poll whose rebalance callback revoked the partitions (and this member gets them back).
+  size_t rebalance_after = 0;
+
+ private:
+  PollResult deliver(RecordHandler& h) {
     for (size_t n = 0; n < per_poll_; ++n) {
       if (next_ >= recs_->size()) {
         if (!endless_) return PollResult::End;
@@ -66,18 +103,13 @@ class BurstSource : public Source {
     }
     return !endless_ && next_ >= recs_->size() ? PollResult::End : PollResult::Ok;
   }
-  Positions positions() const override { return {{"input", static_cast<int64_t>(delivered), 0}}; }
-  bool bounded() const override { return !endless_; }
-  bool replayable() const override { return true; }
-  size_t streams() const override { return streams_; }
-  size_t delivered = 0;
 
- private:
   const std::vector<Rec>* recs_;
   size_t per_poll_;
   size_t streams_;
   bool endless_;
   size_t next_ = 0;
+  bool rebalanced_ = false;
 };
 
 struct Result {
@@ -92,6 +124,9 @@ struct Result {
   std::vector<std::string> dead;                  // `time` normalised
   uint64_t in = 0, bad = 0, late = 0;
   std::vector<uint64_t> kept, out_bad, out_late;
+  size_t polls = 0, delivered = 0;  // the source's
+  int64_t clock_end_ms = 0;
+  size_t decided_at = 0;  // with Options::parse_ahead_decision: the records read when it decided
 };
 
 struct Options {
@@ -102,6 +137,19 @@ struct Options {
   bool manual_clock = true;
   bool endless = false;
   std::function<void(engine::StopFlag&)> stopper;  // runs on a thread beside the job
+  // A restart: with a checkpoint_dir, the source continues from the checkpoint's position, the clock starts
+  // at `clock_start_ms` and the (exactly-once) sinks have committed up to `sinks_committed`, as the previous
+  // run left them.
+  bool resume = false;
+  int64_t clock_start_ms = kStart;
+  uint64_t sinks_committed = 0;
+  // The source's poll number `stop_after_polls` (1-based) stops the job (`stop_level`: 1 graceful, 2 now)
+  // once it has delivered its records; poll number `rebalance_after_polls` ends with a revocation.
+  size_t stop_after_polls = 0;
+  int stop_level = 1;
+  size_t rebalance_after_polls = 0;
+  // Tests only: ExecutorOptions::parse_ahead_decision (Result::decided_at: when it decided).
+  std::function<std::optional<bool>(int chunks)> parse_ahead_decision;
 };
 
 inline Result run(const std::string& yaml, const std::vector<Rec>& input, int workers, const Options& o) {
@@ -112,11 +160,20 @@ inline Result run(const std::string& yaml, const std::vector<Rec>& input, int wo
   for (const auto& e : compiled.errors) FAIL(e);
   engine::JobPlan plan = *compiled.plan;
   engine::Connectors conn;
-  conn.source = std::make_unique<BurstSource>(&input, o.per_poll, o.streams, o.endless);
+  engine::StopFlag stop{0};
+  auto source = std::make_unique<BurstSource>(&input, o.per_poll, o.streams, o.endless);
+  BurstSource& src = *source;
+  src.resume = o.resume;
+  src.stop_after = o.stop_after_polls;
+  src.stop_level = o.stop_level;
+  src.stop = &stop;
+  src.rebalance_after = o.rebalance_after_polls;
+  conn.source = std::move(source);
   std::vector<MemorySink*> sinks;
   for (size_t i = 0; i < plan.outputs.size(); ++i) {
     // With checkpoints, exactly-once sinks: they get each batch with its checkpoint's positions.
     auto s = std::make_unique<MemorySink>(0, !o.checkpoint_dir.empty());
+    s->set_committed(o.sinks_committed);
     sinks.push_back(s.get());
     conn.sinks.emplace_back();
     conn.sinks.back().push_back(std::move(s));
@@ -125,15 +182,21 @@ inline Result run(const std::string& yaml, const std::vector<Rec>& input, int wo
   conn.dead_letter = std::make_unique<weir::testing::MemoryDeadLetters>(&res.dead);
   std::unique_ptr<Clock> clock;
   if (o.manual_clock) {
-    clock = std::make_unique<TestClock>(kStart, o.step_ms);
+    clock = std::make_unique<TestClock>(o.clock_start_ms, o.step_ms);
   } else {
     clock = std::make_unique<SystemClock>();
   }
   engine::ExecutorOptions eo;
   eo.checkpoint_dir = o.checkpoint_dir;
   eo.workers = workers;
+  if (o.parse_ahead_decision) {
+    eo.parse_ahead_decision = [&](int chunks) {
+      std::optional<bool> d = o.parse_ahead_decision(chunks);
+      if (d) res.decided_at = src.delivered;
+      return d;
+    };
+  }
   engine::Executor ex(job, plan, std::move(conn), *clock, eo);
-  engine::StopFlag stop{0};
   std::thread stopper;
   if (o.stopper) stopper = std::thread([&] { o.stopper(stop); });
   res.rc = ex.run(stop);
@@ -142,6 +205,9 @@ inline Result run(const std::string& yaml, const std::vector<Rec>& input, int wo
   res.workers = ex.workers();
   res.parse_ahead = ex.parse_ahead();
   res.partial = ex.partial_aggregation();
+  res.polls = src.polls;
+  res.delivered = src.delivered;
+  res.clock_end_ms = clock->now_ms();
   for (auto* s : sinks) {
     res.rows.push_back(s->rows());
     res.batch_ids.emplace_back();
