@@ -451,7 +451,8 @@ void Executor::drain(bool all) {
     }
     pool_->recycle(c);
   }
-  // Decided at the end of a poll, when no chunk is in flight: from then on records take one path only.
+  // Decided when no chunk is in flight (the end of a poll, or before a record above max_record_bytes): from
+  // then on records take one path only.
   if (!all || !probe_.active) return;
   std::optional<bool> pays;
   if (opts_.parse_ahead_decision) {
