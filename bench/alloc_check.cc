@@ -238,13 +238,13 @@ Result run(const char* job, std::vector<testing::InputRecord> (*make)(size_t), s
 
 }  // namespace
 
-void report(size_t n, const char* batch, const Result& r) {
+void report(size_t n, const char* batch, int64_t step_ms, const Result& r) {
   std::printf(
-      "  %7zu records, batch %-3s: %7llu allocations = %.4f per record, %.1f per batch (%llu batches, "
-      "%llu rows)\n",
-      n, batch, static_cast<unsigned long long>(r.allocs), static_cast<double>(r.allocs) / n,
-      r.batches ? static_cast<double>(r.allocs) / r.batches : 0.0, static_cast<unsigned long long>(r.batches),
-      static_cast<unsigned long long>(r.rows));
+      "  %7zu records, batch %s, %2lld ms per record: %7llu allocations = %.4f per record, %.1f per batch "
+      "(%llu batches, %llu rows)\n",
+      n, batch, static_cast<long long>(step_ms), static_cast<unsigned long long>(r.allocs),
+      static_cast<double>(r.allocs) / n, r.batches ? static_cast<double>(r.allocs) / r.batches : 0.0,
+      static_cast<unsigned long long>(r.batches), static_cast<unsigned long long>(r.rows));
 }
 
 // Runs `job` over `small` and `big` records (the clock advancing 1 ms per record) and `big` records over
@@ -257,9 +257,9 @@ int check(const char* title, const char* job, std::vector<testing::InputRecord> 
   Result b = run(job, make, big, batch, 1);
   Result c = run(job, make, big, batch, stretch);
   if (!a.ok || !b.ok || !c.ok) return 2;
-  report(small, batch, a);
-  report(big, batch, b);
-  report(big, batch, c);
+  report(small, batch, 1, a);
+  report(big, batch, 1, b);
+  report(big, batch, stretch, c);
   // allocations = per_record * records + per_batch * batches (+ a constant), where "per batch" is all that
   // grows with time (emission, window closes, sink hand-off): solve from b and c (same records).
   double per_batch =
