@@ -441,6 +441,28 @@ struct TempDir {
   std::filesystem::path path;
 };
 
+// kProcJob stopped (at `level`) during poll `stop_after`, then resumed from its checkpoint in `dir` with the
+// clock at `restart_ms` (-1: where the first run's clock ended) and the sinks at the first run's last batch.
+std::pair<Result, Result> stop_and_resume(const std::vector<Rec>& input, int workers, const Options& o,
+                                          const TempDir& dir, int stop_after, int level, int64_t restart_ms) {
+  Options first = o;
+  first.checkpoint_dir = dir.str();
+  first.stop_after_polls = stop_after;
+  first.stop_level = level;
+  Result r1 = run(kProcJob, input, workers, first);
+  REQUIRE(r1.rc == 0);
+  REQUIRE(r1.partial == (workers > 1));
+  Options again = o;
+  again.checkpoint_dir = dir.str();
+  again.resume = true;
+  again.clock_start_ms = restart_ms < 0 ? r1.clock_end_ms : restart_ms;
+  again.sinks_committed = r1.batch_ids[0].back();
+  Result r2 = run(kProcJob, input, workers, again);
+  REQUIRE(r2.rc == 0);
+  REQUIRE(r2.partial == (workers > 1));
+  return {std::move(r1), std::move(r2)};
+}
+
 }  // namespace
 
 TEST_CASE("partial aggregation: a stop mid-stream and a restart from its checkpoint lose and repeat nothing",
@@ -464,24 +486,10 @@ TEST_CASE("partial aggregation: a stop mid-stream and a restart from its checkpo
     for (int w : {1, 2}) {
       INFO("stop level " << level << ", workers " << w);
       TempDir dir("weir-pagg-stop-" + std::to_string(w));
-      Options first = o;
-      first.checkpoint_dir = dir.str();
-      first.stop_after_polls = 7;
-      first.stop_level = level;
-      Result r1 = run(kProcJob, input, w, first);
-      REQUIRE(r1.rc == 0);
-      REQUIRE(r1.partial == (w > 1));
+      auto [r1, r2] = stop_and_resume(input, w, o, dir, 7, level, -1);
       REQUIRE(r1.delivered == 3500);
       REQUIRE(r1.in == 3500);
       REQUIRE(r1.batch_input[0].back() == 3500);  // the stop's batch was checkpointed right after poll 7
-      Options again = o;
-      again.checkpoint_dir = dir.str();
-      again.resume = true;
-      again.clock_start_ms = r1.clock_end_ms;
-      again.sinks_committed = r1.batch_ids[0].back();
-      Result r2 = run(kProcJob, input, w, again);
-      REQUIRE(r2.rc == 0);
-      REQUIRE(r2.partial == (w > 1));
       REQUIRE(r2.in == input.size() - 3500);
       require_same(full, both(r1, r2));
     }
@@ -507,22 +515,10 @@ TEST_CASE("partial aggregation: a stop in the middle of a batch and a restart co
   for (int w : {1, 2}) {
     INFO("workers " << w);
     TempDir dir("weir-pagg-midstop-" + std::to_string(w));
-    Options first = o;
-    first.checkpoint_dir = dir.str();
-    first.stop_after_polls = 12;
-    Result r1 = run(kProcJob, input, w, first);
-    REQUIRE(r1.rc == 0);
-    REQUIRE(r1.partial == (w > 1));
+    auto [r1, r2] = stop_and_resume(input, w, o, dir, 12, 1, kStart + 8000);
     REQUIRE(r1.in == 3600);
     REQUIRE(r1.clock_end_ms == kStart + 7200);
     REQUIRE(r1.batch_input[0].back() == 3600);
-    Options again = o;
-    again.checkpoint_dir = dir.str();
-    again.resume = true;
-    again.clock_start_ms = kStart + 8000;
-    again.sinks_committed = r1.batch_ids[0].back();
-    Result r2 = run(kProcJob, input, w, again);
-    REQUIRE(r2.rc == 0);
     Result all = both(r1, r2);
     REQUIRE(all.in == full.in);
     REQUIRE(all.bad == full.bad);
