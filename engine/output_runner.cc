@@ -135,10 +135,12 @@ Outcome aggregate(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s
   for (size_t i = 0; i < n; ++i) {
     if (!explode_element(plan, s.src, s, i, slots)) continue;
     if (!eval_group(plan, slots, s, error)) return Outcome::Bad;
-    if (s.used == s.exploded.size()) s.exploded.emplace_back();
+    if (s.used == s.exploded.size())
+      s.exploded.emplace_back(Key(s.key.size()), std::vector<Value>(s.args.size()));
+    // Swapped, not copied: eval_group() rewrites every value of s.key and s.args for the next element.
     auto& [k, a] = s.exploded[s.used++];
-    k = s.key;
-    a = s.args;
+    k.swap(s.key);
+    a.swap(s.args);
   }
   if (s.used == 0) return Outcome::Filtered;
   for (size_t i = 0; i < s.used; ++i) {

@@ -360,6 +360,17 @@ bool eval(const Compiled& c, const Value* slots, Value& out, std::string& error)
     return false;
   }
   const Program& p = *c.program();
+  const CNode& root = p.nodes[static_cast<size_t>(p.root)];
+  if (root.op == Op::Field) {  // a bare field (most group keys and arguments): copied, reusing out's buffer
+    const Value& v = slots[root.slot];
+    if (&v == &out) return true;
+    if (v.type() == Type::String) {
+      out.set_string(v.as_string());
+    } else {
+      out = v;
+    }
+    return true;
+  }
   Ev ev{p, slots, error};
   // The result is built in `out` itself, whose string buffer is reused (a string-valued expression such as
   // lower(word) allocates nothing per record once it has grown), unless the expression reads `out` (a select
