@@ -137,7 +137,8 @@ Outcome aggregate(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s
     if (!eval_group(plan, slots, s, error)) return Outcome::Bad;
     if (s.used == s.exploded.size())
       s.exploded.emplace_back(Key(s.key.size()), std::vector<Value>(s.args.size()));
-    // Swapped, not copied: eval_group() rewrites every value of s.key and s.args for the next element.
+    // Swapped, not copied: eval_group() rewrites every key and every argument an aggregate takes for the next
+    // element (the arguments of count() stay null in every buffer).
     auto& [k, a] = s.exploded[s.used++];
     k.swap(s.key);
     a.swap(s.args);
