@@ -92,12 +92,9 @@ void Partials::clear() {
   } else {
     std::fill(m.table.begin(), m.table.end(), 0);
   }
-  // Back to narrow sums if a record widened them (a layout without sums is never narrow: no new one).
-  if (!m.lay.narrow && std::any_of(m.aggs.begin(), m.aggs.end(), [](config::AggKind k) {
-        return k == config::AggKind::Sum || k == config::AggKind::Avg;
-      })) {
-    m.lay = Layout(m.aggs, true);
-  }
+  // Back to narrow sums if a record widened them (has_float_sums: a wide Sum/Avg slot; a layout without sums
+  // is never narrow and needs no new one).
+  if (m.lay.has_float_sums) m.lay = Layout(m.aggs, true);
   m.words.assign(m.keys.size() * m.lay.words, 0);
   if (m.keys.size() < kKeepEntries / 4) m.words.shrink_to_fit();
   m.n = 0;
