@@ -361,26 +361,20 @@ bool eval(const Compiled& c, const Value* slots, Value& out, std::string& error)
   }
   const Program& p = *c.program();
   const CNode& root = p.nodes[static_cast<size_t>(p.root)];
-  if (root.op == Op::Field) {  // a bare field (most group keys and arguments): copied, reusing out's buffer
-    const Value& v = slots[root.slot];
-    if (&v == &out) return true;
-    if (v.type() == Type::String) {
-      out.set_string(v.as_string());
-    } else {
-      out = v;
-    }
-    return true;
-  }
-  Ev ev{p, slots, error};
-  // The result is built in `out` itself, whose string buffer is reused (a string-valued expression such as
-  // lower(word) allocates nothing per record once it has grown), unless the expression reads `out` (a select
-  // writing a slot it also reads): then in a temporary, moved in at the end.
-  bool reads_out = false;
-  for (const CNode& n : p.nodes) reads_out = reads_out || (n.op == Op::Field && &slots[n.slot] == &out);
   Value tmp;
-  Value& dst = reads_out ? tmp : out;
-  const Value* r = ev.run(p.root, dst);
-  if (!r) return false;
+  const Value* r;
+  if (root.op == Op::Field) {
+    r = &slots[root.slot];  // a bare field (most group keys and arguments): copied below, no evaluator
+  } else {
+    Ev ev{p, slots, error};
+    // The result is built in `out` itself, whose string buffer is reused (a string-valued expression such as
+    // lower(word) allocates nothing per record once it has grown), unless the expression reads `out` (a
+    // select writing a slot it also reads): then in a temporary, moved in at the end.
+    bool reads_out = false;
+    for (const CNode& n : p.nodes) reads_out = reads_out || (n.op == Op::Field && &slots[n.slot] == &out);
+    r = ev.run(p.root, reads_out ? tmp : out);
+    if (!r) return false;
+  }
   if (r == &tmp) {
     out = std::move(tmp);
   } else if (r != &out) {
