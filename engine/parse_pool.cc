@@ -78,20 +78,10 @@ RawRecord Chunk::record(size_t i) const {
 }
 
 void Chunk::extract(const fields::Extractor& ex) {
-  const auto t0 = std::chrono::steady_clock::now();
   if (values_.size() < recs_.size() * field_count_) values_.resize(recs_.size() * field_count_);
   std::string err;
-  for (size_t i = 0; i < recs_.size(); ++i) {
-    Rec& rec = recs_[i];
-    rec.error = -1;
-    if (rec.null_payload) continue;  // rejected by the batch loop before extraction
-    if (ex.extract(view(rec.payload), values_.data() + i * field_count_, err)) continue;
-    if (used_errors_ == errors_.size()) errors_.emplace_back();
-    errors_[used_errors_].swap(err);
-    rec.error = static_cast<int32_t>(used_errors_++);
-  }
-  extract_ns_ =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+  extract_records(
+      ex, err, [this](size_t i) { return values_.data() + i * field_count_; }, [](size_t) {});
 }
 
 size_t Chunk::held_bytes() const {

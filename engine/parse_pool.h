@@ -102,6 +102,10 @@ class Chunk {
   std::string_view view(const Span& s) const { return std::string_view(arena_).substr(s.off, s.len); }
   Span put(std::string_view s);
   Span put_repeated(std::string_view s, const Span& prev);
+  // extract() and extract_each(): each record (tombstones skipped) into slots_of(i), then use(i) when it
+  // extracted, else its error kept; the time taken is extract_ns().
+  template <class SlotsOf, class Use>
+  void extract_records(const fields::Extractor& ex, std::string& err, SlotsOf&& slots_of, Use&& use);
 
   size_t field_count_;
   std::string arena_;
@@ -113,14 +117,14 @@ class Chunk {
   bool failed_ = false;
 };
 
-template <class Use>
-void Chunk::extract_each(const fields::Extractor& ex, Value* slots, std::string& err, Use&& use) {
+template <class SlotsOf, class Use>
+void Chunk::extract_records(const fields::Extractor& ex, std::string& err, SlotsOf&& slots_of, Use&& use) {
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < recs_.size(); ++i) {
     Rec& rec = recs_[i];
     rec.error = -1;
     if (rec.null_payload) continue;  // rejected by the batch loop before extraction
-    if (ex.extract(view(rec.payload), slots, err)) {
+    if (ex.extract(view(rec.payload), slots_of(i), err)) {
       use(i);
       continue;
     }
@@ -130,6 +134,12 @@ void Chunk::extract_each(const fields::Extractor& ex, Value* slots, std::string&
   }
   extract_ns_ =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+}
+
+template <class Use>
+void Chunk::extract_each(const fields::Extractor& ex, Value* slots, std::string& err, Use&& use) {
+  extract_records(
+      ex, err, [slots](size_t) { return slots; }, use);
 }
 
 // A FIFO of chunks in a vector used as a ring: it allocates only while it grows to the most chunks ever in
