@@ -441,6 +441,15 @@ struct TempDir {
   std::filesystem::path path;
 };
 
+// Polls of `per_poll` records at 2 ms a record, with checkpoints in `dir`.
+Options polls_of(size_t per_poll, const TempDir& dir) {
+  Options o;
+  o.per_poll = per_poll;
+  o.step_ms = 2;
+  o.checkpoint_dir = dir.str();
+  return o;
+}
+
 // kProcJob stopped (at `level`) during poll `stop_after`, then resumed from its checkpoint in `dir` with the
 // clock at `restart_ms` (-1: where the first run's clock ended) and the sinks at the first run's last batch.
 std::pair<Result, Result> stop_and_resume(const std::vector<Rec>& input, int workers, const Options& o,
@@ -473,11 +482,8 @@ TEST_CASE("partial aggregation: a stop mid-stream and a restart from its checkpo
   // checkpoint. The second run resumes from it with the clock where the first left it. Both runs together
   // must be one uninterrupted run of workers 1: every batch's rows, dead letters and counts.
   auto input = make_proc_input(12000, 33);
-  Options o;
-  o.per_poll = 500;
-  o.step_ms = 2;
   TempDir full_dir("weir-pagg-stop-full");
-  o.checkpoint_dir = full_dir.str();
+  Options o = polls_of(500, full_dir);
   Result full = run(kProcJob, input, 1, o);
   REQUIRE(full.rc == 0);
   REQUIRE(full.late == 0);
@@ -504,11 +510,8 @@ TEST_CASE("partial aggregation: a stop in the middle of a batch and a restart co
   // (counts, dead letters, records per user over all batches, the total's values), and workers 2 gives
   // exactly the rows of workers 1 in both runs.
   auto input = make_proc_input(12000, 41);
-  Options o;
-  o.per_poll = 300;
-  o.step_ms = 2;
   TempDir full_dir("weir-pagg-midstop-full");
-  o.checkpoint_dir = full_dir.str();
+  Options o = polls_of(300, full_dir);
   Result full = run(kProcJob, input, 1, o);
   REQUIRE(full.rc == 0);
   std::vector<std::pair<Result, Result>> runs;
@@ -546,11 +549,8 @@ TEST_CASE("partial aggregation: a partition revocation mid-batch commits what wa
   // poll must be merged into the state the checkpoint holds. The source keeps its partitions (assigned
   // again).
   auto input = make_proc_input(12000, 43);
-  Options o;
-  o.per_poll = 300;
-  o.step_ms = 2;
   TempDir full_dir("weir-pagg-rebalance-full");
-  o.checkpoint_dir = full_dir.str();
+  Options o = polls_of(300, full_dir);
   Result full = run(kProcJob, input, 1, o);
   std::vector<Result> runs;
   for (int w : {1, 2}) {
