@@ -54,6 +54,25 @@ void wait_assigned(kafka::KafkaSource& src, Collector& h, size_t n = 1) {
   REQUIRE(src.assignment().size() >= n);
 }
 
+// Sets how long the mock broker holds each response (0ms: not at all).
+void delay_responses(MockBroker& b, std::chrono::milliseconds d) {
+  REQUIRE(b.command("rtt 1 " + std::to_string(d.count())) == "OK");
+}
+
+// How long the mock broker holds its responses while a second member joins a group, so that the join
+// settles in one round.
+//
+// librdkafka's mock coordinator (rdkafka_mock_cgrp.c) ends a sync round as soon as the leader's SyncGroup is
+// in (that request carries every member's assignment, which is all it counts): it answers the members already
+// waiting, forgets the assignments and goes Up. A follower whose SyncGroup comes after that is answered
+// INVALID_REQUEST and rejoins, and the mock ends the new round session.timeout.ms - 1 s (5 s) later; a real
+// coordinator would answer the late SyncGroup with the assignment. The mock sends both JoinGroup responses at
+// once, and the follower's head start was only the leader's metadata request before its SyncGroup: on a
+// loaded machine the follower lost ~40% of the rounds, and six in a row used up a 30 s wait. With every
+// response held 200 ms, the leader's SyncGroup goes out >= 200 ms after the follower could send its own, so
+// a round is lost only if the follower's threads run 200 ms later than the leader's.
+constexpr auto kJoinHeadStart = 200ms;
+
 // A broker with topic "t" of `partitions` partitions, and a source in group "g" that holds all of them.
 struct AssignedSource {
   MockBroker b;
@@ -403,6 +422,7 @@ TEST_CASE(
 
   // A second member joins: `a` is told to revoke. poll() returns at once and keeps the partitions (the
   // engine commits the batch in flight meanwhile); the next poll() hands them back.
+  delay_responses(b, kJoinHeadStart);
   kafka::KafkaSource c(source_cfg(b, "t", "g2"), "j");
   REQUIRE_OK(c.open(nullptr));
   Collector hc;
@@ -423,6 +443,7 @@ TEST_CASE(
   REQUIRE(saw_pending);
   REQUIRE(a.assignment().size() == 2);
   REQUIRE(c.assignment().size() == 2);
+  delay_responses(b, 0ms);
   auto c_parts = c.assignment();
 
   // `c` reads 10 more records per partition it owns and commits them; then it leaves the group.
