@@ -377,6 +377,7 @@ TEST_CASE("source reports rebalances and shares partitions with a second member"
   CHECK_FALSE(a.take_rebalanced());
   a.committed(a.positions());
 
+  delay_responses(b, kJoinHeadStart);
   kafka::KafkaSource c(source_cfg(b, "t", "g"), "j");
   REQUIRE_OK(c.open(nullptr));
   Collector hc;
@@ -388,6 +389,7 @@ TEST_CASE("source reports rebalances and shares partitions with a second member"
   }
   REQUIRE(a.assignment().size() == 2);
   REQUIRE(c.assignment().size() == 2);
+  delay_responses(b, 0ms);
   CHECK(a.take_rebalanced());
   CHECK_FALSE(a.take_rebalanced());  // reported once
   // The second member starts at the committed offsets: nothing is read twice.
