@@ -99,6 +99,10 @@ struct KeyLess {
 };
 
 // Formats epoch milliseconds as RFC 3339 UTC with milliseconds: 2017-01-11T15:34:00.000Z.
+// The hash of a string's bytes, as Value::hash() gives it for a string (group tables hash stored keys with
+// it without building a Value). Deterministic: the same in every process and on every run.
+uint64_t hash_bytes(std::string_view s);
+
 std::string format_rfc3339_ms(int64_t epoch_ms);
 void append_rfc3339_ms(std::string& out, int64_t epoch_ms);
 // Appends s to out as a JSON string literal (quotes included), escaping as RFC 8259 requires.

@@ -24,6 +24,7 @@ class Compiler {
           err = ParseError{n->col, "unknown name '" + n->name + "'"};
           return -1;
         }
+        p_.field_slots.push_back(c.slot);
         break;
       case Op::Call: {
         c.fn = detail::find_fn(n->name);
@@ -32,6 +33,7 @@ class Compiler {
           return -1;
         }
         int ra = detail::regex_arg(*c.fn);
+        c.regex_arg = ra;
         if (ra >= 0 && ra < static_cast<int>(n->args.size())) {
           const Node& a = *n->args[ra];
           if (a.op == Op::Literal && a.literal.type() == Type::String) {

@@ -333,7 +333,7 @@ struct Ev {
       if (args[k]->is_null()) return tmp.set_null(), &tmp;
     }
     const re2::RE2* re = n.re.get();
-    int ra = detail::regex_arg(f);
+    const int ra = n.regex_arg;
     if (ra >= 0 && !re) {
       if (args[ra]->type() != Type::String) {
         err = std::string(f.name) + "() expects a string regex, got " +
@@ -371,7 +371,7 @@ bool eval(const Compiled& c, const Value* slots, Value& out, std::string& error)
     // lower(word) allocates nothing per record once it has grown), unless the expression reads `out` (a
     // select writing a slot it also reads): then in a temporary, moved in at the end.
     bool reads_out = false;
-    for (const CNode& n : p.nodes) reads_out = reads_out || (n.op == Op::Field && &slots[n.slot] == &out);
+    for (int slot : p.field_slots) reads_out = reads_out || &slots[slot] == &out;
     r = ev.run(p.root, reads_out ? tmp : out);
     if (!r) return false;
   }

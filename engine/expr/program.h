@@ -19,6 +19,7 @@ struct CNode {
   Value lit;                           // Literal
   const detail::FnDef* fn = nullptr;   // Call
   std::shared_ptr<const re2::RE2> re;  // Call: the regex argument, when it is a literal
+  int regex_arg = -1;                  // Call: which argument is a regex (detail::regex_arg), -1 for none
   std::vector<int> kids;               // indexes into Program::nodes
   NodePtr src;                         // the source node, for error messages
 };
@@ -27,6 +28,7 @@ class Program {
  public:
   std::vector<CNode> nodes;
   int root = -1;
+  std::vector<int> field_slots;  // the slot of every Field node (eval() checks whether it reads its output)
 };
 
 }  // namespace weir::expr

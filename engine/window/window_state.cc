@@ -160,7 +160,7 @@ uint32_t GroupTable::stored_hash(Gid id) const {
     size_t vh;
     if (b[pos] == kStringTag) {
       std::string_view s = string_at(b, pos);
-      vh = std::hash<std::string_view>()(s);
+      vh = hash_bytes(s);
     } else {
       decode_value(b, pos, dec_[0]);
       vh = dec_[0].hash();

@@ -249,3 +249,39 @@ TEST_CASE("functions: the table is complete and consistent", "[expr]") {
   REQUIRE(weir::expr::find_function("extract")->min_args == 2);
   REQUIRE(weir::expr::find_function("extract")->max_args == 3);
 }
+
+TEST_CASE("functions: lower, upper at every length from 0 to 48, into a reused output of any capacity",
+          "[expr]") {
+  // ascii_case works in 16-byte blocks: a string under 16 bytes is one block over its buffer, a longer one
+  // ends with a block overlapping the last full one. Every length, a letter of either case at every position
+  // (and the bytes around the letter ranges), into the same output value, lengths going down and then up: the
+  // output's buffer is sometimes far larger than the string (a short word after a long one), sometimes not.
+  auto parse = [](const std::string& text) {
+    auto p = weir::expr::parse(text);
+    REQUIRE(p.expr);
+    auto c = weir::expr::compile(p.expr, [](const std::string&) { return 0; });
+    REQUIRE(std::holds_alternative<weir::expr::Compiled>(c));
+    return std::get<weir::expr::Compiled>(std::move(c));
+  };
+  const auto lower = parse("lower(s)"), upper = parse("upper(s)");
+  const std::string alphabet = "@AZ[`az{Mm\x80\xc3\x84 1";
+  std::vector<size_t> lengths;
+  for (size_t n = 48; n > 0; --n) lengths.push_back(n);
+  for (size_t n = 0; n <= 48; ++n) lengths.push_back(n);
+  Value lo, up;
+  std::string e;
+  for (size_t n : lengths) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) s += alphabet[(i * 7 + n) % alphabet.size()];
+    std::string want_lo = s, want_up = s;
+    for (char& c : want_lo) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    for (char& c : want_up) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+    const Value in = Value::string(s);
+    INFO("length " << n << ": " << s);
+    REQUIRE(weir::expr::eval(lower, &in, lo, e));
+    REQUIRE(weir::expr::eval(upper, &in, up, e));
+    CHECK(lo.as_string() == want_lo);
+    CHECK(up.as_string() == want_up);
+    CHECK(lo.as_string().size() == n);
+  }
+}
