@@ -75,8 +75,8 @@ Outcome explode_count(const OutputPlan& plan, const Value& slot, OutputRunner::S
   if (src.is_null()) return Outcome::Filtered;
   if (plan.explode_split) {
     if (src.type() != Type::String) {
-      error =
-          "explode: field '" + plan.name + "' is " + std::string(type_name(src.type())) + ", not a string";
+      error = "explode: field '" + plan.explode_field + "' is " + std::string(type_name(src.type())) +
+              ", not a string";
       return Outcome::Bad;
     }
     split_tokens(src.as_string(), *plan.explode_split, s.tokens);

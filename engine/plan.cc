@@ -90,6 +90,7 @@ class Compiler {
     op.where = compile_in(o.where, base_, "where", o.name);
     if (o.explode) {
       op.explode_src = base_.find(o.explode->field);
+      op.explode_field = o.explode->field;
       if (op.explode_src < 0)
         errors_.push_back(
             fmt::format("output '{}': explode field '{}' is not a field", o.name, o.explode->field));

@@ -35,6 +35,7 @@ struct OutputPlan {
   expr::Compiled where;
   // explode: source slot, destination slot, separator (absent: list)
   int explode_src = -1;
+  std::string explode_field;  // the source's name, for errors
   int explode_dst = -1;
   std::optional<std::string> explode_split;
   std::vector<std::pair<int, expr::Compiled>> select;  // destination slot <- expression
