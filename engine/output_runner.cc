@@ -199,7 +199,17 @@ OutputRunner::Outcome OutputRunner::add_one(Value* slots, int64_t, std::string& 
 
 void OutputRunner::advance(int64_t watermark_ms) {
   if (!plan_.aggregating) return;
+  // The count is kept in checkpoints: what was skipped before this run was reported by that run.
+  if (skipped_reported_ == kNotYet) skipped_reported_ = state_.skipped_windows();
   state_.advance(watermark_ms, closed_);  // rows come with window_start, window_end
+  if (const uint64_t skipped = state_.skipped_windows(); skipped > skipped_reported_) {
+    log::get("engine")->warn(
+        "Output '{}': {} empty windows were not emitted. After {} empty windows in a row following the last "
+        "window with records, weir emits no more of them until the next record (a watermark or clock jump "
+        "would otherwise emit one row per window; see docs/semantics.md).",
+        plan_.name, skipped - skipped_reported_, window::State::kMaxQuietRun);
+    skipped_reported_ = skipped;
+  }
 }
 
 int64_t OutputRunner::next_window_end() const {

@@ -73,6 +73,10 @@ class OutputRunner {
   Scratch scratch_;
   // Shared with the state's row selection (which evaluates having when a limit applies).
   std::shared_ptr<uint64_t> having_errors_ = std::make_shared<uint64_t>(0);
+  // Quiet windows the state skipped (window::State::skipped_windows) that were logged; kNotYet until the
+  // first advance(), which starts from the restored count.
+  static constexpr uint64_t kNotYet = UINT64_MAX;
+  uint64_t skipped_reported_ = kNotYet;
   bool selected_ = false;  // the state applies having → order_by → limit (aggregating outputs with limit)
 };
 
