@@ -184,7 +184,7 @@ outputs:
 }
 
 TEST_CASE(
-    "checkpoint: paths used in expressions and the order of fields do not change the job fingerprint; an "
+    "checkpoint: paths used in expressions and the order of fields do not change the job fingerprint, an "
     "output reading a new path changes its own",
     "[checkpoint]") {
   auto load = [](const std::string& fields, const std::string& outputs) {

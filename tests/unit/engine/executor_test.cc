@@ -315,7 +315,7 @@ outputs:
 }
 
 TEST_CASE(
-    "executor: an added output that reads an undeclared path keeps the state; a changed output is refused "
+    "executor: an added output that reads an undeclared path keeps the state, a changed output is refused "
     "by name",
     "[executor]") {
   char tmpl[] = "/tmp/weir-exec-test.XXXXXX";
