@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -237,7 +238,10 @@ std::optional<Checkpoint> decode(std::string_view bytes, std::string& error) {
   return c;
 }
 
-std::string job_fingerprint(const config::Job& job) {
+namespace {
+
+// What every fingerprint version hashes first: batch, decode and the source.
+std::string job_head(const config::Job& job) {
   std::string s = fmt::format("batch={};decode={};", job.batch_ms, static_cast<int>(job.decode));
   std::visit(
       [&](const auto& src) {
@@ -255,17 +259,42 @@ std::string job_fingerprint(const config::Job& job) {
         }
       },
       job.source.kind);
-  for (const auto& f : job.fields) {
-    s += fmt::format("field:{}={}:{}:{}:{}:{}:{};", f.name, f.path_text, static_cast<int>(f.type),
-                     f.default_value ? f.default_value->to_json() : "", f.required,
-                     static_cast<int>(f.time_format), f.strftime);
-  }
-  if (job.time.event)
-    s += fmt::format("event:{}:{}:{};", job.time.field, job.time.lateness_ms, job.time.idle_ms);
-  return fmt::format("{:016x}", fnv1a(s));
+  return s;
 }
 
-std::string output_fingerprint(const config::Job& job, const config::Output& o) {
+std::string field_text(const config::Field& f) {
+  return fmt::format("field:{}={}:{}:{}:{}:{}:{};", f.name, f.path_text, static_cast<int>(f.type),
+                     f.default_value ? f.default_value->to_json() : "", f.required,
+                     static_cast<int>(f.time_format), f.strftime);
+}
+
+std::string time_text(const config::Job& job) {
+  if (!job.time.event) return "";
+  return fmt::format("event:{}:{}:{};", job.time.field, job.time.lateness_ms, job.time.idle_ms);
+}
+
+std::string hex(uint64_t h) {
+  return fmt::format("{:016x}", h);
+}
+
+constexpr std::string_view kJobFingerprintV2 = "v2:";
+
+// The job fingerprint of weir before v2, over the declared fields in order and then the first
+// `implicit_count` implicit fields (paths used in expressions, in the order the outputs use them).
+std::string job_fingerprint_v1(const config::Job& job, size_t implicit_count) {
+  std::string s = job_head(job);
+  for (const auto& f : job.fields) {
+    if (f.implicit) {
+      if (implicit_count == 0) continue;
+      --implicit_count;
+    }
+    s += field_text(f);
+  }
+  s += time_text(job);
+  return hex(fnv1a(s));
+}
+
+std::string output_fingerprint_impl(const config::Job& job, const config::Output& o, bool v1) {
   std::string s = "where:" + expr_text(o.where) + ";";
   if (o.explode)
     s += fmt::format("explode:{}:{}:{};", o.explode->field, o.explode->split.value_or("<list>"),
@@ -279,9 +308,61 @@ std::string output_fingerprint(const config::Job& job, const config::Output& o) 
     s += fmt::format("agg:{}={}({});", a.column, static_cast<int>(a.kind),
                      a.arg ? expr::to_string(*a.arg) : "");
   }
-  // Fields the output reads are covered by the job fingerprint.
-  (void)job;
-  return fmt::format("{:016x}", fnv1a(s));
+  if (!v1 && !o.aggregating()) {
+    // A pass-through output's rows (kept in the checkpoint until every sink has them) have the declared
+    // fields as their first columns, in the order of `fields:` (engine/plan.cc): that order is part of its
+    // state. The fields' definitions are in the job fingerprint.
+    std::set<std::string> redefined;
+    if (o.explode) redefined.insert(o.explode->as);
+    for (const auto& sel : o.select) redefined.insert(sel.name);
+    for (const auto& f : job.fields) {
+      if (!f.implicit && redefined.count(f.name) == 0) s += "column:" + f.name + ";";
+    }
+  }
+  // What an expression reads is named in its text: a declared field (whose definition is in the job
+  // fingerprint) or else a path of the document (an implicit field: its name is its path).
+  return hex(fnv1a(s));
+}
+
+}  // namespace
+
+std::string job_fingerprint(const config::Job& job) {
+  // Implicit fields are left out: an implicit field is a path named by the expressions that use it, and those
+  // are in the fingerprints of the outputs that hold them. The declared fields are sorted: their order shapes
+  // no state except the columns of pass-through outputs, which their fingerprints cover.
+  std::vector<std::string> fields;
+  for (const auto& f : job.fields) {
+    if (!f.implicit) fields.push_back(field_text(f));
+  }
+  std::sort(fields.begin(), fields.end());
+  std::string s = job_head(job);
+  for (const auto& f : fields) s += f;
+  s += time_text(job);
+  return std::string(kJobFingerprintV2) + hex(fnv1a(s));
+}
+
+std::string output_fingerprint(const config::Job& job, const config::Output& o) {
+  return output_fingerprint_impl(job, o, false);
+}
+
+FingerprintFit fit_job_fingerprint(std::string_view stored, const config::Job& job) {
+  if (stored.starts_with(kJobFingerprintV2)) {
+    return stored == job_fingerprint(job) ? FingerprintFit::Current : FingerprintFit::No;
+  }
+  // A checkpoint of weir before v2 hashed every field, the implicit ones included, in order. Its implicit
+  // fields are not known; trying every prefix of today's accepts an unchanged job and one with outputs added
+  // at the end. Implicit fields shape no state beyond their outputs' expressions, so whichever prefix
+  // matches, the job's source, declared fields, time and batch are the checkpoint's.
+  size_t implicit = 0;
+  for (const auto& f : job.fields) implicit += f.implicit ? 1 : 0;
+  for (size_t n = implicit + 1; n-- > 0;) {
+    if (stored == job_fingerprint_v1(job, n)) return FingerprintFit::V1;
+  }
+  return FingerprintFit::No;
+}
+
+std::string output_fingerprint_as(FingerprintFit fit, const config::Job& job, const config::Output& o) {
+  return output_fingerprint_impl(job, o, fit == FingerprintFit::V1);
 }
 
 Status Store::write(const Checkpoint& c, size_t* bytes) {

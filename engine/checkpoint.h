@@ -48,10 +48,20 @@ std::string encode(const Checkpoint& c);
 // Checks magic, format version and checksum; `error` says what is wrong.
 std::optional<Checkpoint> decode(std::string_view bytes, std::string& error);
 
-// Fingerprints of what shapes state (spec §9): source, decode, fields, time, batch; and per output
-// where/explode/select/group_by/window/aggregate. Sinks, limit, order_by, having do not count.
+// Fingerprints of what shapes state (spec §9): source, decode, the declared fields (in any order), time,
+// batch; and per output where/explode/select/group_by/window/aggregate (the expressions' text, so the paths
+// they read) and, for a pass-through output, the order of the declared fields (its rows' columns). Sinks,
+// limit, order_by, having, added outputs and implicit fields (paths used in expressions) do not count.
+// Job fingerprints start with "v2:"; weir before v2 wrote 16 hex digits over every field in order.
 std::string job_fingerprint(const config::Job& job);
 std::string output_fingerprint(const config::Job& job, const config::Output& o);
+
+// How a checkpoint's job fingerprint fits `job`: not at all, as this weir writes it, or as weir before v2
+// wrote it (whose output fingerprints are then compared with output_fingerprint_as(V1, ...)).
+enum class FingerprintFit { No, Current, V1 };
+FingerprintFit fit_job_fingerprint(std::string_view stored, const config::Job& job);
+// The fingerprint of output `o` as a checkpoint whose job fingerprint fits as `fit` holds it.
+std::string output_fingerprint_as(FingerprintFit fit, const config::Job& job, const config::Output& o);
 
 // TEST ONLY (docs/semantics.md, "Crash points"): WEIR_TEST_CRASH_AT=<point>:<batch> makes the process
 // _exit(137) at that point while handling that batch id. The variable is read once at program start;

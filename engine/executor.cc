@@ -131,26 +131,44 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
           "Give each job its own checkpoint.dir, or start over with `weir run --reset-state`",
           e.path, cp.job, job_.name));
     }
-    if (cp.job_fingerprint != checkpoint::job_fingerprint(job_)) {
+    const auto fit = checkpoint::fit_job_fingerprint(cp.job_fingerprint, job_);
+    if (fit == checkpoint::FingerprintFit::No) {
+      const bool v1 = !cp.job_fingerprint.starts_with("v2:");
       return Status::fatal(fmt::format(
-          "the job's source, fields, time or batch changed since checkpoint {} was written, so its state no "
-          "longer fits. Start over with `weir run --reset-state` (discards the state) or use a new "
-          "checkpoint.dir",
-          e.path));
+          "the job's source, declared fields, time or batch changed since checkpoint {} was written, so its "
+          "state no longer fits.{} Start over with `weir run --reset-state` (discards the state) or use a "
+          "new checkpoint.dir",
+          e.path,
+          v1 ? " (It was written by a weir before v2 fingerprints: if you also added outputs that read new "
+               "paths, run the job once unchanged, then add them.)"
+             : ""));
     }
     std::vector<std::string> changed;
+    bool pass_through = false;
     for (const auto& o : job_.outputs) {
       const auto* st = cp.find(o.name);
-      if (st != nullptr && st->fingerprint != checkpoint::output_fingerprint(job_, o))
+      if (st != nullptr && st->fingerprint != checkpoint::output_fingerprint_as(fit, job_, o)) {
         changed.push_back(o.name);
+        pass_through = pass_through || !o.aggregating();
+      }
     }
     if (!changed.empty()) {
       return Status::fatal(fmt::format(
-          "output(s) {} changed where/explode/select/group_by/window/aggregate since checkpoint {}, so their "
-          "state "
-          "no longer fits. Rename the changed output(s) to start them empty, start over with `weir run "
+          "output(s) {} changed where/explode/select/group_by/window/aggregate{} since checkpoint {}, so "
+          "their state no longer fits. Rename the changed output(s) to start them empty, start over with "
+          "`weir run "
           "--reset-state`, or use a new checkpoint.dir",
-          fmt::join(changed, ", "), e.path));
+          fmt::join(changed, ", "),
+          pass_through ? " (or, for an output without aggregate, the declared fields or their order: its "
+                         "rows kept in the checkpoint have them as columns)"
+                       : "",
+          e.path));
+    }
+    if (fit == checkpoint::FingerprintFit::V1) {
+      log->info(
+          "Job '{}': checkpoint {} has fingerprints of a weir before v2; they fit this job, and the next "
+          "checkpoint is written with v2 fingerprints.",
+          job_.name, e.path);
     }
     if (cp.batch < committed) {
       return Status::fatal(

@@ -215,7 +215,7 @@ void Supervisor::apply(Entry& e, const std::string& content) {
     std::vector<std::string> changed = state_changes(e.runner->job(), job);
     if (!changed.empty()) {
       std::string what = changed.front() == "*"
-                             ? std::string("its source, fields, time or batch")
+                             ? std::string("its source, declared fields, time or batch")
                              : fmt::format("where/explode/select/group_by/window/aggregate of output(s) {}",
                                            fmt::join(changed, ", "));
       log->error(

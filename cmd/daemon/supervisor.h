@@ -33,7 +33,7 @@ struct Readiness {
 };
 
 // The outputs whose state an edit from `old_job` to `new_job` makes meaningless (spec §9; "*" when the
-// source, fields, time or batch changed). Empty when the checkpointed state fits the new version.
+// source, declared fields, time or batch changed). Empty when the checkpointed state fits the new version.
 std::vector<std::string> state_changes(const config::Job& old_job, const config::Job& new_job);
 
 // Whether a file name in the jobs directory is a job file: *.yaml or *.yml, not hidden, no editor lock.

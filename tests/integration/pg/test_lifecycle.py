@@ -113,6 +113,10 @@ class EditedJob(wt.unittest.TestCase):
             f"      - file: {{ path: {CTX.path(name + '-flow.jsonl')} }}")
         text += ("  - name: added\n    aggregate: { n: count() }\n    to:\n"
                  f"      postgres: {{ dsn: \"${{WEIR_PG_DSN}}\", table: {name}_added, mode: append, create: true }}\n")
+        # An added output whose where reads an undeclared path (an implicit field, spec §4) keeps the state too.
+        text += ("  - name: added_path\n    where: \"memo.lang is null\"\n    aggregate: { n: count() }\n    to:\n"
+                 f"      postgres: {{ dsn: \"${{WEIR_PG_DSN}}\", table: {name}_added_path, mode: append, "
+                 "create: true }\n")
         with open(job, "w") as f:
             f.write(text)
         rc, log = w.run(timeout=120)
@@ -122,14 +126,18 @@ class EditedJob(wt.unittest.TestCase):
         self.assertTrue(os.path.getsize(CTX.path(name + "-flow.jsonl")) > 0)
         # The added output starts empty: it counts only what this run read.
         self.assertEqual(PG.scalar(f"SELECT sum(n) FROM {name}_added"), "300")
+        self.assertEqual(PG.scalar(f"SELECT sum(n) FROM {name}_added_path"), "300")
         progress = {o: PG.progress(name, o)[0] for o in ("totals", "flow")}
 
-        # Refused: a changed group_by, and a changed where.
+        # Refused: a changed group_by, a changed where, a where reading a new path.
         accepted = text
         for what, edited in [
             ("group_by", accepted.replace("  - name: totals\n    group_by: [branch, currency]",
                                           "  - name: totals\n    group_by: [currency, branch]", 1)),
             ("where", accepted.replace("  - name: totals\n", "  - name: totals\n    where: \"amount > 0\"\n", 1)),
+            # A where reading a new (undeclared) path: the refusal names totals, not the job's fields.
+            ("where path", accepted.replace("  - name: totals\n",
+                                            "  - name: totals\n    where: \"memo.lang is null\"\n", 1)),
         ]:
             with self.subTest(what):
                 self.assertNotEqual(edited, accepted)

@@ -67,6 +67,18 @@ TEST_CASE("edits that keep the state and edits that do not") {
   CHECK(state_changes(base, job_from(job_text("k", 2))).empty());  // limit: keeps state
   CHECK(state_changes(base, job_from(job_text("v", 10))) == std::vector<std::string>{"totals"});
   CHECK(state_changes(base, job_from(job_text("k", 10, "2s"))) == std::vector<std::string>{"*"});
+  // An added output reading an undeclared path, and reordered fields: the state is kept.
+  std::string added = job_text("k", 10) +
+                      "  - name: english\n    where: \"user.lang = 'en'\"\n    aggregate: { n: count() }\n"
+                      "    to: console\n";
+  CHECK(state_changes(base, job_from(added)).empty());
+  std::string reordered = job_text("k", 10);
+  const std::string fields = "{ k: { path: k, type: string }, v: { path: v, type: int } }";
+  reordered.replace(reordered.find(fields), fields.size(),
+                    "{ v: { path: v, type: int }, k: { path: k, type: string } }");
+  CHECK(state_changes(base, job_from(reordered)).empty());
+  // group_by reading a new path: that output changed (named), not the whole job.
+  CHECK(state_changes(base, job_from(job_text("k, user.lang", 10))) == std::vector<std::string>{"totals"});
 }
 
 TEST_CASE("counters of earlier runs add up, gauges do not") {

@@ -183,6 +183,112 @@ outputs:
   REQUIRE(output_fingerprint(win, win.outputs[0]) != fp);
 }
 
+TEST_CASE(
+    "checkpoint: paths used in expressions and the order of fields do not change the job fingerprint, an "
+    "output reading a new path changes its own",
+    "[checkpoint]") {
+  auto load = [](const std::string& fields, const std::string& outputs) {
+    std::string y = "batch: 1s\nsource: stdin\nfields: " + fields + R"(
+outputs:
+  - name: tot
+)" + outputs;
+    auto r = config::load_job_text(y, "fp.yaml");
+    for (const auto& e : r.errors) FAIL(e.format());
+    return *r.job;
+  };
+  const std::string tot =
+      "    group_by: [k]\n    window: total\n    aggregate: { n: count() }\n    to: console\n";
+  const std::string english =
+      "  - name: english\n    where: \"user.lang = 'en'\"\n    aggregate: { n: count() }\n    to: console\n";
+  config::Job base = load("{ k: k, v: v }", tot);
+  // An added output whose `where` reads an undeclared path (an implicit field): the job is unchanged.
+  config::Job added = load("{ k: k, v: v }", tot + english);
+  REQUIRE(added.fields.back().implicit);
+  REQUIRE(job_fingerprint(added) == job_fingerprint(base));
+  REQUIRE(output_fingerprint(added, added.outputs[0]) == output_fingerprint(base, base.outputs[0]));
+  // Its where reading another path: that output changed, the job did not.
+  config::Job other =
+      load("{ k: k, v: v }", tot + english.substr(0, english.find("user.lang")) + "user.country" +
+                                 english.substr(english.find("user.lang") + 9));
+  REQUIRE(job_fingerprint(other) == job_fingerprint(added));
+  REQUIRE(output_fingerprint(other, other.outputs[1]) != output_fingerprint(added, added.outputs[1]));
+  // group_by [k] -> [k, user.lang]: the keys of tot's state change; tot's fingerprint says so, not the job's.
+  config::Job keyed =
+      load("{ k: k, v: v }", "    group_by: [k, user.lang]\n" + tot.substr(tot.find("    window")));
+  REQUIRE(job_fingerprint(keyed) == job_fingerprint(base));
+  REQUIRE(output_fingerprint(keyed, keyed.outputs[0]) != output_fingerprint(base, base.outputs[0]));
+  // The order of `fields:` shapes no aggregate state.
+  config::Job reordered = load("{ v: v, k: k }", tot);
+  REQUIRE(job_fingerprint(reordered) == job_fingerprint(base));
+  REQUIRE(output_fingerprint(reordered, reordered.outputs[0]) == output_fingerprint(base, base.outputs[0]));
+  // A changed declared field still changes the job fingerprint.
+  REQUIRE(job_fingerprint(load("{ k: k, v: w }", tot)) != job_fingerprint(base));
+  REQUIRE(job_fingerprint(load("{ k: k }", tot)) != job_fingerprint(base));
+}
+
+TEST_CASE("checkpoint: a pass-through output's rows have the declared fields as columns, in order",
+          "[checkpoint]") {
+  auto load = [](const std::string& fields) {
+    auto r = config::load_job_text("source: stdin\nfields: " + fields +
+                                       "\noutputs:\n  - name: rows\n    where: \"v > 1\"\n    to: console\n",
+                                   "fp.yaml");
+    for (const auto& e : r.errors) FAIL(e.format());
+    return *r.job;
+  };
+  config::Job base = load("{ k: k, v: v }");
+  config::Job reordered = load("{ v: v, k: k }");
+  REQUIRE(job_fingerprint(reordered) == job_fingerprint(base));
+  REQUIRE(output_fingerprint(reordered, reordered.outputs[0]) != output_fingerprint(base, base.outputs[0]));
+}
+
+TEST_CASE("checkpoint: fingerprints written by weir before v2 fit an unchanged job", "[checkpoint]") {
+  // The fingerprints below were written by weir at 5b81a4b (before v2) for these job files
+  // (`weir checkpoint show`).
+  const std::string legacy = R"(source: stdin
+fields: { k: k, v: { path: v, type: int } }
+outputs:
+  - name: tot
+    group_by: [k]
+    window: total
+    aggregate: { n: count(), s: sum(v) }
+    to: console
+  - name: english
+    where: "user.lang = 'en'"
+    group_by: [user.name]
+    window: total
+    aggregate: { n: count() }
+    to: console
+  - name: rows
+    where: "v > 1"
+    to: console
+)";
+  auto load = [](const std::string& y) {
+    auto r = config::load_job_text(y, "legacy2.yaml");
+    for (const auto& e : r.errors) FAIL(e.format());
+    return *r.job;
+  };
+  config::Job job = load(legacy);
+  REQUIRE(job_fingerprint(job).starts_with("v2:"));
+  REQUIRE(fit_job_fingerprint(job_fingerprint(job), job) == FingerprintFit::Current);
+  REQUIRE(fit_job_fingerprint("ffa1464ddc4a4e7b", job) == FingerprintFit::V1);
+  REQUIRE(output_fingerprint_as(FingerprintFit::V1, job, job.outputs[0]) == "e272fa0acda9845f");
+  REQUIRE(output_fingerprint_as(FingerprintFit::V1, job, job.outputs[1]) == "3d84321a407ee00b");
+  REQUIRE(output_fingerprint_as(FingerprintFit::V1, job, job.outputs[2]) == "62d7bab3bb5ecab5");
+  // An output added at the end that reads another path: still fits.
+  config::Job added = load(legacy + "  - name: added\n    where: \"user.country = 'fr'\"\n    to: console\n");
+  REQUIRE(fit_job_fingerprint("ffa1464ddc4a4e7b", added) == FingerprintFit::V1);
+  // Reordered or changed declared fields do not fit a v1 fingerprint (it hashed them in order).
+  const std::string fields = "{ k: k, v: { path: v, type: int } }";
+  config::Job reordered = load(
+      std::string(legacy).replace(legacy.find(fields), fields.size(), "{ v: { path: v, type: int }, k: k }"));
+  REQUIRE(fit_job_fingerprint("ffa1464ddc4a4e7b", reordered) == FingerprintFit::No);
+  config::Job changed = load(std::string(legacy).replace(legacy.find("type: int"), 9, "type: float"));
+  REQUIRE(fit_job_fingerprint("ffa1464ddc4a4e7b", changed) == FingerprintFit::No);
+  // A v2 fingerprint of another job does not fit, nor does a v1 one of another job.
+  REQUIRE(fit_job_fingerprint("v2:ffa1464ddc4a4e7b", job) == FingerprintFit::No);
+  REQUIRE(fit_job_fingerprint("3ffa95dc1807a808", job) == FingerprintFit::No);
+}
+
 TEST_CASE("codec: reader rejects garbage without reading past the end", "[checkpoint]") {
   for (int seed = 0; seed < 2000; ++seed) {
     std::string junk;

@@ -314,6 +314,44 @@ outputs:
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE(
+    "executor: an added output that reads an undeclared path keeps the state, a changed output is refused "
+    "by name",
+    "[executor]") {
+  char tmpl[] = "/tmp/weir-exec-test.XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string tot = std::string(kHeader) + R"(
+fields: { k: k, v: v }
+outputs:
+  - name: t
+    window: total
+    group_by: [k]
+    aggregate: { c: count() }
+    to: console
+)";
+  auto first = run_job(tot, lines({R"({"k":"a"})", R"({"k":"b"})"}), 10, 0, 0, dir);
+  REQUIRE(first->rc == 0);
+  // Fields reordered, an output added whose where reads user.lang (not declared): accepted, totals go on.
+  std::string added = tot + R"(  - name: english
+    where: "user.lang = 'en'"
+    aggregate: { c: count() }
+    to: console
+)";
+  added.replace(added.find("{ k: k, v: v }"), 14, "{ v: v, k: k }");
+  auto second = run_job(added, lines({R"({"k":"a","user":{"lang":"en"}})"}), 10, 0, 0, dir, kStart + 10000);
+  INFO(second->error);
+  REQUIRE(second->rc == 0);
+  REQUIRE(second->sinks[0]->rows().back().find(R"("b",1])") != std::string::npos);
+  REQUIRE(second->sinks[0]->rows().front().find(R"("a",2])") != std::string::npos);
+  // t's group_by reads a new path: its keys change, and the error names t (not the job's source or fields).
+  std::string keyed = added;
+  keyed.replace(keyed.find("group_by: [k]"), 13, "group_by: [k, user.lang]");
+  auto third = run_job(keyed, lines({R"({"k":"a"})"}), 10, 0, 0, dir, kStart + 20000);
+  REQUIRE(third->rc != 0);
+  REQUIRE_THAT(third->error, Catch::Contains("output(s) t changed"));
+  std::filesystem::remove_all(dir);
+}
+
 namespace {
 
 // What a checkpoint writer test sees, shared by the writer thread (the checkpoint hook) and the batch loop
