@@ -142,6 +142,25 @@ TEST_CASE("order_by must name output columns") {
   CHECK_FALSE(j.outputs[0].order_by[1].desc);
 }
 
+TEST_CASE("postgres: the table name is checked by validate, at the value, with the sink's rule") {
+  auto with_table = [](const std::string& table) {
+    return job(
+        "  - name: o\n    aggregate: { c: count() }\n    to:\n      postgres:\n        dsn: host=x\n"
+        "        table: " +
+        table + "\n");
+  };
+  for (const char* bad :
+       {"'Weird Table'", "author-counts", "a.b.c", "1abc", "'x\"; drop table t; --'", "s.", ".t", "''"}) {
+    INFO(bad);
+    has_error(with_table(bad), 11, 16, "is not valid: use `table` or `schema.table`, each part letters");
+  }
+  has_error(with_table(std::string(64, 'a')), 11, 16, "at most 63 characters");
+  for (const char* good : {"author_counts", "analytics.Flow_2", "_t9"}) {
+    INFO(good);
+    ok(with_table(good));
+  }
+}
+
 TEST_CASE("postgres: upsert needs key, key and columns must be output columns") {
   std::string pg = "    to:\n      postgres:\n        dsn: host=x\n        table: t\n";
   has_error(job("  - name: o\n    aggregate: { c: count() }\n" + pg + "        mode: upsert\n"), 12, 15,
