@@ -1,6 +1,8 @@
 // to: (spec §7) and on_error.dead_letter (§8): console, file, postgres, kafka.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "config/internal.h"
 #include "config/pg_names.h"
 #include "config/redact.h"
@@ -105,6 +107,11 @@ std::optional<Sink> parse_sink(Ctx& ctx, const YAML::Node& n, std::string_view w
       s.kind = ConsoleSink{};
       s.settings = {{"rows", "10 (default)"}, {"format", "table (default)"}};
       return s;
+    }
+    if (std::find(kinds.begin(), kinds.end(), n.Scalar()) != kinds.end()) {
+      ctx.error(n,
+                fmt::format("{0}: '{1}' needs its settings: write {{ {1}: {{ ... }} }}", where, n.Scalar()));
+      return std::nullopt;
     }
     ctx.error(n, fmt::format("{}: '{}' is not a sink; write {}{}", where, n.Scalar(),
                              dead_letter ? "a map with file or kafka"
