@@ -118,8 +118,10 @@ void parse_job(Ctx& ctx, const YAML::Node& root, Job& job) {
   }
   if (r.has("outputs")) {
     YAML::Node outs = r.node("outputs");
-    if (!outs.IsSequence() || outs.size() == 0) {
+    if (!outs.IsSequence()) {
       ctx.error(r.loc("outputs"), fmt::format("outputs must be a non-empty list, got {}", describe(outs)));
+    } else if (outs.size() == 0) {
+      ctx.error(r.loc("outputs"), "outputs must not be empty: a job needs at least one output");
     } else {
       int i = 0;
       for (const auto& o : outs) job.outputs.push_back(parse_output(ctx, o, i++));

@@ -97,10 +97,27 @@ Window parse_window(Ctx& ctx, MapReader& out) {
       w.kind = Window::Kind::Total;
       return w;
     }
+    // tumbling and sliding need durations, so they are maps: name the map form rather than suggest the
+    // word itself (`window: tumbling` must not get "did you mean 'tumbling'?").
+    const std::string& word = n.Scalar();
+    if (word == "tumbling") {
+      ctx.error(n, "window 'tumbling' needs a duration: write window: { tumbling: 1m }");
+      return w;
+    }
+    if (word == "sliding") {
+      ctx.error(n, "window 'sliding' needs a length and a slide: write window: { sliding: 1m, every: 10s }");
+      return w;
+    }
+    std::string hint;
+    if (auto c = closest(word, {"batch", "total", "tumbling", "sliding"})) {
+      hint = *c == "tumbling"  ? " (did you mean { tumbling: D }?)"
+             : *c == "sliding" ? " (did you mean { sliding: D, every: D }?)"
+                               : fmt::format(" (did you mean '{}'?)", *c);
+    }
     ctx.error(n,
               fmt::format("window must be batch, total, {{ tumbling: D }} or {{ sliding: D, every: D }}, got "
                           "'{}'{}",
-                          n.Scalar(), did_you_mean(n.Scalar(), {"batch", "total", "tumbling", "sliding"})));
+                          word, hint));
     return w;
   }
   MapReader r(ctx, n, section("window"), "window");
@@ -216,10 +233,14 @@ Output parse_output(Ctx& ctx, const YAML::Node& n, int index) {
   if (r.has("aggregate")) {
     o.aggregate_written = true;
     YAML::Node a = r.node("aggregate");
-    if (!a.IsMap() || a.size() == 0) {
+    if (!a.IsMap()) {
       ctx.error(
           r.loc("aggregate"),
           fmt::format("aggregate must be a map of column: call, e.g. {{ n: count() }}, got {}", describe(a)));
+    } else if (a.size() == 0) {
+      ctx.error(r.loc("aggregate"),
+                "aggregate must not be empty: give at least one column, e.g. { n: count() } (or leave "
+                "aggregate out to pass records through)");
     } else {
       for (const auto& kv : a) {
         auto col = scalar_text(ctx, kv.first, "aggregate column");

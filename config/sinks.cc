@@ -1,7 +1,10 @@
 // to: (spec §7) and on_error.dead_letter (§8): console, file, postgres, kafka.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "config/internal.h"
+#include "config/pg_names.h"
 #include "config/redact.h"
 #include "config/schema.h"
 
@@ -59,15 +62,11 @@ PostgresSink postgres_sink(Ctx& ctx, const YAML::Node& n, Properties& settings) 
   }
   if (p.mode == PostgresSink::Mode::Upsert && p.key.empty())
     ctx.error(r.loc("mode"), "postgres mode upsert needs `key:` (the columns that identify a row)");
-  if (!p.table.empty()) {
-    // schema.table or table; each part a plain identifier (it is quoted when used, never spliced).
-    size_t dot = p.table.find('.');
-    bool ok = dot == std::string::npos ||
-              (dot > 0 && dot + 1 < p.table.size() && p.table.find('.', dot + 1) == std::string::npos);
-    for (char c : p.table) ok = ok && c != '"' && c != '\0';
-    if (!ok)
-      ctx.error(r.loc("table"),
-                fmt::format("postgres.table '{}' must be `table` or `schema.table`", p.table));
+  if (r.has("table")) {
+    // The sink's own rule (it quotes the parts when used, never splices them), checked here so that
+    // `weir validate` reports it at the key instead of the job failing when it starts.
+    if (auto e = pg_table_name_problem(p.table))
+      ctx.error(r.loc("table"), fmt::format("postgres.table '{}' is not valid: {}", p.table, *e));
   }
   return p;
 }
@@ -108,6 +107,11 @@ std::optional<Sink> parse_sink(Ctx& ctx, const YAML::Node& n, std::string_view w
       s.kind = ConsoleSink{};
       s.settings = {{"rows", "10 (default)"}, {"format", "table (default)"}};
       return s;
+    }
+    if (std::find(kinds.begin(), kinds.end(), n.Scalar()) != kinds.end()) {
+      ctx.error(n,
+                fmt::format("{0}: '{1}' needs its settings: write {{ {1}: {{ ... }} }}", where, n.Scalar()));
+      return std::nullopt;
     }
     ctx.error(n, fmt::format("{}: '{}' is not a sink; write {}{}", where, n.Scalar(),
                              dead_letter ? "a map with file or kafka"

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "config/internal.h"
@@ -106,7 +107,9 @@ GenNode gen_node(Ctx& ctx, const YAML::Node& n, const std::string& path) {
     g.kind = GenNode::Kind::OneOf;
     const YAML::Node& l = n["one_of"];
     if (!l.IsSequence() || l.size() == 0) {
-      ctx.error(l, fmt::format("template {}: one_of needs a non-empty list, got {}", path, describe(l)));
+      ctx.error(l, l.IsSequence() ? fmt::format("template {}: one_of must not be empty", path)
+                                  : fmt::format("template {}: one_of needs a non-empty list, got {}", path,
+                                                describe(l)));
       return g;
     }
     for (const auto& c : l) {
@@ -140,7 +143,9 @@ GenNode gen_node(Ctx& ctx, const YAML::Node& n, const std::string& path) {
     g.kind = GenNode::Kind::Words;
     const YAML::Node& l = n["words"];
     if (!l.IsSequence() || l.size() == 0) {
-      ctx.error(l, fmt::format("template {}: words needs a non-empty list, got {}", path, describe(l)));
+      ctx.error(l, l.IsSequence()
+                       ? fmt::format("template {}: words must not be empty", path)
+                       : fmt::format("template {}: words needs a non-empty list, got {}", path, describe(l)));
       return g;
     }
     for (const auto& w : l)
@@ -198,7 +203,9 @@ GenerateSource generate_source(Ctx& ctx, const YAML::Node& n, Properties& settin
     YAML::Node t = r.node("template");
     if (!t.IsMap() || t.size() == 0) {
       ctx.error(r.loc("template"),
-                fmt::format("source.generate.template must be a non-empty map, got {}", describe(t)));
+                t.IsMap()
+                    ? std::string("source.generate.template must not be empty: give at least one field")
+                    : fmt::format("source.generate.template must be a non-empty map, got {}", describe(t)));
     } else {
       gs.tmpl = gen_node(ctx, t, "");
       if (gs.tmpl.kind != GenNode::Kind::Object)
@@ -218,6 +225,11 @@ Source parse_source(Ctx& ctx, const YAML::Node& n) {
   if (n.IsScalar()) {
     if (n.Scalar() == "stdin") {
       src.kind = StdinSource{};
+      return src;
+    }
+    if (std::find(kinds.begin(), kinds.end(), n.Scalar()) != kinds.end()) {
+      ctx.error(
+          n, fmt::format("source '{0}' needs its settings: write source: {{ {0}: {{ ... }} }}", n.Scalar()));
       return src;
     }
     ctx.error(

@@ -130,7 +130,8 @@ std::optional<std::string> closest(std::string_view word, const std::vector<std:
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
   auto c = closest(word, candidates);
-  return c ? fmt::format(" (did you mean '{}'?)", *c) : "";
+  // Never suggest the word itself: when it is a candidate, something else is wrong with it.
+  return c && *c != word ? fmt::format(" (did you mean '{}'?)", *c) : "";
 }
 
 std::optional<std::string> scalar_text(Ctx& ctx, const YAML::Node& n, std::string_view what) {

@@ -17,6 +17,9 @@ namespace weir {
 struct RawRecord {
   std::string_view payload;
   bool null_payload = false;  // Kafka tombstone
+  // >= 0: `payload` is only the first bytes of a record of full_size bytes. The line sources (files, stdin,
+  // socket) cut a line above max_record_bytes so that memory stays bounded; such a record is always bad.
+  int64_t full_size = -1;
   // Metadata (§3). Unset values: empty topic, -1 numbers, no key.
   std::string_view topic;
   int32_t partition = -1;

@@ -35,6 +35,21 @@ std::string base64(std::string_view in) {
   return out;
 }
 
+// A payload cut at an arbitrary byte may end inside a UTF-8 sequence: drop that incomplete sequence so a
+// text prefix stays text (payload_truncated says it is a prefix anyway).
+std::string_view drop_partial_utf8(std::string_view s) {
+  size_t i = s.size();
+  size_t cont = 0;
+  while (i > 0 && cont < 3 && (uint8_t(s[i - 1]) & 0xC0) == 0x80) {
+    --i;
+    ++cont;
+  }
+  if (i == 0) return s;
+  const auto lead = uint8_t(s[i - 1]);
+  size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+  return need > cont ? s.substr(0, i - 1) : s;
+}
+
 std::string describe_position(const RawRecord& r) {
   if (!r.topic.empty()) return fmt::format("{}/{} offset {}", r.topic, r.partition, r.offset);
   if (!r.file.empty()) return fmt::format("{} line {}", r.file, r.line);
@@ -63,14 +78,18 @@ std::string BadRecords::entry_json(const std::string& job, const std::string& ou
   }
   s += ",\"error\":";
   append_json_string(s, error);
+  const std::string_view payload = r.full_size >= 0 ? drop_partial_utf8(r.payload) : r.payload;
   if (r.null_payload) {
     s += ",\"payload\":null";
-  } else if (fields::valid_utf8(r.payload)) {
+  } else if (fields::valid_utf8(payload)) {
     s += ",\"payload\":";
-    append_json_string(s, r.payload);
+    append_json_string(s, payload);
   } else {
-    s += ",\"payload_base64\":\"" + base64(r.payload) + "\"";
+    s += ",\"payload_base64\":\"" + base64(payload) + "\"";
   }
+  // Only the first bytes of an oversize line were kept (memory stays bounded): say so, so that nobody takes
+  // the prefix for the record.
+  if (r.full_size >= 0) s += ",\"payload_truncated\":true";
   if (!r.topic.empty()) {
     s += ",\"topic\":";
     append_json_string(s, r.topic);

@@ -31,8 +31,9 @@ class BadRecords {
   const std::string& stop_reason() const { return stop_reason_; }
   bool dead_lettering() const { return dlq_ != nullptr; }
 
-  // The dead-letter entry (spec §8): payload (as a string, or payload_base64 when not UTF-8), the error,
-  // the source position and the time.
+  // The dead-letter entry (spec §8): payload (as a string, or payload_base64 when not UTF-8; plus
+  // "payload_truncated": true when it is only the first bytes of an oversize line), the error, the source
+  // position and the time.
   static std::string entry_json(const std::string& job, const std::string& output, const RawRecord& r,
                                 const std::string& error, int64_t now_ms);
 

@@ -425,7 +425,7 @@ void Executor::on_record(const RawRecord& r) {
   metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
   if (stop_on_bad_) return;
   if (!parse_ahead_) return handle(r, nullptr, 0);
-  if (static_cast<int64_t>(r.payload.size()) > job_.on_error.max_record_bytes) {
+  if (r.full_size >= 0 || static_cast<int64_t>(r.payload.size()) > job_.on_error.max_record_bytes) {
     // Rejected without being copied (the cap holds before any allocation): after the records before it.
     drain(true);
     if (!stop_on_bad_) handle(r, nullptr, 0);
@@ -504,8 +504,10 @@ void Executor::drain(bool all) {
 
 void Executor::handle(const RawRecord& r, Chunk* chunk, size_t i) {
   if (r.null_payload) return reject(r, "null payload (tombstone)");
-  if (static_cast<int64_t>(r.payload.size()) > job_.on_error.max_record_bytes) {
-    return reject(r, fmt::format("record of {} bytes exceeds max_record_bytes ({})", r.payload.size(),
+  if (r.full_size >= 0 || static_cast<int64_t>(r.payload.size()) > job_.on_error.max_record_bytes) {
+    // A line source cut the record (full_size: its real size); the dead letter says its payload is a prefix.
+    const int64_t size = r.full_size >= 0 ? r.full_size : static_cast<int64_t>(r.payload.size());
+    return reject(r, fmt::format("record of {} bytes exceeds max_record_bytes ({})", size,
                                  job_.on_error.max_record_bytes));
   }
   if (chunk == nullptr) {

@@ -140,6 +140,7 @@ PollResult FilesSource::poll(RecordHandler& h, std::chrono::steady_clock::time_p
     f.offset += line.bytes;
     f.lines += 1;
     r.payload = line.text;
+    r.full_size = line.truncated ? static_cast<int64_t>(line.size) : -1;
     r.file = f.path;
     r.line = f.lines;
     r.stream = stream;

@@ -20,8 +20,8 @@ namespace weir {
 
 class FilesSource : public Source {
  public:
-  // `max_line`: lines longer than this are delivered as their first max_line + 1 bytes (pass the
-  // job's max_record_bytes so the engine rejects them as too big).
+  // `max_line`: lines longer than this are delivered as their first max_line + 1 bytes with their real
+  // size in RawRecord::full_size (the registry passes max_record_bytes + 1; the engine rejects them).
   explicit FilesSource(config::FilesSource cfg, size_t max_line = LineBuffer::kDefaultMaxLine,
                        size_t read_chunk = LineBuffer::kDefaultChunk);
   ~FilesSource() override;

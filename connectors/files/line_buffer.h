@@ -2,9 +2,9 @@
 // Shared by the files, stdin and socket sources.
 //
 // A line ends at '\n'; a trailing '\r' is stripped (CRLF). A line longer than `max_line` bytes is
-// delivered as its first max_line + 1 bytes (so `text.size() > max_line` tells the consumer it was
-// too long) and the rest of it is skipped without being stored: memory stays bounded by
-// max_line + the read chunk.
+// delivered, once its end is found, as its first max_line + 1 bytes (so `text.size() > max_line` tells
+// the consumer it was too long), marked `truncated`, with its real length in `size`; the rest of it is
+// skipped without being stored: memory stays bounded by max_line + the read chunk.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +22,7 @@ class LineBuffer {
   struct Line {
     std::string_view text;  // valid until the next call on this buffer
     uint64_t bytes = 0;     // raw bytes this line took in the input, newline and skipped tail included
+    uint64_t size = 0;      // the line's real length (without "\n" or "\r\n"); text.size() unless truncated
     bool truncated = false;
   };
 
@@ -46,7 +47,10 @@ class LineBuffer {
 
  private:
   void make_room();
-  Line deliver(size_t len, uint64_t bytes, bool truncated);
+  Line deliver(size_t len, uint64_t bytes, uint64_t size, bool truncated);
+  // Discarding: whether the input byte just before buffer position `end` (>= the kept prefix's end) is '\r'.
+  bool cr_before(size_t end) const;
+  void drop_after_kept();
 
   size_t max_line_;
   size_t chunk_;
@@ -57,6 +61,7 @@ class LineBuffer {
   size_t end_ = 0;           // end of data
   bool discarding_ = false;  // holding max_line + 1 bytes of a too-long line, skipping the rest
   uint64_t discarded_ = 0;   // bytes of that line skipped so far
+  bool dropped_cr_ = false;  // the last byte skipped was '\r' (it may turn out to be the CR of a CRLF)
 };
 
 }  // namespace weir

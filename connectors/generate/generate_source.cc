@@ -96,6 +96,9 @@ PollResult GenerateSource::poll(RecordHandler& h, std::chrono::steady_clock::tim
       tmpl_.render(doc_, seed_, count_, now_ms);
       ++count_;
       r.payload = doc_;
+      // Its position (spec §8: dead letters name it): the 1-based sequence number, which continues
+      // across restarts as the checkpointed count does.
+      r.line = count_;
       h.on_record(r);
     }
     delivered += n;

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include "config/pg_names.h"
+
 namespace weir::pg {
 namespace {
 
@@ -54,22 +56,6 @@ void append_conninfo_value(std::string& out, std::string_view v) {
 
 bool is_secret_key(std::string_view k) {
   return k == "password" || k == "sslpassword";
-}
-
-bool ident_char(char c, bool first) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || (!first && c >= '0' && c <= '9');
-}
-
-std::optional<std::string> check_ident_part(std::string_view part, std::string_view whole) {
-  bool ok = !part.empty() && part.size() <= 63;
-  for (size_t i = 0; ok && i < part.size(); ++i) ok = ident_char(part[i], i == 0);
-  if (ok) return std::nullopt;
-  std::string shown;
-  append_json_string(shown, whole);
-  return fmt::format(
-      "table name {} is not valid: use `table` or `schema.table`, each part letters, digits and "
-      "underscores, not starting with a digit, at most 63 characters",
-      shown);
 }
 
 void append_copy_text(std::string& out, std::string_view s) {
@@ -201,14 +187,18 @@ std::string dsn_summary(std::string_view dsn) {
 }
 
 std::optional<std::string> parse_table_name(std::string_view text, TableName* out) {
+  // The same rule as `weir validate` (config/pg_names.h); checked again here for configs built in code.
+  if (auto e = config::pg_table_name_problem(text)) {
+    std::string shown;
+    append_json_string(shown, text);
+    return fmt::format("table name {} is not valid: {}", shown, *e);
+  }
   size_t dot = text.find('.');
   std::string_view schema, table = text;
   if (dot != std::string_view::npos) {
     schema = text.substr(0, dot);
     table = text.substr(dot + 1);
-    if (auto e = check_ident_part(schema, text)) return e;
   }
-  if (auto e = check_ident_part(table, text)) return e;
   out->schema = std::string(schema);
   out->table = std::string(table);
   return std::nullopt;

@@ -150,6 +150,7 @@ PollResult SocketSource::poll(RecordHandler& h, std::chrono::steady_clock::time_
   auto emit = [&] {
     ++lines_;
     r.payload = line.text;
+    r.full_size = line.truncated ? static_cast<int64_t>(line.size) : -1;
     r.line = lines_;
     h.on_record(r);
     ++delivered;

@@ -31,6 +31,7 @@ PollResult StdinSource::poll(RecordHandler& h, std::chrono::steady_clock::time_p
     offset_ += line.bytes;
     ++lines_;
     r.payload = line.text;
+    r.full_size = line.truncated ? static_cast<int64_t>(line.size) : -1;
     r.line = lines_;
     h.on_record(r);
     ++delivered;

@@ -12,6 +12,27 @@ static std::string job(const std::string& outputs) {
   return std::string(kHead) + outputs;
 }
 
+TEST_CASE("messages say what is wrong: window: tumbling/sliding as a word, an empty aggregate") {
+  auto errors = [](const std::string& yaml) { return all_errors(load(yaml)); };
+  const std::string w = "  - name: o\n    window: ";
+  const std::string rest = "\n    aggregate: { c: count() }\n    to: console\n";
+  has_error(job(w + "tumbling" + rest), 7, 13,
+            "window 'tumbling' needs a duration: write window: { tumbling: 1m }");
+  has_error(job(w + "sliding" + rest), 7, 13,
+            "window 'sliding' needs a length and a slide: write window: { sliding: 1m, every: 10s }");
+  CHECK_THAT(errors(job(w + "tumbling" + rest)), !Catch::Contains("did you mean"));
+  // A typo of the word gets the map form as the suggestion, other typos the word.
+  has_error(job(w + "tumblng" + rest), 7, 13, "got 'tumblng' (did you mean { tumbling: D }?)");
+  has_error(job(w + "slidng" + rest), 7, 13, "got 'slidng' (did you mean { sliding: D, every: D }?)");
+  has_error(job(w + "totl" + rest), 7, 13, "got 'totl' (did you mean 'total'?)");
+
+  const std::string agg = "  - name: o\n    aggregate: {}\n    to: console\n";
+  has_error(job(agg), 7, 16, "aggregate must not be empty: give at least one column, e.g. { n: count() }");
+  CHECK_THAT(errors(job(agg)), !Catch::Contains("got a map"));
+  has_error(job("  - name: o\n    aggregate: [count()]\n    to: console\n"), 7, 16,
+            "aggregate must be a map of column: call, e.g. { n: count() }, got a list");
+}
+
 TEST_CASE("windows: defaults and parsed forms") {
   Job j =
       ok("batch: 5s\n" +
@@ -140,6 +161,25 @@ TEST_CASE("order_by must name output columns") {
       "    to: console\n"));
   CHECK(j.outputs[0].order_by[0].desc);
   CHECK_FALSE(j.outputs[0].order_by[1].desc);
+}
+
+TEST_CASE("postgres: the table name is checked by validate, at the value, with the sink's rule") {
+  auto with_table = [](const std::string& table) {
+    return job(
+        "  - name: o\n    aggregate: { c: count() }\n    to:\n      postgres:\n        dsn: host=x\n"
+        "        table: " +
+        table + "\n");
+  };
+  for (const char* bad :
+       {"'Weird Table'", "author-counts", "a.b.c", "1abc", "'x\"; drop table t; --'", "s.", ".t", "''"}) {
+    INFO(bad);
+    has_error(with_table(bad), 11, 16, "is not valid: use `table` or `schema.table`, each part letters");
+  }
+  has_error(with_table(std::string(64, 'a')), 11, 16, "at most 63 characters");
+  for (const char* good : {"author_counts", "analytics.Flow_2", "_t9"}) {
+    INFO(good);
+    ok(with_table(good));
+  }
 }
 
 TEST_CASE("postgres: upsert needs key, key and columns must be output columns") {

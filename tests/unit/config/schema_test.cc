@@ -27,7 +27,18 @@ TEST_CASE("missing required keys") {
   has_error("source: stdin\noutputs:\n  - to: console\n", 3, 5, "outputs[0] needs 'name'");
   has_error("source: stdin\noutputs:\n  - name: o\n", 3, 5, "output 'o' needs 'to'");
   has_error("source: { socket: { host: h } }\n" + kOut, 1, 19, "source.socket needs 'port'");
-  has_error("source: stdin\noutputs: []\n", 2, 10, "outputs must be a non-empty list");
+  has_error("source: stdin\noutputs: []\n", 2, 10,
+            "outputs must not be empty: a job needs at least one output");
+  CHECK_THAT(all_errors(load("source: stdin\noutputs: []\n")), !Catch::Contains("got a list"));
+  has_error("source: stdin\noutputs: { name: o }\n", 2, 10, "outputs must be a non-empty list, got a map");
+  // A kind that needs settings, written as a bare word: name the map form, never "did you mean" the word.
+  has_error("source: kafka\n" + kOut, 1, 9,
+            "source 'kafka' needs its settings: write source: { kafka: { ... } }");
+  has_error("source: stdin\noutputs: [{ name: o, to: postgres }]\n", 2, 26,
+            "to: 'postgres' needs its settings: write { postgres: { ... } }");
+  CHECK_THAT(all_errors(load("source: kafka\n" + kOut)), !Catch::Contains("did you mean"));
+  CHECK_THAT(all_errors(load("source: stdin\noutputs: [{ name: o, to: postgres }]\n")),
+             !Catch::Contains("did you mean"));
 }
 
 TEST_CASE("wrong types") {
@@ -134,7 +145,11 @@ TEST_CASE("generator template errors") {
   std::string head = "source:\n  generate:\n    template:\n";
   has_error(head + "      a: { int: [5, 1] }\n" + kOut, 4, 17, "int needs two integers low <= high");
   has_error(head + "      a: { int: 5 }\n" + kOut, 4, 17, "int needs [low, high]");
-  has_error(head + "      a: { one_of: [] }\n" + kOut, 4, 20, "one_of needs a non-empty list");
+  has_error(head + "      a: { one_of: [] }\n" + kOut, 4, 20, "template a: one_of must not be empty");
+  has_error(head + "      a: { one_of: x }\n" + kOut, 4, 20, "one_of needs a non-empty list, got 'x'");
+  has_error(head + "      a: { words: [] }\n" + kOut, 4, 19, "template a: words must not be empty");
+  has_error("source: { generate: { template: {} } }\n" + kOut, 1, 33,
+            "source.generate.template must not be empty: give at least one field");
   has_error(head + "      a: [1, 2]\n" + kOut, 4, 10, "a list is not a generator");
   has_error(head + "      a: { words: [x], min: 3, max: 2 }\n" + kOut, 4, 10, "0 <= min <= max");
   has_error("source: { generate: { rate: fast, template: { a: 1 } } }\n" + kOut, 1, 29,

@@ -77,7 +77,10 @@ TEST_CASE("files: a line over the cap is cut to cap + 1 bytes and the next line 
   Collect c = drain(s);
   REQUIRE(c.recs.size() == 3);
   REQUIRE(c.recs[1].payload == std::string(1001, 'h'));
+  REQUIRE(c.recs[1].full_size == 300000);  // the real size, for the error and the dead letter
+  REQUIRE(c.recs[0].full_size == -1);
   REQUIRE(c.recs[2].payload == "after");
+  REQUIRE(c.recs[2].full_size == -1);
   REQUIRE(c.recs[2].line == 3);
   REQUIRE(s.positions()[0].offset == static_cast<int64_t>(6 + huge.size() + 1 + 6));
 }

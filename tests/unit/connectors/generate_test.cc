@@ -205,6 +205,19 @@ TEST_CASE("generate: resuming from positions continues the same sequence", "[con
     head.insert(head.end(), tail.begin(), tail.end());
     REQUIRE(head == all);
   }
+  SECTION("each record's position is its 1-based sequence number, continued after a resume") {
+    GenerateSource first(config(example(), 9), fixed_clock(0));
+    REQUIRE(first.open(nullptr).is_ok());
+    Collect c;
+    while (c.recs.size() < 3) REQUIRE(first.poll(c, in_ms(2000), 3 - c.recs.size()) != PollResult::Error);
+    Positions p = first.positions();
+    GenerateSource second(config(example(), 9), fixed_clock(0));
+    REQUIRE(second.open(&p).is_ok());
+    while (c.recs.size() < 5) REQUIRE(second.poll(c, in_ms(2000), 5 - c.recs.size()) != PollResult::Error);
+    std::vector<int64_t> lines;
+    for (const auto& r : c.recs) lines.push_back(r.line);
+    REQUIRE(lines == std::vector<int64_t>{1, 2, 3, 4, 5});
+  }
   SECTION("without a seed the random seed is carried in the position") {
     GenerateSource first(config(example(), std::nullopt), fixed_clock(0));
     REQUIRE(first.open(nullptr).is_ok());

@@ -72,7 +72,7 @@ TEST_CASE("stdin: poll keeps its deadline while no input arrives, and waits for 
   REQUIRE(s.positions()[0].offset == 13);
 }
 
-TEST_CASE("stdin: an oversized line is cut to the cap + 1 bytes", "[connectors]") {
+TEST_CASE("stdin: an oversized line is cut to the cap + 1 bytes, with its real size", "[connectors]") {
   Pipe p;
   StdinSource s(p.fd[0], 8, 64);
   REQUIRE(s.open(nullptr).is_ok());
@@ -82,4 +82,6 @@ TEST_CASE("stdin: an oversized line is cut to the cap + 1 bytes", "[connectors]"
   while (s.poll(c, in_ms(1000), 100) == PollResult::Ok) {
   }
   REQUIRE(c.payloads() == std::vector<std::string>{std::string(9, 'x'), "ok"});
+  REQUIRE(c.recs[0].full_size == 5000);
+  REQUIRE(c.recs[1].full_size == -1);
 }

@@ -19,12 +19,13 @@ struct Rec {
   std::string file;
   int64_t line = -1;
   uint32_t stream = 0;
+  int64_t full_size = -1;
 };
 
 class Collect : public RecordHandler {
  public:
   void on_record(const RawRecord& r) override {
-    recs.push_back(Rec{std::string(r.payload), std::string(r.file), r.line, r.stream});
+    recs.push_back(Rec{std::string(r.payload), std::string(r.file), r.line, r.stream, r.full_size});
   }
   std::vector<std::string> payloads() const {
     std::vector<std::string> out;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "config/load.h"
+#include "engine/bad_records.h"
 #include "engine/executor.h"
 #include "memory_connectors.h"
 
@@ -132,6 +133,50 @@ outputs:
   REQUIRE(r->dead.size() == 4);
   REQUIRE(r->dead[0].find("\"payload\":\"not json\"") != std::string::npos);
   REQUIRE(r->dead[0].find("\"line\":2") != std::string::npos);
+}
+
+TEST_CASE("executor: a record above max_record_bytes: its real size in the error, a cut payload is marked",
+          "[executor]") {
+  // Line sources cut a line above the limit to limit + 2 bytes and give its real size (full_size); a Kafka
+  // message arrives whole.
+  const std::string whole = R"({"k":"kafka-sized","pad":"xxxx"})";  // 32 bytes, not cut
+  std::vector<InputRecord> in = {{R"({"k":"a"})", 0}, {R"({"k":"bbbbbbbbbbbbbbbb)", 0, 47}, {whole, 0}};
+  for (const char* workers : {"1", "2"}) {
+    INFO("workers " << workers);
+    auto r = run_job(std::string(kHeader) + "workers: " + workers + R"(
+fields: { k: k }
+on_error: { action: dead_letter, dead_letter: { file: { path: /dev/null } }, max_record_bytes: 20 }
+outputs:
+  - name: total
+    aggregate: { c: count() }
+    to: console
+)",
+                     in);
+    REQUIRE(r->rc == 0);
+    REQUIRE(r->dead.size() == 2);
+    REQUIRE_THAT(r->dead[0],
+                 Catch::Contains(R"x("error":"record of 47 bytes exceeds max_record_bytes (20)")x"));
+    REQUIRE_THAT(r->dead[0],
+                 Catch::Contains(R"("payload":"{\"k\":\"bbbbbbbbbbbbbbbb","payload_truncated":true)"));
+    REQUIRE_THAT(r->dead[1],
+                 Catch::Contains(R"x("error":"record of 32 bytes exceeds max_record_bytes (20)")x"));
+    REQUIRE_THAT(r->dead[1], !Catch::Contains("payload_truncated"));
+  }
+}
+
+TEST_CASE("executor: a cut payload that ends inside a UTF-8 character stays text in its dead letter",
+          "[executor]") {
+  RawRecord r;
+  r.payload = "ab\xC3\xA9\xE2\x82";  // "abé" and the first two bytes of "€"
+  r.full_size = 100;
+  r.line = 3;
+  auto e = engine::BadRecords::entry_json("j", "", r, "too big", 0);
+  REQUIRE_THAT(e, Catch::Contains("\"payload\":\"ab\xC3\xA9\",\"payload_truncated\":true"));
+  // Not cut: invalid UTF-8 stays whole, as base64.
+  r.full_size = -1;
+  e = engine::BadRecords::entry_json("j", "", r, "bad", 0);
+  REQUIRE_THAT(e, Catch::Contains("\"payload_base64\":\"YWLDqeKC\""));
+  REQUIRE_THAT(e, !Catch::Contains("payload_truncated"));
 }
 
 TEST_CASE("executor: on_error stop ends the job with exit code 1 and names the record", "[executor]") {

@@ -14,6 +14,7 @@ namespace weir::testing {
 struct InputRecord {
   std::string payload;
   uint32_t stream = 0;
+  int64_t full_size = -1;  // RawRecord::full_size: the payload is a cut line of this many bytes
 };
 
 // A bounded source that delivers its records in order.
@@ -28,6 +29,7 @@ class VectorSource : public Source {
       RawRecord r;
       r.payload = records_[next_].payload;
       r.stream = records_[next_].stream;
+      r.full_size = records_[next_].full_size;
       r.line = static_cast<int64_t>(next_ + 1);
       ++next_;
       ++n;
