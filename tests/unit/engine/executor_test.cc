@@ -541,7 +541,7 @@ std::vector<std::string> last_totals(const MemorySink& sink) {
 }  // namespace
 
 TEST_CASE(
-    "executor: the batch loop reads on while a checkpoint is written; exactly-once sinks commit a batch "
+    "executor: the batch loop reads on while a checkpoint is written, and exactly-once sinks commit a batch "
     "only once its checkpoint is durable",
     "[executor][checkpoint]") {
   CheckpointLog log;
@@ -638,7 +638,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "executor: a checkpoint that cannot be written (disk full) is retried with the source paused; "
+    "executor: a checkpoint that cannot be written (disk full) is retried with the source paused, and "
     "nothing is committed until it is written",
     "[executor][checkpoint]") {
   CheckpointLog log;
