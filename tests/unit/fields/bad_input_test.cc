@@ -79,7 +79,7 @@ TEST_CASE("bad input: invalid UTF-8 in a string and in a key", "[fields]") {
   CHECK(r.slots[1] == Value::string("\xE5\x90\x8D\xE5\x89\x8D \xF0\x9F\x98\x8B"));
 }
 
-TEST_CASE("bad input: escaped \\u0000 is kept, a raw NUL byte is malformed", "[fields]") {
+TEST_CASE("bad input: an escaped NUL (u0000) is kept, a raw NUL byte is malformed", "[fields]") {
   auto r = run(kFields, R"({"s":"a\u0000b"})");
   REQUIRE(r.ok);
   CHECK(r.slots[1].as_string() == std::string("a\0b", 3));
