@@ -112,6 +112,14 @@ bool eval_group(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s, 
   for (size_t a = 0; a < plan.agg_args.size(); ++a) {
     if (plan.agg_args[a] && !expr::eval(plan.agg_args[a], slots, s.args[a], error)) return false;
   }
+  // sum()/avg() add numbers (spec §5, §10): a value of another type makes the record bad. One type test per
+  // argument whose type is not known to be numeric (none for a typed int or float field).
+  for (const auto& n : plan.numeric_args) {
+    const Value& v = s.args[n.agg];
+    if (v.is_null() || v.type() == Type::Int || v.type() == Type::Float) continue;
+    error = n.text + ": expects a number, got " + std::string(type_name(v.type()));
+    return false;
+  }
   return true;
 }
 

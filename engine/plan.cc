@@ -121,6 +121,13 @@ class Compiler {
       }
       for (const auto& a : o.aggregate) {
         op.agg_args.push_back(compile_node(a.arg, own, "aggregate '" + a.column + "'", o.name));
+        if ((a.kind == config::AggKind::Sum || a.kind == config::AggKind::Avg) && a.arg) {
+          Type t = expr::static_type(*a.arg, [&](const std::string& n) {
+            int s = own.find(n);
+            return s >= 0 ? plan_.slots[s].type : Type::Null;
+          });
+          if (t != Type::Int && t != Type::Float) op.numeric_args.push_back({op.agg_args.size() - 1, a.text});
+        }
         op.window.aggs.push_back(a.kind);
         cols.push_back({a.column, agg_type(a, own)});
       }
