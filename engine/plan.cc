@@ -159,7 +159,10 @@ class Compiler {
       for (int s : op.row_slots) cols.push_back({plan_.slots[s].name, plan_.slots[s].type});
     }
     for (size_t i = 0; i < cols.size(); ++i) row.names[cols[i].name] = static_cast<int>(i);
-    if (op.aggregating) op.having = compile_in(o.having, row, "having", o.name);
+    if (op.aggregating) {
+      op.having = compile_in(o.having, row, "having", o.name);
+      op.having_text = o.having.text;
+    }
     for (const auto& ob : o.order_by) {
       int c = row.find(ob.column);
       if (c < 0) {
@@ -177,7 +180,8 @@ class Compiler {
         continue;
       }
       op.hidden_of_sink.push_back(static_cast<int>(op.hidden.size()));
-      op.hidden.push_back({compile_in(*k->key, op.aggregating ? row : own, "kafka key", o.name)});
+      op.hidden.push_back(
+          {compile_in(*k->key, op.aggregating ? row : own, "kafka key", o.name), k->key->text});
     }
     plan_.outputs.push_back(std::move(op));
   }

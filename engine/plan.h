@@ -27,6 +27,7 @@ struct Slot {
 // A hidden column appended after an output's visible columns (e.g. a Kafka sink's message key).
 struct HiddenColumn {
   expr::Compiled expr;  // over the record (pass-through outputs) or over the row (aggregating outputs)
+  std::string text;     // as written, for errors
 };
 
 struct OutputPlan {
@@ -54,6 +55,7 @@ struct OutputPlan {
   std::vector<NumericArg> numeric_args;
   window::Plan window;
   expr::Compiled having;                       // over the row
+  std::string having_text;                     // as written, for errors
   std::vector<std::pair<int, bool>> order_by;  // row column, descending
   std::optional<int64_t> limit;
   // pass-through outputs: the record slots that make a row, in column order

@@ -208,6 +208,68 @@ outputs:
   CHECK(r->sinks[0]->batches.empty());
 }
 
+TEST_CASE("executor: a having that fails on a row drops it, logs and counts it, with stop the job stops",
+          "[executor]") {
+  const std::string outputs = R"(
+fields: { k: k }
+outputs:
+  - name: g
+    group_by: [k]
+    aggregate: { n: count(), f: first(k) }
+    having: "f > 1"
+    to: console
+  - name: top
+    group_by: [k]
+    aggregate: { n: count(), f: first(k) }
+    having: "f > 1"
+    order_by: [n desc]
+    limit: 5
+    to: console
+)";
+  auto in = lines({R"({"k":"a"})", R"({"k":2})"});
+  auto r = run_job(std::string(kHeader) + outputs, in);
+  REQUIRE(r->rc == 0);
+  const std::vector<std::string> kept{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z",2,1,2])"};
+  CHECK(r->sinks[0]->rows() == kept);
+  CHECK(r->sinks[1]->rows() == kept);  // having applied while the state selects the first N rows
+  auto& m = r->executor->metrics();
+  CHECK(m.outputs[0]->row_errors == 1);
+  CHECK(m.outputs[1]->row_errors == 1);
+  CHECK(m.bad == 0);  // a row is not a record
+
+  auto stopped = run_job(std::string(kHeader) + "on_error: { action: stop }\n" + outputs, in);
+  REQUIRE(stopped->rc == 1);
+  CHECK_THAT(stopped->error, Catch::Contains("output 'g': having \"f > 1\": "));
+  CHECK_THAT(stopped->error, Catch::Contains(R"(the row {"window_start":"2017-01-11T15:34:00.000Z",)"));
+  CHECK_THAT(stopped->error, Catch::Contains("(on_error.action is stop)"));
+  CHECK(stopped->sinks[0]->batches.empty());  // no sink gets the batch
+  CHECK(stopped->sinks[1]->batches.empty());
+}
+
+TEST_CASE("executor: a Kafka key that fails on an aggregated row gives a null key, logged and counted",
+          "[executor]") {
+  const std::string body = R"(
+fields: { k: k }
+outputs:
+  - name: g
+    group_by: [k]
+    aggregate: { n: count(), f: first(k) }
+    to: { kafka: { brokers: "localhost:9092", topic: t, key: "f + 1" } }
+)";
+  auto in = lines({R"({"k":"a"})", R"({"k":2})"});
+  auto r = run_job(std::string(kHeader) + body, in);
+  REQUIRE(r->rc == 0);
+  CHECK(
+      r->sinks[0]->rows() ==
+      std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z",2,1,2,3])",
+                               R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z","a",1,"a",null])"});
+  CHECK(r->executor->metrics().outputs[0]->row_errors == 1);
+  auto stopped = run_job(std::string(kHeader) + "on_error: { action: stop }\n" + body, in);
+  REQUIRE(stopped->rc == 1);
+  CHECK_THAT(stopped->error, Catch::Contains("output 'g': kafka key \"f + 1\": "));
+  CHECK(stopped->sinks[0]->batches.empty());
+}
+
 TEST_CASE("executor: where, explode, select and pass-through rows", "[executor]") {
   auto r = run_job(std::string(kHeader) + R"(
 fields: { text: text, lang: { path: lang, default: und } }
