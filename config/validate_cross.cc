@@ -176,13 +176,16 @@ class Checker {
     check(e, what, local_types);
   }
 
+  // The declared type of a name in an expression: Type::Null when unknown (type any, implicit fields).
+  Type type_of(const std::string& n, const std::map<std::string, Type>& local_types) const {
+    if (auto it = local_types.find(n); it != local_types.end()) return it->second;
+    if (const Field* f = declared(n)) return f->implicit ? Type::Null : value_type_of(f->type);
+    if (const Meta* m = find_meta(n)) return m->type;
+    return Type::Null;
+  }
+
   void check(const Expr& e, std::string_view what, const std::map<std::string, Type>& local_types) {
-    auto type_of = [&](const std::string& n) -> Type {
-      if (auto it = local_types.find(n); it != local_types.end()) return it->second;
-      if (const Field* f = declared(n)) return f->implicit ? Type::Null : value_type_of(f->type);
-      if (const Meta* m = find_meta(n)) return m->type;
-      return Type::Null;
-    };
+    auto type_of = [&](const std::string& n) { return this->type_of(n, local_types); };
     std::optional<expr::ParseError> err;
     try {
       err = expr::check(*e.node, type_of);
@@ -216,6 +219,7 @@ class Checker {
       if (a.arg) {
         Expr e{a.arg, a.text, a.loc, a.col_base};
         expression(e, fmt::format("aggregate '{}'", a.column), local, local_types, o);
+        numeric_argument(a, e, local_types);
       }
     if (!o.aggregating() && !o.aggregate_written) {  // a bad aggregate entry is reported by itself
       if (!o.group_by.empty()) ctx_.error(o.loc, fmt::format("{}: group_by needs aggregate:", on));
@@ -227,6 +231,20 @@ class Checker {
                                on));
     }
     columns(o, on, local);
+  }
+
+  // sum() and avg() add numbers (spec §5): an argument whose type is known before running and is not a
+  // number (string, bool, time, list) is an error. An argument of unknown type (type any, a path, a select
+  // name) is checked per record instead: a non-numeric value makes the record bad (docs/semantics.md).
+  void numeric_argument(const Aggregate& a, const Expr& e, const std::map<std::string, Type>& local_types) {
+    if (a.kind != AggKind::Sum && a.kind != AggKind::Avg) return;
+    Type t = expr::static_type(*a.arg, [&](const std::string& n) { return type_of(n, local_types); });
+    if (t == Type::Null || t == Type::Int || t == Type::Float) return;
+    std::string_view fn = a.kind == AggKind::Sum ? "sum" : "avg";
+    ctx_.error(expr_loc(e, a.arg->col),
+               fmt::format("aggregate '{}': {}() expects a number, got {} (column {} of \"{}\"){}", a.column,
+                           fn, type_name(t), a.arg->col, e.text,
+                           t == Type::String ? "; to_float() converts a numeric string" : ""));
   }
 
   void explode(Output& o) {

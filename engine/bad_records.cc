@@ -106,19 +106,30 @@ std::string BadRecords::entry_json(const std::string& job, const std::string& ou
   return s;
 }
 
-void BadRecords::log_rate_limited(const RawRecord& r, const std::string& output, const std::string& error) {
+bool BadRecords::may_log() {
   auto now = std::chrono::steady_clock::now();
   if (now - window_start_ > std::chrono::seconds(10)) {
     if (suppressed_ > 0) {
       log::get("engine")->warn("Job '{}': {} more bad records in the last 10 s were not logged one by one.",
                                job_, suppressed_);
     }
+    if (suppressed_rows_ > 0) {
+      log::get("engine")->warn(
+          "Job '{}': {} more row errors (having, kafka key) in the last 10 s were not logged one by one.",
+          job_, suppressed_rows_);
+    }
     window_start_ = now;
     logged_in_window_ = 0;
     suppressed_ = 0;
+    suppressed_rows_ = 0;
   }
-  if (logged_in_window_ < 10) {
-    ++logged_in_window_;
+  if (logged_in_window_ >= 10) return false;
+  ++logged_in_window_;
+  return true;
+}
+
+void BadRecords::log_rate_limited(const RawRecord& r, const std::string& output, const std::string& error) {
+  if (may_log()) {
     if (output.empty()) {
       log::get("engine")->warn("Job '{}': bad record at {}: {}.", job_, describe_position(r), error);
     } else {
@@ -142,6 +153,20 @@ bool BadRecords::bad(const RawRecord& r, const std::string& output, const std::s
     Status s = dlq_->write(entry_json(job_, output, r, error, wall_ms()));
     if (!s.is_ok() && dlq_error_.is_ok()) dlq_error_ = s;
   }
+  return true;
+}
+
+bool BadRecords::row_error(const std::string& output, const std::string& error, uint64_t unlisted) {
+  if (cfg_.action == config::OnError::Action::Stop) {
+    stop_reason_ = fmt::format("output '{}': {} (on_error.action is stop)", output, error);
+    return false;
+  }
+  if (may_log()) {
+    log::get("engine")->warn("Job '{}', output '{}': {}.", job_, output, error);
+  } else {
+    ++suppressed_rows_;
+  }
+  suppressed_rows_ += unlisted;
   return true;
 }
 

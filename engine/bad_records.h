@@ -20,6 +20,11 @@ class BadRecords {
   // A bad record (output empty: the whole record, e.g. it does not decode). Returns false when the job
   // must stop (on_error.action: stop); `stop_reason` then says why.
   bool bad(const RawRecord& r, const std::string& output, const std::string& error);
+  // An expression over a result row failed (`having`, a Kafka sink's `key` on an aggregating output): there
+  // is no record to dead-letter. Logged (rate-limited like bad records); returns false when the job must stop
+  // (on_error.action: stop), with `stop_reason` set. `unlisted` more such errors were counted but have no
+  // message of their own: they count towards the rate limit's summary line.
+  bool row_error(const std::string& output, const std::string& error, uint64_t unlisted = 0);
   // A late record (event time). Dead-lettered when on_error.late is dead_letter.
   void late(const RawRecord& r, const std::string& output, int64_t event_ms, int64_t watermark_ms);
 
@@ -39,6 +44,9 @@ class BadRecords {
 
  private:
   void log_rate_limited(const RawRecord& r, const std::string& output, const std::string& error);
+  // Starts a new 10 s window when the last one is over (logging the summary of what it did not log); true
+  // when a line may be logged now.
+  bool may_log();
 
   std::string job_;
   config::OnError cfg_;
@@ -49,6 +57,7 @@ class BadRecords {
   std::chrono::steady_clock::time_point window_start_{};
   int logged_in_window_ = 0;
   uint64_t suppressed_ = 0;
+  uint64_t suppressed_rows_ = 0;  // row errors not logged one by one
 };
 
 }  // namespace weir::engine

@@ -628,10 +628,23 @@ bool Executor::close_batch(int64_t start_ms, int64_t end_ms, bool end_of_input, 
     fail("dead-letter sink: " + s.message());
     return false;
   }
+  // Every output's rows first: an expression that failed over a row (having, a Kafka key) with on_error stop
+  // stops the job before any sink gets this batch (as a bad record does: the batch is not committed).
+  std::vector<BatchOutput> outs(runners_.size());
   for (size_t o = 0; o < runners_.size(); ++o) {
-    BatchOutput out;
-    out.batch_id = batch_id_;
-    runners_[o].take(start_ms, end_ms, out.emissions);
+    outs[o].batch_id = batch_id_;
+    runners_[o].take(start_ms, end_ms, outs[o].emissions);
+    OutputRunner::RowErrors errs = runners_[o].take_row_errors();
+    if (errs.count == 0) continue;
+    metrics_.outputs[o]->row_errors.fetch_add(errs.count, std::memory_order_relaxed);
+    for (size_t i = 0; i < errs.messages.size() && !stop_on_bad_; ++i) {
+      const uint64_t unlisted = i + 1 == errs.messages.size() ? errs.count - errs.messages.size() : 0;
+      if (!bad_.row_error(runners_[o].plan().name, errs.messages[i], unlisted)) stop_on_bad_ = true;
+    }
+  }
+  if (stop_on_bad_) return false;
+  for (size_t o = 0; o < runners_.size(); ++o) {
+    BatchOutput& out = outs[o];
     size_t rows = 0;
     for (const auto& e : out.emissions) rows += e.rows.size();
     // Best-effort and at-least-once sinks get the rows now; exactly-once sinks after the checkpoint.

@@ -52,10 +52,11 @@ struct DurationHistogram {
 
 struct OutputMetrics {
   std::string name;
-  std::atomic<uint64_t> records{0};  // records that passed `where` (after explode: elements)
-  std::atomic<uint64_t> bad{0};      // records this output could not evaluate
-  std::atomic<uint64_t> late{0};     // event time: records whose windows were all closed
-  std::atomic<uint64_t> rows{0};     // rows written to the sinks
+  std::atomic<uint64_t> records{0};     // records that passed `where` (after explode: elements)
+  std::atomic<uint64_t> bad{0};         // records this output could not evaluate
+  std::atomic<uint64_t> late{0};        // event time: records whose windows were all closed
+  std::atomic<uint64_t> rows{0};        // rows written to the sinks
+  std::atomic<uint64_t> row_errors{0};  // result rows whose having or Kafka key expression failed
   std::atomic<uint64_t> sink_retries{0};
   std::atomic<uint64_t> state_groups{0};
   std::atomic<uint64_t> state_bytes{0};

@@ -1,5 +1,7 @@
 #include "engine/output_runner.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "engine/log.h"
@@ -10,6 +12,31 @@ namespace {
 window::Plan with_bounds(window::Plan p) {
   p.bounds = true;  // rows come with window_start, window_end first
   return p;
+}
+
+// A result row as a JSON object, for error messages.
+std::string row_json(const RowSchema& schema, const Row& r) {
+  std::string s = "{";
+  for (size_t i = 0; i < r.size() && i < schema.columns.size(); ++i) {
+    if (i > 0) s += ',';
+    append_json_string(s, schema.columns[i].name);
+    s += ':';
+    r[i].append_json(s);
+  }
+  s += '}';
+  return s;
+}
+
+// `having` over one row: false drops it. An evaluation error drops it too and is noted in `errors`.
+bool having_keeps(const OutputPlan& plan, const Row& r, OutputRunner::RowErrors& errors) {
+  Value v;
+  std::string err;
+  if (!expr::eval(plan.having, r.data(), v, err)) {
+    errors.add(fmt::format("having \"{}\": {}; the row {} is dropped", plan.having_text, err,
+                           row_json(plan.schema, r)));
+    return false;
+  }
+  return expr::is_true(v);
 }
 }  // namespace
 
@@ -22,17 +49,9 @@ OutputRunner::OutputRunner(const OutputPlan& plan)
     for (const auto& [col, desc] : plan.order_by) sel.order.emplace_back(static_cast<size_t>(col), desc);
     sel.limit = static_cast<size_t>(std::max<int64_t>(0, *plan.limit));
     if (plan.having) {
-      const expr::Compiled* having = &plan.having;
-      std::shared_ptr<uint64_t> errors = having_errors_;
-      sel.keep = [having, errors](const Row& r) {
-        Value v;
-        std::string err;
-        if (!expr::eval(*having, r.data(), v, err)) {
-          ++*errors;
-          return false;
-        }
-        return expr::is_true(v);
-      };
+      const OutputPlan* p = &plan;
+      std::shared_ptr<RowErrors> errors = row_errors_;
+      sel.keep = [p, errors](const Row& r) { return having_keeps(*p, r, *errors); };
     }
     state_.select(std::move(sel));
     selected_ = true;
@@ -111,6 +130,14 @@ bool eval_group(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s, 
   }
   for (size_t a = 0; a < plan.agg_args.size(); ++a) {
     if (plan.agg_args[a] && !expr::eval(plan.agg_args[a], slots, s.args[a], error)) return false;
+  }
+  // sum()/avg() add numbers (spec §5, §10): a value of another type makes the record bad. One type test per
+  // argument whose type is not known to be numeric (none for a typed int or float field).
+  for (const auto& n : plan.numeric_args) {
+    const Value& v = s.args[n.agg];
+    if (v.is_null() || v.type() == Type::Int || v.type() == Type::Float) continue;
+    error = n.text + ": expects a number, got " + std::string(type_name(v.type()));
+    return false;
   }
   return true;
 }
@@ -222,14 +249,8 @@ bool OutputRunner::finish_rows(Emission& e) {
   if (selected_) {
     // having → order_by → limit were applied by the state while building the rows.
   } else if (plan_.having) {
-    auto keep = std::remove_if(e.rows.begin(), e.rows.end(), [&](const Row& r) {
-      Value v;
-      if (!expr::eval(plan_.having, r.data(), v, err)) {
-        ++*having_errors_;
-        return true;
-      }
-      return !expr::is_true(v);
-    });
+    auto keep = std::remove_if(e.rows.begin(), e.rows.end(),
+                               [&](const Row& r) { return !having_keeps(plan_, r, *row_errors_); });
     e.rows.erase(keep, e.rows.end());
   }
   if (!plan_.order_by.empty() && !selected_) {
@@ -246,13 +267,26 @@ bool OutputRunner::finish_rows(Emission& e) {
   if (plan_.limit && e.rows.size() > static_cast<size_t>(*plan_.limit)) e.rows.resize(*plan_.limit);
   if (!plan_.aggregating) return true;  // pass-through rows got their hidden columns per record
   for (Row& r : e.rows) {
+    const size_t visible = r.size();
     for (const auto& h : plan_.hidden) {
       Value v;
-      if (!expr::eval(h.expr, r.data(), v, err)) v = Value();
+      if (!expr::eval(h.expr, r.data(), v, err)) {
+        // The row still goes to every sink; this sink's message gets a null key.
+        Row shown(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(visible));
+        row_errors_->add(fmt::format("kafka key \"{}\": {}; the row {} is written with a null key", h.text,
+                                     err, row_json(plan_.schema, shown)));
+        v = Value();
+      }
       r.push_back(std::move(v));
     }
   }
   return true;
+}
+
+OutputRunner::RowErrors OutputRunner::take_row_errors() {
+  RowErrors e = std::move(*row_errors_);
+  *row_errors_ = RowErrors();
+  return e;
 }
 
 void OutputRunner::take(int64_t batch_start_ms, int64_t batch_end_ms, std::vector<Emission>& out) {

@@ -57,9 +57,22 @@ class OutputRunner {
   }
   int64_t next_window_end() const;
 
+  // Expressions evaluated over result rows that failed (spec §10 for `having` and a Kafka sink's `key` on an
+  // aggregating output; there is no record to make bad): how many, and the first few messages.
+  struct RowErrors {
+    static constexpr size_t kMaxMessages = 10;
+    uint64_t count = 0;
+    std::vector<std::string> messages;  // at most kMaxMessages
+    void add(std::string msg) {
+      ++count;
+      if (messages.size() < kMaxMessages) messages.push_back(std::move(msg));
+    }
+  };
+  // The row errors since the last call (advance() and take() make them); resets them.
+  RowErrors take_row_errors();
+
   const OutputPlan& plan() const { return plan_; }
   window::State& state() { return state_; }
-  uint64_t having_errors() const { return *having_errors_; }
 
  private:
   Outcome add_one(Value* slots, int64_t t_ms, std::string& error);
@@ -72,7 +85,7 @@ class OutputRunner {
   // Reused per record (no allocation in steady state).
   Scratch scratch_;
   // Shared with the state's row selection (which evaluates having when a limit applies).
-  std::shared_ptr<uint64_t> having_errors_ = std::make_shared<uint64_t>(0);
+  std::shared_ptr<RowErrors> row_errors_ = std::make_shared<RowErrors>();
   // Quiet windows the state skipped (window::State::skipped_windows) that were logged; kNotYet until the
   // first advance(), which starts from the restored count.
   static constexpr uint64_t kNotYet = UINT64_MAX;

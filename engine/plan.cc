@@ -121,6 +121,13 @@ class Compiler {
       }
       for (const auto& a : o.aggregate) {
         op.agg_args.push_back(compile_node(a.arg, own, "aggregate '" + a.column + "'", o.name));
+        if ((a.kind == config::AggKind::Sum || a.kind == config::AggKind::Avg) && a.arg) {
+          Type t = expr::static_type(*a.arg, [&](const std::string& n) {
+            int s = own.find(n);
+            return s >= 0 ? plan_.slots[s].type : Type::Null;
+          });
+          if (t != Type::Int && t != Type::Float) op.numeric_args.push_back({op.agg_args.size() - 1, a.text});
+        }
         op.window.aggs.push_back(a.kind);
         cols.push_back({a.column, agg_type(a, own)});
       }
@@ -152,7 +159,10 @@ class Compiler {
       for (int s : op.row_slots) cols.push_back({plan_.slots[s].name, plan_.slots[s].type});
     }
     for (size_t i = 0; i < cols.size(); ++i) row.names[cols[i].name] = static_cast<int>(i);
-    if (op.aggregating) op.having = compile_in(o.having, row, "having", o.name);
+    if (op.aggregating) {
+      op.having = compile_in(o.having, row, "having", o.name);
+      op.having_text = o.having.text;
+    }
     for (const auto& ob : o.order_by) {
       int c = row.find(ob.column);
       if (c < 0) {
@@ -170,7 +180,8 @@ class Compiler {
         continue;
       }
       op.hidden_of_sink.push_back(static_cast<int>(op.hidden.size()));
-      op.hidden.push_back({compile_in(*k->key, op.aggregating ? row : own, "kafka key", o.name)});
+      op.hidden.push_back(
+          {compile_in(*k->key, op.aggregating ? row : own, "kafka key", o.name), k->key->text});
     }
     plan_.outputs.push_back(std::move(op));
   }

@@ -27,6 +27,7 @@ struct Slot {
 // A hidden column appended after an output's visible columns (e.g. a Kafka sink's message key).
 struct HiddenColumn {
   expr::Compiled expr;  // over the record (pass-through outputs) or over the row (aggregating outputs)
+  std::string text;     // as written, for errors
 };
 
 struct OutputPlan {
@@ -44,8 +45,17 @@ struct OutputPlan {
   bool aggregating = false;
   std::vector<expr::Compiled> keys;      // group_by, in order
   std::vector<expr::Compiled> agg_args;  // per aggregate; empty Compiled for count()
+  // sum()/avg() arguments whose type is not known to be numeric before running (type any, paths, select
+  // names): a non-null value that is not a number makes the record bad. Statically non-numeric arguments
+  // are validation errors.
+  struct NumericArg {
+    size_t agg = 0;    // index into agg_args
+    std::string text;  // the call as written, for errors: "sum(v)"
+  };
+  std::vector<NumericArg> numeric_args;
   window::Plan window;
   expr::Compiled having;                       // over the row
+  std::string having_text;                     // as written, for errors
   std::vector<std::pair<int, bool>> order_by;  // row column, descending
   std::optional<int64_t> limit;
   // pass-through outputs: the record slots that make a row, in column order

@@ -152,6 +152,9 @@ std::string render_prometheus(const std::vector<JobSample>& jobs, const std::vec
              [](const OutputSample& o) { return o.late; });
   per_output("weir_rows_out_total", "counter", "Rows written to the output's sinks.",
              [](const OutputSample& o) { return o.rows; });
+  per_output("weir_output_row_errors_total", "counter",
+             "Result rows whose `having` (row dropped) or Kafka `key` (null key) expression failed.",
+             [](const OutputSample& o) { return o.row_errors; });
   per_output("weir_sink_retries_total", "counter", "Sink writes retried after a transient error.",
              [](const OutputSample& o) { return o.sink_retries; });
   per_output("weir_state_groups", "gauge", "Groups held in the output's window state.",

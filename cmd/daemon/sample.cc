@@ -45,6 +45,7 @@ void fill_sample(const engine::JobMetrics& m, JobSample& out) {
     s.bad = o->bad.load(r);
     s.late = o->late.load(r);
     s.rows = o->rows.load(r);
+    s.row_errors = o->row_errors.load(r);
     s.sink_retries = o->sink_retries.load(r);
     s.state_groups = o->state_groups.load(r);
     s.state_bytes = o->state_bytes.load(r);
@@ -68,6 +69,7 @@ void add_counters(JobSample& into, const JobSample& from) {
       o.bad += f.bad;
       o.late += f.late;
       o.rows += f.rows;
+      o.row_errors += f.row_errors;
       o.sink_retries += f.sink_retries;
       found = true;
     }
@@ -78,6 +80,7 @@ void add_counters(JobSample& into, const JobSample& from) {
       o.bad = f.bad;
       o.late = f.late;
       o.rows = f.rows;
+      o.row_errors = f.row_errors;
       o.sink_retries = f.sink_retries;
       into.outputs.push_back(std::move(o));
     }

@@ -19,6 +19,7 @@ constexpr std::array<JobState, 6> kAllJobStates = {JobState::Starting, JobState:
 struct OutputSample {
   std::string name;
   uint64_t records = 0, bad = 0, late = 0, rows = 0, sink_retries = 0, state_groups = 0, state_bytes = 0;
+  uint64_t row_errors = 0;  // having / Kafka key failures over result rows
 };
 
 struct JobSample {

@@ -173,7 +173,8 @@ void apply(const Layout& l, Part p, const Value* args, uint64_t seq, bool full, 
         break;
       case AggKind::Sum:
       case AggKind::Avg:
-        // Non-numeric inputs are ignored (the executor type-checks arguments beforehand).
+        // Non-numeric inputs are skipped; the executor never passes one (OutputPlan::numeric_args makes
+        // such a record bad before it is added).
         if (s.narrow) {  // fits_apply() held: an int that keeps the sum within int64
           if (a.type() == Type::Int) {
             p.w[s.word] += 1;

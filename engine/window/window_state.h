@@ -15,7 +15,9 @@
 //   record: a sum beyond the int64 range is emitted as a float. Float sums are kept with add/subtract
 //   but recomputed from the pane sums when their rounding-error bound grows past 2^-40 of the sum.
 // - avg(x) -> float: the sum of the numeric inputs over their count.
-// - sum/avg ignore non-numeric inputs (bool, string, time, list): the executor type-checks arguments.
+// - sum/avg skip non-numeric inputs (bool, string, time, list) here, but none reach the state from a job:
+//   validation refuses arguments known not to be numeric, and the executor makes a record whose argument
+//   is not a number bad before anything of it is added (OutputPlan::numeric_args).
 // - min/max by Value::compare (nulls ignored); first/last: the first/last non-null value in arrival
 //   order (add() calls), across panes.
 // - A window with no records (only emitted with emit_empty): count(), count(x), count_distinct -> 0,

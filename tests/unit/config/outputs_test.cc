@@ -114,6 +114,37 @@ TEST_CASE("aggregates: unknown name with did-you-mean, wrong arity, not a call")
   CHECK(a[1].arg != nullptr);
 }
 
+TEST_CASE("aggregates: sum/avg of an argument known not to be a number is an error") {
+  const std::string head =
+      "source: stdin\n"
+      "fields:\n"
+      "  s: { path: s, type: string }\n"
+      "  b: { path: b, type: bool }\n"
+      "  t: { path: t, type: time }\n"
+      "  v: v\n"
+      "outputs:\n";
+  // The error points at the argument: `sum(s)` starts at column 21 of line 9, `s` is its column 5.
+  has_error(head + "  - name: o\n    aggregate: { x: sum(s) }\n    to: console\n", 9, 25,
+            "aggregate 'x': sum() expects a number, got string (column 5 of \"sum(s)\"); to_float()");
+  has_error(head + "  - name: o\n    aggregate: { x: avg(b) }\n    to: console\n", 9, 25,
+            "avg() expects a number, got bool");
+  has_error(head + "  - name: o\n    aggregate: { x: sum(t) }\n    to: console\n", 9, 25,
+            "sum() expects a number, got time");
+  has_error(head + "  - name: o\n    aggregate: { x: \"sum(upper(v))\" }\n    to: console\n", 9, 26,
+            "sum() expects a number, got string");
+  has_error(head + "  - name: o\n    aggregate: { x: sum(_topic) }\n    to: console\n", 9, 25, "got string");
+  has_error(head + "  - name: o\n    aggregate: { x: \"avg('1')\" }\n    to: console\n", 9, 26,
+            "avg() expects a number, got string");
+  // Numbers, conversions and arguments of unknown type (checked per record) are fine; so are the other
+  // aggregates over any type.
+  ok(head +
+     "  - name: o\n    aggregate: { a: sum(v), b: avg(v), c: sum(to_float(s)), d: \"avg(length(s) + 1)\", "
+     "e: sum(_offset), f: sum(path.to.x), g: min(s), h: max(t), i: first(b), j: count_distinct(s) }\n"
+     "    to: console\n");
+  // A select name's type is not known before running.
+  ok(head + "  - name: o\n    select: { u: \"upper(s)\" }\n    aggregate: { x: sum(u) }\n    to: console\n");
+}
+
 TEST_CASE("expression syntax errors point at the character inside the expression") {
   // plain scalar: `where: n > > 1` — the second '>' is column 5 of the expression, file column 16.
   LoadResult r = load(job("  - name: o\n    where: n > > 1\n    to: console\n"));

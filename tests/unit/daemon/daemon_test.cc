@@ -96,7 +96,10 @@ TEST_CASE("counters of earlier runs add up, gauges do not") {
   b.batch_buckets[0] = 3;
   b.batch_count = 3;
   b.outputs.push_back(OutputSample{"o", 60, 0, 1, 20, 0, 8, 800});
+  a.outputs[0].row_errors = 4;
+  b.outputs[0].row_errors = 1;
   add_counters(b, a);
+  CHECK(b.outputs[0].row_errors == 5);
   CHECK(b.records_in == 160);
   CHECK(b.bad == 2);
   CHECK(b.batches == 8);

@@ -193,6 +193,128 @@ outputs:
   REQUIRE(r->sinks[0]->batches.empty());  // the batch holding the bad record is not committed
 }
 
+TEST_CASE("executor: a sum/avg argument that is not a number makes the record bad for that output only",
+          "[executor]") {
+  auto r = run_job(std::string(kHeader) + R"y(
+fields: { v: v, k: k }
+on_error: { action: dead_letter, dead_letter: { file: { path: /dev/null } } }
+outputs:
+  - name: agg
+    aggregate: { s: sum(v), a: avg(v), n: count(), lo: min(v) }
+    to: console
+  - name: other
+    aggregate: { n: count(), f: first(v) }
+    to: console
+  - name: split
+    explode: { field: k, split: ",", as: e }
+    select: { x: "coalesce(to_int(e), e)" }
+    aggregate: { s: sum(x), n: count() }
+    to: console
+)y",
+                   lines({R"({"v":1,"k":"1,2"})", R"({"v":"x","k":"3,y,4"})", R"({"v":2.5,"k":"5"})",
+                          R"({"v":true})", R"({"v":[1]})", R"({"v":"3"})", R"({"v":null,"k":"6"})"}));
+  REQUIRE(r->rc == 0);
+  // Only 1, 2.5 and null count: the string, bool, list and numeric string are bad, so count() is 3 and min
+  // sees numbers only.
+  CHECK(r->sinks[0]->rows() ==
+        std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z",3.5,1.75,3,1])"});
+  // The other output takes every record.
+  CHECK(r->sinks[1]->rows() ==
+        std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z",7,1])"});
+  // "3,y,4": the bad element leaves nothing of the record behind (not 3, not 4).
+  CHECK(r->sinks[2]->rows() ==
+        std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z",14,4])"});
+  auto& m = r->executor->metrics();
+  CHECK(m.bad == 4);  // records bad in some output, each counted once ("x" is bad in two)
+  CHECK(m.outputs[0]->bad == 4);
+  CHECK(m.outputs[1]->bad == 0);
+  CHECK(m.outputs[2]->bad == 1);
+  REQUIRE(r->dead.size() == 5);
+  CHECK_THAT(r->dead[0], Catch::Contains(R"("output":"agg","error":"sum(v): expects a number, got string")"));
+  CHECK_THAT(r->dead[1],
+             Catch::Contains(R"("output":"split","error":"sum(x): expects a number, got string")"));
+  CHECK_THAT(r->dead[2], Catch::Contains("sum(v): expects a number, got bool"));
+  CHECK_THAT(r->dead[3], Catch::Contains("sum(v): expects a number, got list"));
+  CHECK_THAT(r->dead[4],
+             Catch::Contains(R"("error":"sum(v): expects a number, got string","payload":"{\"v\":\"3\"}")"));
+}
+
+TEST_CASE("executor: a non-numeric avg argument with on_error stop stops the job", "[executor]") {
+  auto r = run_job(std::string(kHeader) + R"(
+on_error: { action: stop }
+outputs:
+  - name: all
+    aggregate: { a: avg(v) }
+    to: console
+)",
+                   lines({R"({"v":1})", R"({"v":"two"})"}));
+  REQUIRE(r->rc == 1);
+  CHECK_THAT(r->error, Catch::Contains("line 2, output 'all': avg(v): expects a number, got string"));
+  CHECK(r->sinks[0]->batches.empty());
+}
+
+TEST_CASE("executor: a having that fails on a row drops it, logs and counts it, with stop the job stops",
+          "[executor]") {
+  const std::string outputs = R"(
+fields: { k: k }
+outputs:
+  - name: g
+    group_by: [k]
+    aggregate: { n: count(), f: first(k) }
+    having: "f > 1"
+    to: console
+  - name: top
+    group_by: [k]
+    aggregate: { n: count(), f: first(k) }
+    having: "f > 1"
+    order_by: [n desc]
+    limit: 5
+    to: console
+)";
+  auto in = lines({R"({"k":"a"})", R"({"k":2})"});
+  auto r = run_job(std::string(kHeader) + outputs, in);
+  REQUIRE(r->rc == 0);
+  const std::vector<std::string> kept{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z",2,1,2])"};
+  CHECK(r->sinks[0]->rows() == kept);
+  CHECK(r->sinks[1]->rows() == kept);  // having applied while the state selects the first N rows
+  auto& m = r->executor->metrics();
+  CHECK(m.outputs[0]->row_errors == 1);
+  CHECK(m.outputs[1]->row_errors == 1);
+  CHECK(m.bad == 0);  // a row is not a record
+
+  auto stopped = run_job(std::string(kHeader) + "on_error: { action: stop }\n" + outputs, in);
+  REQUIRE(stopped->rc == 1);
+  CHECK_THAT(stopped->error, Catch::Contains("output 'g': having \"f > 1\": "));
+  CHECK_THAT(stopped->error, Catch::Contains(R"(the row {"window_start":"2017-01-11T15:34:00.000Z",)"));
+  CHECK_THAT(stopped->error, Catch::Contains("(on_error.action is stop)"));
+  CHECK(stopped->sinks[0]->batches.empty());  // no sink gets the batch
+  CHECK(stopped->sinks[1]->batches.empty());
+}
+
+TEST_CASE("executor: a Kafka key that fails on an aggregated row gives a null key, logged and counted",
+          "[executor]") {
+  const std::string body = R"(
+fields: { k: k }
+outputs:
+  - name: g
+    group_by: [k]
+    aggregate: { n: count(), f: first(k) }
+    to: { kafka: { brokers: "localhost:9092", topic: t, key: "f + 1" } }
+)";
+  auto in = lines({R"({"k":"a"})", R"({"k":2})"});
+  auto r = run_job(std::string(kHeader) + body, in);
+  REQUIRE(r->rc == 0);
+  CHECK(
+      r->sinks[0]->rows() ==
+      std::vector<std::string>{R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z",2,1,2,3])",
+                               R"(["2017-01-11T15:34:00.000Z","2017-01-11T15:34:01.000Z","a",1,"a",null])"});
+  CHECK(r->executor->metrics().outputs[0]->row_errors == 1);
+  auto stopped = run_job(std::string(kHeader) + "on_error: { action: stop }\n" + body, in);
+  REQUIRE(stopped->rc == 1);
+  CHECK_THAT(stopped->error, Catch::Contains("output 'g': kafka key \"f + 1\": "));
+  CHECK(stopped->sinks[0]->batches.empty());
+}
+
 TEST_CASE("executor: where, explode, select and pass-through rows", "[executor]") {
   auto r = run_job(std::string(kHeader) + R"(
 fields: { text: text, lang: { path: lang, default: und } }

@@ -180,6 +180,58 @@ TEST_CASE("partial aggregation: extraction fused with aggregation when every out
   }
 }
 
+TEST_CASE("partial aggregation: a sum/avg argument that is not a number is a bad record on both paths",
+          "[pool][partial]") {
+  // `v` has type any: numbers, numeric strings, strings, bools, lists and nulls. A non-number makes the
+  // record bad in the outputs that sum or average it (dead-lettered, nothing of it added), on the parse
+  // threads as on the batch loop; `plain` never sums `v` and takes every record.
+  const char* job = R"yaml(
+batch: 1s
+source: stdin
+fields: { g: g, v: v, parts: parts }
+on_error: { action: dead_letter, dead_letter: { file: { path: /dev/null } } }
+outputs:
+  - name: sums
+    group_by: [g]
+    aggregate: { n: count(), s: sum(v), a: avg(v), lo: min(v), hi: max(v), f: first(v), l: last(v) }
+    to: console
+  - name: plain
+    group_by: [g]
+    aggregate: { n: count(), c: count(v), d: count_distinct(v) }
+    to: console
+  - name: split
+    explode: { field: parts, split: ",", as: p }
+    select: { x: "coalesce(to_int(p), p)" }
+    group_by: [g]
+    aggregate: { n: count(), s: sum(x) }
+    to: console
+)yaml";
+  std::mt19937 rng(11);
+  std::vector<Rec> input;
+  const char* values[] = {"1", "2.5", "-7", "\"x\"", "\"3\"", "true", "[1]", "null", "40", "0.25"};
+  const char* parts[] = {"\"1,2\"", "\"3,y,4\"", "\"5\"", "null", "\",,\""};
+  for (size_t i = 0; i < 6000; ++i) {
+    Rec r = rec("{\"g\":" + std::to_string(rng() % 7) + ",\"v\":" + values[rng() % 10] +
+                ",\"parts\":" + parts[rng() % 5] + "}");
+    r.offset = static_cast<int64_t>(i);
+    input.push_back(std::move(r));
+  }
+  for (size_t per_poll : {size_t(1), size_t(700)}) {
+    Options o;
+    o.per_poll = per_poll;
+    Result one = run(job, input, 1, o);
+    REQUIRE(one.rc == 0);
+    REQUIRE(one.out_bad[0] > 1000);  // about half the records
+    REQUIRE(one.out_bad[1] == 0);
+    REQUIRE(one.out_bad[2] > 500);
+    REQUIRE(one.kept[1] == input.size());
+    REQUIRE(one.kept[0] + one.out_bad[0] == input.size());
+    Result two = run(job, input, 2, o);
+    REQUIRE(two.partial);
+    require_same(one, two);
+  }
+}
+
 TEST_CASE("partial aggregation: only in processing time, without on_error stop, with an aggregating output",
           "[pool][partial]") {
   auto input = make_proc_input(3000, 9);
