@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -237,6 +238,17 @@ std::optional<Checkpoint> decode(std::string_view bytes, std::string& error) {
   return c;
 }
 
+namespace {
+// A field default as the fingerprint has always spelled it. A float is written as fmt's "{}" gives it
+// (2.0 as "2"), not as to_json() (which now writes "2.0"), so that checkpoints made before JSON floats
+// kept their ".0" still match the same job file.
+std::string default_text(const std::optional<Value>& v) {
+  if (!v) return "";
+  if (v->type() == Type::Float && std::isfinite(v->as_float())) return fmt::format("{}", v->as_float());
+  return v->to_json();
+}
+}  // namespace
+
 std::string job_fingerprint(const config::Job& job) {
   std::string s = fmt::format("batch={};decode={};", job.batch_ms, static_cast<int>(job.decode));
   std::visit(
@@ -257,8 +269,7 @@ std::string job_fingerprint(const config::Job& job) {
       job.source.kind);
   for (const auto& f : job.fields) {
     s += fmt::format("field:{}={}:{}:{}:{}:{}:{};", f.name, f.path_text, static_cast<int>(f.type),
-                     f.default_value ? f.default_value->to_json() : "", f.required,
-                     static_cast<int>(f.time_format), f.strftime);
+                     default_text(f.default_value), f.required, static_cast<int>(f.time_format), f.strftime);
   }
   if (job.time.event)
     s += fmt::format("event:{}:{}:{};", job.time.field, job.time.lateness_ms, job.time.idle_ms);

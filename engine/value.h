@@ -72,9 +72,11 @@ class Value {
   static int compare(const Value& a, const Value& b);
   size_t hash() const;
 
-  // Human form for the console: strings unquoted, times RFC 3339 with ms, lists as JSON.
+  // Human form for the console: strings unquoted, times RFC 3339 with ms, floats and lists as JSON
+  // (a whole float keeps its ".0": 2.0), null as "null".
   std::string to_display() const;
-  // JSON text of this value (strings escaped, times as RFC 3339 UTC strings with ms).
+  // JSON text of this value (strings escaped, times as RFC 3339 UTC strings with ms, floats always with
+  // a '.' or an exponent so they read back as floats: 2.0; NaN/Infinity as null).
   std::string to_json() const;
   void append_json(std::string& out) const;
 
@@ -105,6 +107,9 @@ uint64_t hash_bytes(std::string_view s);
 
 std::string format_rfc3339_ms(int64_t epoch_ms);
 void append_rfc3339_ms(std::string& out, int64_t epoch_ms);
+// Appends d to out as a JSON number that reads back as a float: shortest round-trip digits, with ".0"
+// added to a whole number (2.0, -0.0, 1e+300 as is). NaN and ±Infinity have no JSON form: "null".
+void append_json_double(std::string& out, double d);
 // Appends s to out as a JSON string literal (quotes included), escaping as RFC 8259 requires.
 // Invalid UTF-8 bytes are replaced with U+FFFD so the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view s);
