@@ -100,6 +100,15 @@ struct KeyLess {
   bool operator()(const Key& a, const Key& b) const;
 };
 
+// The instants RFC 3339 can write (its year has exactly four digits): 0000-01-01T00:00:00.000Z to
+// 9999-12-31T23:59:59.999Z. A time outside them makes a record bad where it is made (field conversion, time
+// arithmetic, a default), so sinks only ever see times they can write (spec §7).
+constexpr int64_t kMinRfc3339Ms = -62167219200000LL;  // 0000-01-01T00:00:00.000Z
+constexpr int64_t kMaxRfc3339Ms = 253402300799999LL;  // 9999-12-31T23:59:59.999Z
+constexpr bool time_in_rfc3339_range(int64_t epoch_ms) {
+  return epoch_ms >= kMinRfc3339Ms && epoch_ms <= kMaxRfc3339Ms;
+}
+
 // Formats epoch milliseconds as RFC 3339 UTC with milliseconds: 2017-01-11T15:34:00.000Z.
 // The hash of a string's bytes, as Value::hash() gives it for a string (group tables hash stored keys with
 // it without building a Value). Deterministic: the same in every process and on every run.
