@@ -3,6 +3,7 @@
 
 #include "config/internal.h"
 #include "config/schema.h"
+#include "engine/fields/extract.h"
 
 namespace weir::config {
 
@@ -61,9 +62,24 @@ std::optional<Value> typed_default(Ctx& ctx, const YAML::Node& n, const Field& f
       if (*text != "true" && *text != "false") return bad("true or false");
       return Value::boolean(*text == "true");
     case FieldType::Time: {
-      int64_t i;
-      if (!parse_int(*text, i)) return bad("a time in epoch milliseconds");
-      return Value::time(i);
+      // Read in the field's own format, as the same text found in a document would be (spec §4:
+      // the default stands in for the missing value). epoch_ms/epoch_s take a number (quoted or not);
+      // rfc3339 and strftime take the text, so `default: 0` on an rfc3339 field is refused.
+      int64_t ms = 0;
+      if (!fields::parse_time(Value::string(*text), f.time_format, f.strftime, ms)) {
+        switch (f.time_format) {
+          case TimeFormat::EpochMs:
+            return bad("a time in epoch milliseconds (format epoch_ms), e.g. 1484148840000");
+          case TimeFormat::EpochS:
+            return bad("a time in epoch seconds (format epoch_s), e.g. 1484148840");
+          case TimeFormat::Rfc3339:
+            return bad("an RFC 3339 time (the field's format is rfc3339), e.g. 2017-01-11T15:34:00Z");
+          case TimeFormat::Strftime:
+            return bad(fmt::format("a time in the field's format \"{}\"", f.strftime));
+        }
+      }
+      if (!time_in_rfc3339_range(ms)) return bad("a time in years 0000 to 9999");
+      return Value::time(ms);
     }
   }
   return v;
@@ -111,22 +127,26 @@ std::vector<Field> parse_fields(Ctx& ctx, const YAML::Node& n) {
       }
       if (auto t = r.choice("type")) f.type = field_type_from(*t);
       if (auto req = r.boolean("required")) f.required = *req;
-      if (r.has("default") && !r.node("default").IsNull())
-        f.default_value = typed_default(ctx, r.node("default"), f);
+      bool format_ok = true;
       if (r.has("format")) {
         auto fmt_text = r.str("format");
+        format_ok = false;
         if (f.type != FieldType::Time) {
           ctx.error(r.loc("format"), fmt::format("field '{}': format applies to type time only", f.name));
         } else if (fmt_text) {
           if (*fmt_text == "rfc3339") {
             f.time_format = TimeFormat::Rfc3339;
+            format_ok = true;
           } else if (*fmt_text == "epoch_ms") {
             f.time_format = TimeFormat::EpochMs;
+            format_ok = true;
           } else if (*fmt_text == "epoch_s") {
             f.time_format = TimeFormat::EpochS;
+            format_ok = true;
           } else if (fmt_text->find('%') != std::string::npos) {
             f.time_format = TimeFormat::Strftime;
             f.strftime = *fmt_text;
+            format_ok = true;
           } else {
             ctx.error(r.loc("format"),
                       fmt::format("field '{}': format '{}' is not rfc3339, epoch_ms, epoch_s or a strftime "
@@ -135,6 +155,10 @@ std::vector<Field> parse_fields(Ctx& ctx, const YAML::Node& n) {
           }
         }
       }
+      // After `format`: a time default is read in the field's format.
+      // (A format that is refused has its own error; its default is not read in a format it does not have.)
+      if (r.has("default") && !r.node("default").IsNull() && (format_ok || f.type != FieldType::Time))
+        f.default_value = typed_default(ctx, r.node("default"), f);
     } else {
       ctx.error(v, fmt::format("field '{}' must be a path or a map, got {}", f.name, describe(v)));
       continue;

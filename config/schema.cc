@@ -158,7 +158,18 @@ std::vector<SectionDecl> build() {
             "Declared type; a value that does not convert makes the record bad.",
             false,
             {"string", "int", "float", "bool", "time", "any"}},
-           {"default", K::Other, "", "Used when the path is missing or null.", false, {}, 0, 0, "scalar"},
+           {"default",
+            K::Other,
+            "",
+            "Used when the path is missing or null; of the field's type. A `time` default is read in the "
+            "field's "
+            "`format` (epoch_s: `1484148840`, rfc3339: `\"2017-01-11T15:34:00Z\"`) and lies in years "
+            "0000-9999.",
+            false,
+            {},
+            0,
+            0,
+            "scalar"},
            {"required", K::Bool, "false", "Missing/null makes the record bad."},
            {"format", K::String, "rfc3339", "Time format: epoch_ms, epoch_s, rfc3339 or a strftime pattern."},
        }},

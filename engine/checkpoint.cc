@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -240,6 +241,15 @@ std::optional<Checkpoint> decode(std::string_view bytes, std::string& error) {
 
 namespace {
 
+// A field default as the fingerprint has always spelled it. A float is written as fmt's "{}" gives it
+// (2.0 as "2"), not as to_json() (which now writes "2.0"), so that checkpoints made before JSON floats
+// kept their ".0" still match the same job file.
+std::string default_text(const std::optional<Value>& v) {
+  if (!v) return "";
+  if (v->type() == Type::Float && std::isfinite(v->as_float())) return fmt::format("{}", v->as_float());
+  return v->to_json();
+}
+
 // What every fingerprint version hashes first: batch, decode and the source.
 std::string job_head(const config::Job& job) {
   std::string s = fmt::format("batch={};decode={};", job.batch_ms, static_cast<int>(job.decode));
@@ -264,8 +274,7 @@ std::string job_head(const config::Job& job) {
 
 std::string field_text(const config::Field& f) {
   return fmt::format("field:{}={}:{}:{}:{}:{}:{};", f.name, f.path_text, static_cast<int>(f.type),
-                     f.default_value ? f.default_value->to_json() : "", f.required,
-                     static_cast<int>(f.time_format), f.strftime);
+                     default_text(f.default_value), f.required, static_cast<int>(f.time_format), f.strftime);
 }
 
 std::string time_text(const config::Job& job) {

@@ -521,16 +521,27 @@ void Executor::handle(const RawRecord& r, Chunk* chunk, size_t i) {
   int64_t t = batch_start_ms_;
   if (job_.time.event) {
     const Value& ev = slots_[plan_.event_slot];
+    // A numeric event time becomes window bounds, which are written as RFC 3339 times (spec §7).
+    auto event_out_of_range = [&] {
+      return fmt::format("event time field '{}' ({}) is a time out of range (years 0000 to 9999)",
+                         job_.time.field, ev.to_display());
+    };
     switch (ev.type()) {
       case Type::Time:
         t = ev.as_time();
         break;
       case Type::Int:
         t = ev.as_int();
+        if (!time_in_rfc3339_range(t)) return reject(r, event_out_of_range());
         break;
-      case Type::Float:
-        t = static_cast<int64_t>(ev.as_float());
+      case Type::Float: {
+        // Checked before the cast (a double beyond int64 would not convert).
+        const double d = ev.as_float();
+        if (!(d >= double(kMinRfc3339Ms) && d <= double(kMaxRfc3339Ms)))
+          return reject(r, event_out_of_range());
+        t = static_cast<int64_t>(d);
         break;
+      }
       case Type::Null:
         return reject(r, fmt::format("event time field '{}' is missing", job_.time.field));
       default:

@@ -18,7 +18,10 @@ void fill_meta(const JobPlan& plan, const RawRecord& r, Value* slots) {
       slots[ms[kKey]].set_null();
     }
   }
-  if (mu[kTimestamp]) slots[ms[kTimestamp]] = r.timestamp_ms >= 0 ? Value::time(r.timestamp_ms) : Value();
+  // No timestamp (-1), or one RFC 3339 cannot write (after year 9999; docs/semantics.md): null.
+  if (mu[kTimestamp])
+    slots[ms[kTimestamp]] =
+        r.timestamp_ms >= 0 && r.timestamp_ms <= kMaxRfc3339Ms ? Value::time(r.timestamp_ms) : Value();
   if (mu[kFile]) slots[ms[kFile]] = r.file.empty() ? Value() : Value::string(r.file);
   if (mu[kLine]) slots[ms[kLine]] = r.line >= 0 ? Value::integer(r.line) : Value();
   if (mu[kRaw]) slots[ms[kRaw]].set_string(r.payload);

@@ -317,6 +317,18 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+void append_json_double(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";  // JSON has no NaN/Infinity
+    return;
+  }
+  // Shortest round-trip digits; a whole number gets ".0" so that it reads back as a float
+  // (2.0, -0.0), not as the int 2. An exponent (1e+300) already marks a float.
+  const size_t start = out.size();
+  fmt::format_to(std::back_inserter(out), "{}", d);
+  if (out.find_first_of(".e", start) == std::string::npos) out += ".0";
+}
+
 void Value::append_json(std::string& out) const {
   switch (type()) {
     case Type::Null:
@@ -328,15 +340,9 @@ void Value::append_json(std::string& out) const {
     case Type::Int:
       fmt::format_to(std::back_inserter(out), "{}", as_int());
       break;
-    case Type::Float: {
-      double d = as_float();
-      if (!std::isfinite(d)) {
-        out += "null";  // JSON has no NaN/Infinity
-      } else {
-        fmt::format_to(std::back_inserter(out), "{}", d);
-      }
+    case Type::Float:
+      append_json_double(out, as_float());
       break;
-    }
     case Type::String:
       append_json_string(out, as_string());
       break;

@@ -72,9 +72,11 @@ class Value {
   static int compare(const Value& a, const Value& b);
   size_t hash() const;
 
-  // Human form for the console: strings unquoted, times RFC 3339 with ms, lists as JSON.
+  // Human form for the console: strings unquoted, times RFC 3339 with ms, floats and lists as JSON
+  // (a whole float keeps its ".0": 2.0), null as "null".
   std::string to_display() const;
-  // JSON text of this value (strings escaped, times as RFC 3339 UTC strings with ms).
+  // JSON text of this value (strings escaped, times as RFC 3339 UTC strings with ms, floats always with
+  // a '.' or an exponent so they read back as floats: 2.0; NaN/Infinity as null).
   std::string to_json() const;
   void append_json(std::string& out) const;
 
@@ -98,6 +100,15 @@ struct KeyLess {
   bool operator()(const Key& a, const Key& b) const;
 };
 
+// The instants RFC 3339 can write (its year has exactly four digits): 0000-01-01T00:00:00.000Z to
+// 9999-12-31T23:59:59.999Z. A time outside them makes a record bad where it is made (field conversion, time
+// arithmetic, a default), so sinks only ever see times they can write (spec §7).
+constexpr int64_t kMinRfc3339Ms = -62167219200000LL;  // 0000-01-01T00:00:00.000Z
+constexpr int64_t kMaxRfc3339Ms = 253402300799999LL;  // 9999-12-31T23:59:59.999Z
+constexpr bool time_in_rfc3339_range(int64_t epoch_ms) {
+  return epoch_ms >= kMinRfc3339Ms && epoch_ms <= kMaxRfc3339Ms;
+}
+
 // Formats epoch milliseconds as RFC 3339 UTC with milliseconds: 2017-01-11T15:34:00.000Z.
 // The hash of a string's bytes, as Value::hash() gives it for a string (group tables hash stored keys with
 // it without building a Value). Deterministic: the same in every process and on every run.
@@ -105,6 +116,9 @@ uint64_t hash_bytes(std::string_view s);
 
 std::string format_rfc3339_ms(int64_t epoch_ms);
 void append_rfc3339_ms(std::string& out, int64_t epoch_ms);
+// Appends d to out as a JSON number that reads back as a float: shortest round-trip digits, with ".0"
+// added to a whole number (2.0, -0.0, 1e+300 as is). NaN and ±Infinity have no JSON form: "null".
+void append_json_double(std::string& out, double d);
 // Appends s to out as a JSON string literal (quotes included), escaping as RFC 8259 requires.
 // Invalid UTF-8 bytes are replaced with U+FFFD so the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view s);

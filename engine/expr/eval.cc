@@ -299,6 +299,8 @@ struct Ev {
         break;
     }
     if (over) return fail(n, "int overflow");
+    // A time must stay writable as RFC 3339 (spec §7): outside years 0000-9999 the record is bad (§10).
+    if (as_time && !time_in_rfc3339_range(r)) return fail(n, "time out of range (years 0000 to 9999)");
     tmp = as_time ? Value::time(r) : Value::integer(r);
     return &tmp;
   }

@@ -8,7 +8,7 @@
 //   float   any JSON number or numeric string (finite)
 //   bool    true/false, or the strings "true"/"false" (any case)
 //   time    per format: rfc3339 / strftime from strings; epoch_ms / epoch_s from numbers or
-//           numeric strings
+//           numeric strings; an instant outside years 0000-9999 (which RFC 3339 cannot write): bad
 // null never reaches here: it is treated as missing by the extractor.
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -274,6 +274,8 @@ bool convert(const config::Field& f, const Raw& r, Value& out, std::string& scra
         ok = parse_epoch_number(r.text, f.time_format, ms);
       }
       if (!ok) return fail_type(f, r, error);
+      // Sinks write times as RFC 3339, whose year has four digits (spec §7).
+      if (!time_in_rfc3339_range(ms)) return fail(f, r, "is a time out of range (years 0000 to 9999)", error);
       out = Value::time(ms);
       return true;
     }

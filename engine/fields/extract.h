@@ -30,7 +30,8 @@ class Extractor {
   // Conversions (see convert.cc): any: string/int/float/bool, array -> list, object -> compact JSON text,
   // integer beyond int64 -> float; string: numbers -> their JSON text, bools -> "true"/"false",
   // object/array -> bad; int: JSON integers and integral strings (4.0 is bad); float: numbers and
-  // numeric strings; bool: true/false and "true"/"false"; time: per format. null = missing.
+  // numeric strings; bool: true/false and "true"/"false"; time: per format, within years 0000-9999 (RFC 3339
+  // cannot write others). null = missing.
   // `[*]` gives a list of the converted elements (elements lacking the rest of the path are left
   // out); nested `[*]` flattens. Duplicate keys: the last wins. Lone \u surrogates -> U+FFFD.
   //

@@ -64,6 +64,34 @@ TEST_CASE("value: JSON text escapes and replaces invalid UTF-8", "[value]") {
   REQUIRE(Value::list({Value::integer(1), Value()}).to_json() == "[1,null]");
 }
 
+TEST_CASE("value: a float's JSON text always reads back as a float", "[value]") {
+  // Shortest round-trip digits, and a whole number keeps a ".0" (spec §5: avg, a float sum and a
+  // `type: float` field are floats; a JSON reader must not get the int 2).
+  CHECK(Value::real(2.0).to_json() == "2.0");
+  CHECK(Value::real(-3.0).to_json() == "-3.0");
+  CHECK(Value::real(0.0).to_json() == "0.0");
+  CHECK(Value::real(-0.0).to_json() == "-0.0");
+  CHECK(Value::real(1e15).to_json() == "1000000000000000.0");
+  CHECK(Value::real(1e300).to_json() == "1e+300");
+  CHECK(Value::real(-2.5e-7).to_json() == "-2.5e-07");
+  CHECK(Value::real(0.1).to_json() == "0.1");
+  CHECK(Value::real(1.0 / 3).to_json() == "0.3333333333333333");
+  CHECK(Value::real(2.0).to_display() == "2.0");
+  CHECK(Value::list({Value::real(1.0), Value::integer(1)}).to_json() == "[1.0,1]");
+  // JSON has no NaN or Infinity: null.
+  CHECK(Value::real(std::nan("")).to_json() == "null");
+  CHECK(Value::real(INFINITY).to_json() == "null");
+  CHECK(Value::real(-INFINITY).to_json() == "null");
+  // Every finite float reads back as the same double.
+  for (double d :
+       {2.0, 1e15, 1e16, 123456789012345680.0, 2.2250738585072014e-308, 1.7976931348623157e308, 0.1, 100.0}) {
+    std::string t = Value::real(d).to_json();
+    INFO(t);
+    CHECK(t.find_first_of(".e") != std::string::npos);
+    CHECK(std::stod(t) == d);
+  }
+}
+
 TEST_CASE("value: a string's hash is hash_bytes of its bytes, and every byte of it counts", "[value]") {
   // Group tables hash a stored key's bytes with hash_bytes() and a looked-up key with Value::hash(): they
   // must agree. And a change in any one byte, at any length (the short forms read 1-3 bytes, two 4-byte or

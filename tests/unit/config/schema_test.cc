@@ -8,6 +8,56 @@ using namespace weir::config::test;
 
 static const std::string kOut = "outputs: [{ name: o, to: console }]\n";
 
+TEST_CASE("fields: a time default is read in the field's own format") {
+  // Spec §4: the default stands in for the missing value, so it is read as that value would be.
+  Job j =
+      ok("source: stdin\nfields:\n"
+         "  s: { path: s, type: time, format: epoch_s, default: 1484148840 }\n"
+         "  m: { path: m, type: time, format: epoch_ms, default: 1484148840000 }\n"
+         "  r: { path: r, type: time, default: \"2017-01-11T15:34:00Z\" }\n"
+         "  u: { path: u, type: time, format: rfc3339, default: 2017-01-11T16:34:00+01:00 }\n"
+         "  f: { path: f, type: time, format: \"%d/%m/%Y %H:%M\", default: \"11/01/2017 15:34\" }\n"
+         "  q: { path: q, type: time, default: \"2017-01-11T15:34:00Z\", format: rfc3339 }\n"
+         "  e: { path: e, type: time, format: epoch_s, default: \"1484148840.5\" }\n" +
+         kOut);
+  REQUIRE(j.fields.size() == 7);
+  for (size_t i = 0; i < 6; ++i) {
+    INFO(j.fields[i].name);
+    REQUIRE(j.fields[i].default_value);
+    CHECK(j.fields[i].default_value->type() == weir::Type::Time);
+    CHECK(j.fields[i].default_value->as_time() == 1484148840000);
+  }
+  CHECK(j.fields[6].default_value->as_time() == 1484148840500);
+  // An int is epoch time only in an epoch format; the error says what the format expects, at the default.
+  has_error("source: stdin\nfields:\n  n: { path: n, type: time, default: 1484148840000 }\n" + kOut, 3, 38,
+            "field 'n': default '1484148840000' is not an RFC 3339 time (the field's format is rfc3339), "
+            "e.g. 2017-01-11T15:34:00Z");
+  has_error(
+      "source: stdin\nfields:\n  n: { path: n, type: time, format: epoch_ms, default: \"2017-01-11\" }\n" +
+          kOut,
+      3, 56, "default '2017-01-11' is not a time in epoch milliseconds (format epoch_ms)");
+  has_error("source: stdin\nfields:\n  n: { path: n, type: time, format: epoch_s, default: soon }\n" + kOut,
+            3, 55, "default 'soon' is not a time in epoch seconds (format epoch_s)");
+  has_error(
+      "source: stdin\nfields:\n  n: { path: n, type: time, format: \"%Y-%m-%d\", default: 2017-13-01 }\n" +
+          kOut,
+      3, 58, "default '2017-13-01' is not a time in the field's format \"%Y-%m-%d\"");
+  // RFC 3339 cannot write other years (spec §7).
+  has_error(
+      "source: stdin\nfields:\n  n: { path: n, type: time, format: epoch_ms, default: 253402300800000 }\n" +
+          kOut,
+      3, 56, "default '253402300800000' is not a time in years 0000 to 9999");
+  Job edge = ok(
+      "source: stdin\nfields:\n  n: { path: n, type: time, format: epoch_ms, default: 253402300799999 }\n" +
+      kOut);
+  CHECK(edge.fields[0].default_value->as_time() == 253402300799999);
+  // A refused format is reported once; its default is not read in some other format.
+  LoadResult r =
+      load("source: stdin\nfields:\n  n: { path: n, type: time, format: epoc_s, default: 1 }\n" + kOut);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].message.find("format 'epoc_s'") != std::string::npos);
+}
+
 TEST_CASE("unknown key with did-you-mean, at the key") {
   has_error("sorce: stdin\n" + kOut, 1, 1, "unknown key 'sorce' in the job (did you mean 'source'?)");
   has_error("source: stdin\noutputs:\n  - name: o\n    group_bu: [a]\n    to: console\n", 4, 5,

@@ -289,6 +289,27 @@ outputs:
   REQUIRE(fit_job_fingerprint("3ffa95dc1807a808", job) == FingerprintFit::No);
 }
 
+TEST_CASE("checkpoint: a float default's fingerprint did not change when JSON floats got their .0",
+          "[checkpoint]") {
+  // The fingerprint spells a float default 2 as "2", as before to_json() wrote "2.0": a checkpoint written by
+  // an older weir must still match the same job file. The value is the (v1) one weir printed before that
+  // change (`weir checkpoint show` of this job).
+  auto r = config::load_job_text(R"(
+batch: 1s
+source: stdin
+fields:
+  x: { path: x, type: float, default: 2 }
+  y: { path: y, type: float, default: 2.5 }
+outputs:
+  - name: o
+    aggregate: { a: avg(x), s: sum(y) }
+    to: console
+)",
+                                 "fp.yaml");
+  for (const auto& e : r.errors) FAIL(e.format());
+  REQUIRE(fit_job_fingerprint("12ce343c6ac7e09c", *r.job) == FingerprintFit::V1);
+}
+
 TEST_CASE("codec: reader rejects garbage without reading past the end", "[checkpoint]") {
   for (int seed = 0; seed < 2000; ++seed) {
     std::string junk;

@@ -571,3 +571,57 @@ TEST_CASE("config: workers is an integer from 1 to 64 or auto", "[pool]") {
   REQUIRE(!typo.ok());
   REQUIRE_THAT(typo.errors[0].format(), Catch::Contains("workers"));  // did you mean
 }
+
+TEST_CASE("parse pool: times RFC 3339 cannot write: a message timestamp is null, an event time is bad",
+          "[pool]") {
+  // docs/semantics.md, "How values are written": a time exists in years 0000-9999 only.
+  std::vector<Rec> input;
+  for (int64_t ts : {int64_t(1484148840000), int64_t(253402300800000), int64_t(253402300799999)}) {
+    Rec r = rec("{\"v\":1}");
+    r.timestamp_ms = ts;
+    input.push_back(r);
+  }
+  const std::string meta = R"yaml(
+batch: 1s
+source: stdin
+outputs:
+  - name: o
+    select: { t: "_timestamp" }
+    to: console
+)yaml";
+  for (int w : {1, 2}) {
+    INFO("workers " << w);
+    Result r = run(meta, input, w, Options{});
+    REQUIRE(r.rc == 0);
+    REQUIRE(r.rows[0] == std::vector<std::string>{"[\"2017-01-11T15:34:00.000Z\"]", "[null]",
+                                                  "[\"9999-12-31T23:59:59.999Z\"]"});
+  }
+  std::vector<Rec> events;
+  for (const char* ts : {"1484148841000", "253402300800000", "-62167219200001", "1484148842000"})
+    events.push_back(rec(std::string("{\"ts\":") + ts + "}"));
+  const std::string ev = R"yaml(
+batch: 1s
+time: { event: ts, lateness: 0s }
+source: stdin
+fields: { ts: { path: ts, type: int } }
+on_error: { action: dead_letter, dead_letter: { file: { path: unused.jsonl } } }
+outputs:
+  - name: o
+    window: { tumbling: 10s }
+    aggregate: { n: count() }
+    to: console
+)yaml";
+  for (int w : {1, 2}) {
+    INFO("workers " << w);
+    Result r = run(ev, events, w, Options{});
+    REQUIRE(r.rc == 0);
+    REQUIRE(r.rows[0] ==
+            std::vector<std::string>{"[\"2017-01-11T15:34:00.000Z\",\"2017-01-11T15:34:10.000Z\",2]"});
+    REQUIRE(r.bad == 2);
+    REQUIRE(r.dead.size() == 2);
+    REQUIRE_THAT(r.dead[0], Catch::Contains("event time field 'ts' (253402300800000) is a time out of range "
+                                            "(years 0000 to 9999)"));
+    REQUIRE_THAT(r.dead[1],
+                 Catch::Contains("event time field 'ts' (-62167219200001) is a time out of range"));
+  }
+}

@@ -142,6 +142,21 @@ TEST_CASE("eval: time arithmetic", "[expr]") {
   REQUIRE(!run("ts + ts", rec).ok);
 }
 
+TEST_CASE("eval: time arithmetic that leaves years 0000-9999 is an error", "[expr]") {
+  // Spec §7: times are written as RFC 3339 (four-digit years); §10: an error makes the record bad.
+  const std::map<std::string, Value> edge = {
+      {"hi", Value::time(253402300799999)},   // 9999-12-31T23:59:59.999Z
+      {"lo", Value::time(-62167219200000)}};  // 0000-01-01T00:00:00.000Z
+  REQUIRE(same(val("hi + 0", edge), Value::time(253402300799999)));
+  REQUIRE(same(val("lo - 0", edge), Value::time(-62167219200000)));
+  REQUIRE(same(val("hi - lo", edge), I(253402300799999 + 62167219200000)));  // an int, not a time
+  REQUIRE(err("hi + 1", edge) == "time out of range (years 0000 to 9999) in 'hi + 1'");
+  REQUIRE(err("1 + hi", edge) == "time out of range (years 0000 to 9999) in '1 + hi'");
+  REQUIRE(err("lo - 1", edge) == "time out of range (years 0000 to 9999) in 'lo - 1'");
+  REQUIRE(err("lo + -1", edge) == "time out of range (years 0000 to 9999) in 'lo + -1'");
+  REQUIRE_THAT(err("hi + 9223372036854775807", edge), Catch::Contains("int overflow"));
+}
+
 TEST_CASE("eval: comparisons of numbers, strings, bools, times, lists", "[expr]") {
   REQUIRE(same(val("i = 7", rec), B(true)));
   REQUIRE(same(val("i == 7.0", rec), B(true)));

@@ -230,6 +230,10 @@ TEST_CASE("functions: to_int, to_float, to_string", "[expr]") {
   REQUIRE_THAT(err("to_float(tags)", rec), Catch::Contains("to_float() expects"));
   REQUIRE(same(val("to_string(42)"), S("42")));
   REQUIRE(same(val("to_string(2.5)"), S("2.5")));
+  // A whole float stays a float in text and JSON (spec §5 types; docs/semantics.md, "How values are
+  // written").
+  REQUIRE(same(val("to_string(2.0)"), S("2.0")));
+  REQUIRE(val("to_float(3)").to_json() == "3.0");
   REQUIRE(same(val("to_string(true)"), S("true")));
   REQUIRE(same(val("to_string('x')"), S("x")));
   REQUIRE(same(val("to_string(ts)", rec), S("2017-01-11T15:34:00.000Z")));

@@ -105,3 +105,47 @@ TEST_CASE("time: fields of type time", "[fields]") {
       bad(fs, R"({"created_at":"2014-08-31"})") ==
       R"(field 'ts' (created_at): JSON string "2014-08-31" does not convert to time (format "%a %b %d %H:%M:%S %z %Y"))");
 }
+
+TEST_CASE("time: a time outside years 0000-9999 makes the record bad, in every format", "[fields]") {
+  // Spec §7: sinks write times as RFC 3339, whose year has four digits; 10000-01-01 cannot be written.
+  std::vector<config::Field> fs = {
+      time_field("ms", "ms", TimeFormat::EpochMs), time_field("s", "s", TimeFormat::EpochS),
+      time_field("r", "r", TimeFormat::Rfc3339), time_field("f", "f", TimeFormat::Strftime, "%Y-%m-%d"),
+      time_field("x", "x", TimeFormat::Strftime, "%s")};
+  // The first and the last instant that can be written are good.
+  auto r =
+      run(fs, R"({"ms":253402300799999,"s":-62167219200,"r":"9999-12-31T23:59:59.999Z","f":"0000-01-01",)"
+              R"("x":"253402300799"})");
+  REQUIRE(r.ok);
+  CHECK(r.slots[0] == Value::time(253402300799999));
+  CHECK(r.slots[1] == Value::time(-62167219200000));
+  CHECK(r.slots[2] == Value::time(253402300799999));
+  CHECK(r.slots[3] == Value::time(-62167219200000));
+  CHECK(r.slots[3].to_json() == "\"0000-01-01T00:00:00.000Z\"");
+  CHECK(r.slots[4] == Value::time(253402300799000));
+  // One millisecond (or second) beyond them is not.
+  CHECK(bad(fs, R"({"ms":253402300800000})") ==
+        "field 'ms' (ms): JSON number 253402300800000 is a time out of range (years 0000 to 9999)");
+  CHECK(bad(fs, R"({"ms":"-62167219200001"})") ==
+        R"(field 'ms' (ms): JSON string "-62167219200001" is a time out of range (years 0000 to 9999))");
+  CHECK(bad(fs, R"({"ms":2.6e14})") ==
+        "field 'ms' (ms): JSON number 2.6e14 is a time out of range (years 0000 to 9999)");
+  CHECK(bad(fs, R"({"s":253402300800})") ==
+        "field 's' (s): JSON number 253402300800 is a time out of range (years 0000 to 9999)");
+  CHECK(bad(fs, R"({"s":-62167219201})") ==
+        "field 's' (s): JSON number -62167219201 is a time out of range (years 0000 to 9999)");
+  // rfc3339 reads four-digit years only, but an offset can carry 9999-12-31 into year 10000, or 0000-01-01
+  // back into year -1.
+  CHECK(
+      bad(fs, R"({"r":"9999-12-31T23:30:00-01:00"})") ==
+      R"(field 'r' (r): JSON string "9999-12-31T23:30:00-01:00" is a time out of range (years 0000 to 9999))");
+  CHECK(
+      bad(fs, R"({"r":"0000-01-01T00:30:00+01:00"})") ==
+      R"(field 'r' (r): JSON string "0000-01-01T00:30:00+01:00" is a time out of range (years 0000 to 9999))");
+  CHECK(bad(fs, R"({"f":"10000-01-01"})") ==
+        R"(field 'f' (f): JSON string "10000-01-01" is a time out of range (years 0000 to 9999))");
+  CHECK(bad(fs, R"({"f":"-1-12-31"})") ==
+        R"(field 'f' (f): JSON string "-1-12-31" is a time out of range (years 0000 to 9999))");
+  CHECK(bad(fs, R"({"x":"253402300800"})") ==
+        R"(field 'x' (x): JSON string "253402300800" is a time out of range (years 0000 to 9999))");
+}

@@ -157,7 +157,7 @@ TEST_CASE("aggregate results and types", "[window]") {
     REQUIRE(st.add(10, {}, args.data()));
   }
   // count(x) 5; sum/avg over the numbers only; min by Value order (numbers < strings); 3 == 3.0.
-  CHECK(advance(st, 1000) == R"([0,1000) i:5 f:11.5 f:2.875 f:2.5 "z" i:3 i:3 f:3)");
+  CHECK(advance(st, 1000) == R"([0,1000) i:5 f:11.5 f:2.875 f:2.5 "z" i:3 i:3 f:3.0)");
 }
 
 TEST_CASE("sum stays int over ints, is exact past int64 and becomes float beyond it", "[window]") {
@@ -191,9 +191,9 @@ TEST_CASE("int sums are kept narrow until a float arrives or a sum passes int64,
   const size_t narrow_bytes = st.bytes();
   REQUIRE(add(ref, -2000, {S("z")}, {N(), F(0.5), F(0.5)}));
   CHECK(narrow_bytes + 200 < ref.bytes());  // three wide groups take more than two narrow ones
-  CHECK(advance(st, 1000) == R"([-2000,1000) "a" i:1 i:3 f:3; "b" i:1 i:-4 f:-4)");
+  CHECK(advance(st, 1000) == R"([-2000,1000) "a" i:1 i:3 f:3.0; "b" i:1 i:-4 f:-4.0)");
   CHECK(advance(ref, 1000) == R"([-4000,-1000) "z" i:1 f:0.5 f:0.5 | [-3000,0) "z" i:1 f:0.5 f:0.5 | )"
-                              R"([-2000,1000) "a" i:1 i:3 f:3; "b" i:1 i:-4 f:-4; "z" i:1 f:0.5 f:0.5)");
+                              R"([-2000,1000) "a" i:1 i:3 f:3.0; "b" i:1 i:-4 f:-4.0; "z" i:1 f:0.5 f:0.5)");
   // Across panes: a's running sum passes int64 (3 + 2 * big), then comes back once pane 0 leaves.
   for (State* s : {&st, &ref}) {
     REQUIRE(add(*s, 1000, {S("a")}, {N(), I(big), I(big)}));
@@ -202,10 +202,10 @@ TEST_CASE("int sums are kept narrow until a float arrives or a sum passes int64,
   }
   std::string got = advance(st, 5000);
   CHECK(got == advance(ref, 5000));
-  CHECK(got == R"([-1000,2000) "a" i:2 i:4611686018427387907 f:2.305843009213694e+18; "b" i:1 i:-4 f:-4 | )"
+  CHECK(got == R"([-1000,2000) "a" i:2 i:4611686018427387907 f:2.305843009213694e+18; "b" i:1 i:-4 f:-4.0 | )"
                R"([0,3000) "a" i:3 f:9.223372036854776e+18 f:3.0744573456182584e+18; "b" i:2 i:3 f:1.5 | )"
-               R"([1000,4000) "a" i:2 f:9.223372036854776e+18 f:4.611686018427388e+18; "b" i:1 i:7 f:7 | )"
-               R"([2000,5000) "a" i:1 i:4611686018427387914 f:4.611686018427388e+18; "b" i:1 i:7 f:7)");
+               R"([1000,4000) "a" i:2 f:9.223372036854776e+18 f:4.611686018427388e+18; "b" i:1 i:7 f:7.0 | )"
+               R"([2000,5000) "a" i:1 i:4611686018427387914 f:4.611686018427388e+18; "b" i:1 i:7 f:7.0)");
   CHECK(st.groups() == 0);
 }
 
@@ -263,7 +263,7 @@ TEST_CASE("keys of every type come back as first seen, and equal values are one 
   CHECK(lr[1].type() == weir::Type::List);
   out[0].rows.pop_back();
   CHECK(dump(out) ==
-        R"([0,1000) null f:1 i:2; true "1970-01-01T00:00:00.005Z" i:1; i:-3 f:2.5 i:2; f:null null i:2; )"
+        R"([0,1000) null f:1.0 i:2; true "1970-01-01T00:00:00.005Z" i:1; i:-3 f:2.5 i:2; f:null null i:2; )"
         R"("a" "" i:1; "a" "b" i:1)");
   CHECK(st.groups() == 0);
 }
