@@ -26,6 +26,10 @@ struct RowSchema {
 
 using Row = std::vector<Value>;
 
+// A row as one JSON object, {"column":value,...} in column order (no newline): the jsonl file sink, the
+// console's json format and error messages that show a row.
+void append_row_json(std::string& out, const RowSchema& schema, const Row& row);
+
 // The rows of one window (or, for pass-through outputs, of one batch).
 struct Emission {
   int64_t window_start_ms = 0;

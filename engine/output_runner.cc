@@ -16,14 +16,8 @@ window::Plan with_bounds(window::Plan p) {
 
 // A result row as a JSON object, for error messages.
 std::string row_json(const RowSchema& schema, const Row& r) {
-  std::string s = "{";
-  for (size_t i = 0; i < r.size() && i < schema.columns.size(); ++i) {
-    if (i > 0) s += ',';
-    append_json_string(s, schema.columns[i].name);
-    s += ':';
-    r[i].append_json(s);
-  }
-  s += '}';
+  std::string s;
+  append_row_json(s, schema, r);
   return s;
 }
 

@@ -105,14 +105,8 @@ std::string ConsoleSink::render(const config::ConsoleSink& cfg, const RowSchema&
     out += "(no rows)\n";
   } else if (cfg.format == config::ConsoleSink::Format::Json) {
     for (size_t r = 0; r < shown; ++r) {
-      out += '{';
-      for (size_t c = 0; c < schema.columns.size() && c < e.rows[r].size(); ++c) {
-        if (c > 0) out += ',';
-        append_json_string(out, schema.columns[c].name);
-        out += ':';
-        e.rows[r][c].append_json(out);
-      }
-      out += "}\n";
+      append_row_json(out, schema, e.rows[r]);
+      out += '\n';
     }
   } else {
     render_table(out, schema, e.rows, shown);

@@ -5,15 +5,8 @@
 namespace weir::filefmt {
 
 void append_jsonl_row(std::string& out, const RowSchema& schema, const Row& row) {
-  out += '{';
-  size_t n = std::min(schema.columns.size(), row.size());
-  for (size_t c = 0; c < n; ++c) {
-    if (c > 0) out += ',';
-    append_json_string(out, schema.columns[c].name);
-    out += ':';
-    row[c].append_json(out);
-  }
-  out += "}\n";
+  append_row_json(out, schema, row);
+  out += '\n';
 }
 
 void append_csv_field(std::string& out, std::string_view s) {
