@@ -180,8 +180,43 @@ OutputRunner::Outcome OutputRunner::process_partial(const OutputPlan& plan, Valu
   });
 }
 
+bool OutputRunner::count_string_key(Value* slots, int64_t t_ms, std::string& error, Outcome& outcome) {
+  const expr::StringKey& k = *plan_.count_key;
+  const bool exploding = plan_.explode_dst >= 0;
+  // The key's source: a string, or the general path (null, another type: its filter or error).
+  const Value& src = slots[exploding ? plan_.explode_src : k.slot];
+  if (src.type() != Type::String) return false;
+  if (plan_.where) {
+    if (!expr::eval(plan_.where, slots, scratch_.tmp, error)) return outcome = Outcome::Bad, true;
+    if (!expr::is_true(scratch_.tmp)) return outcome = Outcome::Filtered, true;
+  }
+  auto add = [&](std::string_view key) {
+    if (k.fold != expr::StringKey::Fold::None) {
+      std::string& f = scratch_.folded;
+      f.assign(key.data(), key.size());
+      expr::fold_case(f, k.fold == expr::StringKey::Fold::Upper);
+      key = f;
+    }
+    return state_.add_string_key(t_ms, key);
+  };
+  if (!exploding) {
+    outcome = add(src.as_string()) ? Outcome::Kept : Outcome::Late;
+    return true;
+  }
+  // The tokens are views into the slot, which nothing writes meanwhile (the element slot is not set: only
+  // the key reads it, and the key is computed here).
+  split_tokens(src.as_string(), *plan_.explode_split, scratch_.tokens);
+  outcome = scratch_.tokens.empty() ? Outcome::Filtered : Outcome::Kept;
+  for (std::string_view t : scratch_.tokens) {
+    // Every token of a record has the record's time: the first is refused exactly when all are.
+    if (!add(t)) return outcome = Outcome::Late, true;
+  }
+  return true;
+}
+
 OutputRunner::Outcome OutputRunner::process(Value* slots, int64_t t_ms, std::string& error) {
   if (plan_.aggregating) {
+    if (Outcome o; plan_.count_key && count_string_key(slots, t_ms, error, o)) return o;
     return aggregate(plan_, slots, scratch_, error,
                      [&](const Key& k, const Value* a) { return state_.add(t_ms, k, a); });
   }

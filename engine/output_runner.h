@@ -28,6 +28,7 @@ class OutputRunner {
     Value src;                             // explode's source, copied: the slots may be rewritten
     std::vector<std::string_view> tokens;  // split strings: views into `src`
     Value tmp;
+    std::string folded;  // a lower()/upper() group key (OutputPlan::count_key)
   };
 
   explicit OutputRunner(const OutputPlan& plan);
@@ -76,6 +77,9 @@ class OutputRunner {
 
  private:
   Outcome add_one(Value* slots, int64_t t_ms, std::string& error);
+  // process() of an aggregating output by OutputPlan::count_key: false when the record's key is not a
+  // string (nothing done; the general path runs it), else true with the outcome.
+  bool count_string_key(Value* slots, int64_t t_ms, std::string& error, Outcome& outcome);
   bool finish_rows(Emission& e);
 
   const OutputPlan& plan_;

@@ -139,6 +139,10 @@ class State {
   // watermark moves (cheap when no window closes), not only when it passes next_window_end().
   bool add(int64_t t_ms, const Key& key, const Value* args);
 
+  // add(t_ms, {Value::string(key)}, nullptr) for a plan with one group key whose aggregates are all count(),
+  // without building the key: the group is found by the string's bytes.
+  bool add_string_key(int64_t t_ms, std::string_view key);
+
   // Adds every record of `parts` at time t, as add(t_ms, key, args) of each record in the order they were
   // added to it would: false (nothing merged) exactly when add() would refuse a record at t; otherwise each
   // group's partial is merged into the pane of t in the table's order (groups are created in the order
