@@ -77,9 +77,6 @@ class OutputRunner {
 
  private:
   Outcome add_one(Value* slots, int64_t t_ms, std::string& error);
-  // process() of an aggregating output by OutputPlan::count_key: false when the record's key is not a
-  // string (nothing done; the general path runs it), else true with the outcome.
-  bool count_string_key(Value* slots, int64_t t_ms, std::string& error, Outcome& outcome);
   bool finish_rows(Emission& e);
 
   const OutputPlan& plan_;

@@ -403,6 +403,11 @@ struct Partials::Impl {
                              sets.data() + e * lay.sets);
   }
   void widen();
+  // The entry of the group with hash h that same(key) accepts, or a new one whose key fill(key) sets.
+  template <class Same, class Fill>
+  size_t entry(uint32_t h, const Same& same, const Fill& fill);
+  // Adds one record's arguments to entry e.
+  void apply_at(size_t e, const Value* args);
 };
 
 }  // namespace weir::window

@@ -91,6 +91,8 @@ class Partials {
 
   // One record (its group key and aggregate arguments, as State::add takes them).
   void add(const Key& key, const Value* args);
+  // add({Value::string(key)}, nullptr), as State::add_string_key (one key, only count()).
+  void add_string_key(std::string_view key);
   // Empties the table for the next chunk, keeping buffers within the limits below.
   void clear();
   size_t groups() const;     // distinct keys held
