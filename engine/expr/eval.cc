@@ -367,6 +367,12 @@ bool eval(const Compiled& c, const Value* slots, Value& out, std::string& error)
   const Value* r;
   if (root.op == Op::Field) {
     r = &slots[root.slot];  // a bare field (most group keys and arguments): copied below, no evaluator
+  } else if ((root.op == Op::IsNull || root.op == Op::IsNotNull) &&
+             p.nodes[static_cast<size_t>(root.kids[0])].op == Op::Field) {
+    // `field is [not] null` (a common where): no evaluator.
+    const bool null = slots[p.nodes[static_cast<size_t>(root.kids[0])].slot].is_null();
+    out = Value::boolean(root.op == Op::IsNull ? null : !null);
+    return true;
   } else {
     // The result is built in `out` itself, whose string buffer is reused (a string-valued expression such as
     // lower(word) allocates nothing per record once it has grown), unless the expression reads `out` (a
