@@ -170,10 +170,54 @@ Outcome aggregate(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s
   }
   return Outcome::Kept;
 }
+
+// One record of an aggregating output on OutputPlan::count_key: false when its key is not a string (nothing
+// done: the general path runs it), else true with the outcome. add(key) adds the record under the string key
+// (false: late).
+template <class AddString>
+bool count_string_key(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s, std::string& error,
+                      Outcome& outcome, AddString&& add_string) {
+  const expr::StringKey& k = *plan.count_key;
+  const bool exploding = plan.explode_dst >= 0;
+  // The key's source: a string, or the general path (null, another type: its filter or error).
+  const Value& src = slots[exploding ? plan.explode_src : k.slot];
+  if (src.type() != Type::String) return false;
+  if (plan.where) {
+    if (!expr::eval(plan.where, slots, s.tmp, error)) return outcome = Outcome::Bad, true;
+    if (!expr::is_true(s.tmp)) return outcome = Outcome::Filtered, true;
+  }
+  auto add = [&](std::string_view key) {
+    if (k.fold != expr::StringKey::Fold::None) {
+      s.folded.assign(key.data(), key.size());
+      expr::fold_case(s.folded, k.fold == expr::StringKey::Fold::Upper);
+      key = s.folded;
+    }
+    return add_string(key);
+  };
+  if (!exploding) {
+    outcome = add(src.as_string()) ? Outcome::Kept : Outcome::Late;
+    return true;
+  }
+  // The tokens are views into the slot, which nothing writes meanwhile (the element slot is not set: only
+  // the key reads it, and the key is computed here).
+  split_tokens(src.as_string(), *plan.explode_split, s.tokens);
+  outcome = s.tokens.empty() ? Outcome::Filtered : Outcome::Kept;
+  for (std::string_view t : s.tokens) {
+    // Every token of a record has the record's time: the first is refused exactly when all are.
+    if (!add(t)) return outcome = Outcome::Late, true;
+  }
+  return true;
+}
 }  // namespace
 
 OutputRunner::Outcome OutputRunner::process_partial(const OutputPlan& plan, Value* slots, Scratch& scratch,
                                                     window::Partials& parts, std::string& error) {
+  if (Outcome o; plan.count_key && count_string_key(plan, slots, scratch, error, o, [&](std::string_view k) {
+                   parts.add_string_key(k);
+                   return true;
+                 })) {
+    return o;
+  }
   return aggregate(plan, slots, scratch, error, [&](const Key& k, const Value* a) {
     parts.add(k, a);
     return true;
@@ -182,6 +226,11 @@ OutputRunner::Outcome OutputRunner::process_partial(const OutputPlan& plan, Valu
 
 OutputRunner::Outcome OutputRunner::process(Value* slots, int64_t t_ms, std::string& error) {
   if (plan_.aggregating) {
+    if (Outcome o; plan_.count_key &&
+                   count_string_key(plan_, slots, scratch_, error, o,
+                                    [&](std::string_view k) { return state_.add_string_key(t_ms, k); })) {
+      return o;
+    }
     return aggregate(plan_, slots, scratch_, error,
                      [&](const Key& k, const Value* a) { return state_.add(t_ms, k, a); });
   }

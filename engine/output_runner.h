@@ -28,6 +28,7 @@ class OutputRunner {
     Value src;                             // explode's source, copied: the slots may be rewritten
     std::vector<std::string_view> tokens;  // split strings: views into `src`
     Value tmp;
+    std::string folded;  // a lower()/upper() group key (OutputPlan::count_key)
   };
 
   explicit OutputRunner(const OutputPlan& plan);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 namespace weir::engine {
@@ -141,6 +142,16 @@ class Compiler {
         op.window.every_ms = o.window.length_ms;
       }
       op.window.key_count = o.group_by.size();
+      if (op.select.empty() && op.keys.size() == 1 &&
+          std::all_of(o.aggregate.begin(), o.aggregate.end(), [](const config::Aggregate& a) {
+            return a.kind == config::AggKind::Count && !a.arg;
+          })) {
+        std::optional<expr::StringKey> k = expr::string_key(op.keys[0]);
+        // Exploding: only a key over the element (the same key for every element is a rare shape).
+        if (k && (op.explode_dst < 0 || k->slot == op.explode_dst) &&
+            (op.explode_dst < 0 || op.explode_split))
+          op.count_key = k;
+      }
       op.window.emit_empty = o.group_by.empty();
       op.window.align_end = !job_.time.event;  // processing time: windows end on multiples of every
     } else {

@@ -53,6 +53,11 @@ struct OutputPlan {
     std::string text;  // the call as written, for errors: "sum(v)"
   };
   std::vector<NumericArg> numeric_args;
+  // The row path for the commonest grouping, one string key counted: no select, one group key that is a
+  // field or lower()/upper() of one (exploding: the explode's element), every aggregate count(). Records
+  // whose key field holds a string skip the evaluator and Value keys (window::State::add_string_key); any
+  // other value takes the general path, which gives the same results and errors.
+  std::optional<expr::StringKey> count_key;
   window::Plan window;
   expr::Compiled having;                       // over the row
   std::string having_text;                     // as written, for errors

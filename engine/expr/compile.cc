@@ -74,6 +74,15 @@ std::variant<Compiled, ParseError> compile(const NodePtr& node, const Resolver& 
   Compiler c(*p, resolve);
   p->root = c.add(node);
   if (c.err) return *c.err;
+  const CNode& root = p->nodes[static_cast<size_t>(p->root)];
+  if (root.op == Op::Call && !root.fn->nulls_in && root.kids.size() <= Program::kDirectArgs &&
+      (root.regex_arg < 0 || root.re)) {
+    p->direct_call = true;
+    for (int k : root.kids) {
+      const Op op = p->nodes[static_cast<size_t>(k)].op;
+      p->direct_call = p->direct_call && (op == Op::Field || op == Op::Literal);
+    }
+  }
   return Compiled(std::move(p));
 }
 

@@ -367,15 +367,42 @@ bool eval(const Compiled& c, const Value* slots, Value& out, std::string& error)
   const Value* r;
   if (root.op == Op::Field) {
     r = &slots[root.slot];  // a bare field (most group keys and arguments): copied below, no evaluator
+  } else if ((root.op == Op::IsNull || root.op == Op::IsNotNull) &&
+             p.nodes[static_cast<size_t>(root.kids[0])].op == Op::Field) {
+    // `field is [not] null` (a common where): no evaluator.
+    const bool null = slots[p.nodes[static_cast<size_t>(root.kids[0])].slot].is_null();
+    out = Value::boolean(root.op == Op::IsNull ? null : !null);
+    return true;
   } else {
-    Ev ev{p, slots, error};
     // The result is built in `out` itself, whose string buffer is reused (a string-valued expression such as
     // lower(word) allocates nothing per record once it has grown), unless the expression reads `out` (a
     // select writing a slot it also reads): then in a temporary, moved in at the end.
     bool reads_out = false;
     for (int slot : p.field_slots) reads_out = reads_out || &slots[slot] == &out;
-    r = ev.run(p.root, reads_out ? tmp : out);
-    if (!r) return false;
+    Value& dst = reads_out ? tmp : out;
+    if (p.direct_call) {
+      // A call whose arguments are all fields or literals (lower(word), to_int(x)): the function reads them
+      // where they are, without the evaluator's temporaries. Same results and errors as Ev::call.
+      const detail::FnDef& f = *root.fn;
+      const Value* args[Program::kDirectArgs];
+      const int argc = static_cast<int>(root.kids.size());
+      bool null_arg = false;
+      for (int k = 0; k < argc; ++k) {
+        const CNode& kid = p.nodes[static_cast<size_t>(root.kids[static_cast<size_t>(k)])];
+        args[k] = kid.op == Op::Field ? &slots[kid.slot] : &kid.lit;
+        null_arg = null_arg || args[k]->is_null();
+      }
+      if (null_arg) {
+        dst.set_null();
+      } else if (!f.impl(args, argc, root.re.get(), dst, error)) {
+        return false;
+      }
+      r = &dst;
+    } else {
+      Ev ev{p, slots, error};
+      r = ev.run(p.root, dst);
+      if (!r) return false;
+    }
   }
   if (r == &tmp) {
     out = std::move(tmp);
@@ -387,6 +414,23 @@ bool eval(const Compiled& c, const Value* slots, Value& out, std::string& error)
     }
   }
   return true;
+}
+
+std::optional<StringKey> string_key(const Compiled& c) {
+  if (!c) return std::nullopt;
+  const Program& p = *c.program();
+  const CNode& root = p.nodes[static_cast<size_t>(p.root)];
+  if (root.op == Op::Field) return StringKey{root.slot, StringKey::Fold::None};
+  if (root.op != Op::Call || root.kids.size() != 1) return std::nullopt;
+  const CNode& arg = p.nodes[static_cast<size_t>(root.kids[0])];
+  if (arg.op != Op::Field) return std::nullopt;
+  if (root.fn->name == "lower") return StringKey{arg.slot, StringKey::Fold::Lower};
+  if (root.fn->name == "upper") return StringKey{arg.slot, StringKey::Fold::Upper};
+  return std::nullopt;
+}
+
+void fold_case(std::string& s, bool upper) {
+  detail::ascii_case(s, upper);
 }
 
 }  // namespace weir::expr

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -54,6 +55,18 @@ std::variant<Compiled, ParseError> compile(const NodePtr& node, const Resolver& 
 // Evaluates over `slots` (indexed by the resolver's answers). Never throws: returns false and sets
 // `error` on a type error, division by zero or int overflow (the record is then bad, spec §10).
 bool eval(const Compiled& c, const Value* slots, Value& out, std::string& error);
+
+// A group key the engine can compute without the evaluator when the field holds a string: the field itself,
+// lower(field) or upper(field).
+struct StringKey {
+  enum class Fold : uint8_t { None, Lower, Upper };
+  int slot = -1;
+  Fold fold = Fold::None;
+};
+// `c` as a StringKey, when it is one.
+std::optional<StringKey> string_key(const Compiled& c);
+// What lower() (upper: upper()) does to a string, in place: ASCII letters change case, other bytes stay.
+void fold_case(std::string& s, bool upper);
 
 // SQL truthiness for where/having: true only for Bool true (null and false are false).
 inline bool is_true(const Value& v) {

@@ -22,8 +22,6 @@ std::string_view trim_view(std::string_view s) {
   return s;
 }
 
-namespace {
-
 // Flips the case bit (0x20) of the ASCII letters from `first` (A-Z for lower, a-z for upper), 16 bytes at a
 // time. Flipping is idempotent (a lowered letter is no longer in A-Z), so the tail is one block overlapping
 // the last full one, and a string under 16 bytes is one block over its buffer: a std::string's buffer holds
@@ -56,6 +54,8 @@ void ascii_case(std::string& s, bool upper) {
   for (; i + 16 <= n; i += 16) flip(d + i);
   if (i < n) flip(d + n - 16);
 }
+
+namespace {
 
 #define FN(name) bool name(const Value* const* a, int n, const re2::RE2* re, Value& out, std::string& err)
 

@@ -44,6 +44,9 @@ struct FnDef {
 };
 
 const FnDef* find_fn(std::string_view lower_name);
+
+// lower()/upper() of s in place (ASCII letters only).
+void ascii_case(std::string& s, bool upper);
 const FnDef* all_fns(size_t& count);
 
 // Kind of the i-th argument of `f`.

@@ -29,6 +29,11 @@ class Program {
   std::vector<CNode> nodes;
   int root = -1;
   std::vector<int> field_slots;  // the slot of every Field node (eval() checks whether it reads its output)
+  // The root is a call of a function with plain argument handling (not coalesce) whose at most kDirectArgs
+  // arguments are all fields or literals, and whose regex argument, if any, is a literal (compiled in
+  // CNode::re): eval() calls it directly.
+  static constexpr size_t kDirectArgs = 4;
+  bool direct_call = false;
 };
 
 }  // namespace weir::expr

@@ -101,10 +101,9 @@ void Partials::clear() {
   m.seq = 0;
 }
 
-void Partials::add(const Key& key, const Value* args) {
-  Impl& m = *impl_;
-  assert(key.size() == m.key_count);
-  const uint32_t h = GroupTable::hash(key.data(), m.key_count);
+template <class Same, class Fill>
+size_t Partials::Impl::entry(uint32_t h, const Same& same, const Fill& fill) {
+  Impl& m = *this;
   if ((m.n + 1) * 2 > m.table.size()) {
     // Load <= 1/2; rehash from the stored hashes.
     m.table.assign(std::max<size_t>(64, m.table.size() * 2), 0);
@@ -116,13 +115,11 @@ void Partials::add(const Key& key, const Value* args) {
     }
   }
   const size_t mask = m.table.size() - 1;
-  size_t i = h & mask;
-  size_t e = 0;
-  while (true) {
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
     uint32_t at = m.table[i];
     if (at == 0) {
       // A new group: entries past n keep their buffers (a key's strings, sets) from earlier chunks.
-      e = m.n++;
+      const size_t e = m.n++;
       m.table[i] = static_cast<uint32_t>(e + 1);
       if (m.keys.size() < m.n) {
         m.keys.emplace_back();
@@ -133,32 +130,56 @@ void Partials::add(const Key& key, const Value* args) {
       }
       Key& k = m.keys[e];
       k.resize(m.key_count);
-      for (size_t j = 0; j < m.key_count; ++j) {
-        if (key[j].type() == Type::String) {
-          k[j].set_string(key[j].as_string());
-        } else {
-          k[j] = key[j];
-        }
-      }
+      fill(k);
       m.hashes[e] = h;
-      break;
+      return e;
     }
-    e = at - 1;
-    if (m.hashes[e] == h) {
-      const Key& k = m.keys[e];
-      bool same = true;
-      for (size_t j = 0; j < m.key_count && same; ++j) same = Value::compare(k[j], key[j]) == 0;
-      if (same) break;
-    }
-    i = (i + 1) & mask;
+    const size_t e = at - 1;
+    if (m.hashes[e] == h && same(m.keys[e])) return e;
   }
-  int64_t* w = m.words.data() + e * m.lay.words;
-  if (m.lay.narrow && !fits_apply(m.lay, w, args)) {
-    m.widen();
-    w = m.words.data() + e * m.lay.words;
+}
+
+void Partials::Impl::apply_at(size_t e, const Value* args) {
+  int64_t* w = words.data() + e * lay.words;
+  if (lay.narrow && !fits_apply(lay, w, args)) {
+    widen();
+    w = words.data() + e * lay.words;
   }
-  Part p{w, m.vals.data() + e * m.lay.vals, m.sets.data() + e * m.lay.sets};
-  apply(m.lay, p, args, ++m.seq, true, false);
+  Part p{w, vals.data() + e * lay.vals, sets.data() + e * lay.sets};
+  apply(lay, p, args, ++seq, true, false);
+}
+
+void Partials::add(const Key& key, const Value* args) {
+  Impl& m = *impl_;
+  assert(key.size() == m.key_count);
+  const size_t e = m.entry(
+      GroupTable::hash(key.data(), m.key_count),
+      [&](const Key& k) {
+        for (size_t j = 0; j < m.key_count; ++j) {
+          if (Value::compare(k[j], key[j]) != 0) return false;
+        }
+        return true;
+      },
+      [&](Key& k) {
+        for (size_t j = 0; j < m.key_count; ++j) {
+          if (key[j].type() == Type::String) {
+            k[j].set_string(key[j].as_string());
+          } else {
+            k[j] = key[j];
+          }
+        }
+      });
+  m.apply_at(e, args);
+}
+
+void Partials::add_string_key(std::string_view key) {
+  Impl& m = *impl_;
+  assert(m.key_count == 1);
+  const size_t e = m.entry(
+      GroupTable::hash_string(key),
+      [&](const Key& k) { return k[0].type() == Type::String && k[0].as_string() == key; },
+      [&](Key& k) { k[0].set_string(key); });
+  m.apply_at(e, nullptr);
 }
 
 }  // namespace weir::window

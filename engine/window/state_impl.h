@@ -210,8 +210,12 @@ class GroupTable {
  public:
   explicit GroupTable(size_t key_count) : kc_(key_count), dec_(key_count + 1) {}
   static uint32_t hash(const Value* key, size_t kc);
+  // hash() of a one-value key holding the string s.
+  static uint32_t hash_string(std::string_view s);
   // The group of `key`, or kNoGroup.
   Gid find(const Value* key, uint32_t h) const;
+  // find() of a one-value key holding the string s (h = hash_string(s)); only for tables of one-value keys.
+  Gid find_string(std::string_view s, uint32_t h) const;
   // Adds a group for `key` (not present); its record is default-initialised.
   Gid insert(const Value* key, uint32_t h);
   void erase(Gid id);
@@ -279,6 +283,9 @@ struct State::Impl {
   // Whether add() takes a record at t_ms (not late, in a window, |t| small enough, not finished); sets
   // `pane` to t's pane when it does.
   bool accepts(int64_t t_ms, int64_t& pane) const;
+  // accepts()'s pane of a time and last window holding that pane, for the last time it was asked about
+  // (processing time asks about the same batch start for every record of a batch; each costs a division).
+  mutable int64_t acc_t = INT64_MIN, acc_pane = 0, acc_last = 0;
   bool total = false;
 
   detail::GroupTable groups;
@@ -344,6 +351,9 @@ struct State::Impl {
 
   // ---- group storage (window_state.cc) ----
   detail::Gid group_for(const Key& key);
+  // add()'s work once the record is accepted into pane p and its group is nd.
+  void add_at(int64_t p, detail::Gid nd, const Value* args);
+  Key keybuf;  // add_string_key(): a new group's key
   detail::Group& grp(detail::Gid id) { return groups.at(id); }
   size_t part_count(const detail::Group& g) const;
   int64_t pane_at(const detail::Group& g, size_t i) const;
@@ -393,6 +403,11 @@ struct Partials::Impl {
                              sets.data() + e * lay.sets);
   }
   void widen();
+  // The entry of the group with hash h that same(key) accepts, or a new one whose key fill(key) sets.
+  template <class Same, class Fill>
+  size_t entry(uint32_t h, const Same& same, const Fill& fill);
+  // Adds one record's arguments to entry e.
+  void apply_at(size_t e, const Value* args);
 };
 
 }  // namespace weir::window

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "engine/window/state_impl.h"
@@ -78,6 +79,11 @@ uint32_t GroupTable::hash(const Value* key, size_t kc) {
   uint64_t h = kc;
   for (size_t i = 0; i < kc; ++i) h = mix64(h ^ key[i].hash()) + i;
   return static_cast<uint32_t>(mix64(h) >> 32);
+}
+
+uint32_t GroupTable::hash_string(std::string_view s) {
+  // hash() of the one-value key [s]: Value::hash() of a string is hash_bytes().
+  return static_cast<uint32_t>(mix64(mix64(1 ^ hash_bytes(s))) >> 32);
 }
 
 uint64_t BlobArena::add(std::string_view b) {
@@ -193,7 +199,15 @@ bool GroupTable::same(Gid id, const Value* key) const {
   std::string_view b = key_bytes(id);
   size_t pos = 0;
   for (size_t i = 0; i < kc_; ++i) {
-    if (compare_at(b, pos, key[i], dec_[0]) != 0) return false;
+    if (b[pos] == kStringTag) {
+      // Equal only to a string with the same bytes (a string never equals another type).
+      if (key[i].type() != Type::String) return false;
+      const std::string& v = key[i].as_string();
+      std::string_view s = string_at(b, pos);
+      if (s.size() != v.size() || std::memcmp(s.data(), v.data(), s.size()) != 0) return false;
+    } else if (compare_at(b, pos, key[i], dec_[0]) != 0) {
+      return false;
+    }
   }
   return true;
 }
@@ -215,6 +229,22 @@ Gid GroupTable::find(const Value* key, uint32_t h) const {
     if (static_cast<uint32_t>(e >> 32) == h) {
       auto id = static_cast<Gid>((e & 0xffffffffu) - 1);
       if (same(id, key)) return id;
+    }
+  }
+}
+
+Gid GroupTable::find_string(std::string_view s, uint32_t h) const {
+  assert(kc_ == 1);
+  if (slots_.empty()) return kNoGroup;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    uint64_t e = slots_[i];
+    if (e == 0) return kNoGroup;
+    if (static_cast<uint32_t>(e >> 32) == h) {
+      auto id = static_cast<Gid>((e & 0xffffffffu) - 1);
+      std::string_view b = key_bytes(id);
+      size_t pos = 0;
+      if (b[0] == kStringTag && string_at(b, pos) == s) return id;
     }
   }
 }
@@ -583,12 +613,16 @@ void State::start_at(int64_t t_ms) {
 
 bool State::Impl::accepts(int64_t t_ms, int64_t& pane) const {
   if (finished || t_ms < -kMaxAbsTime || t_ms > kMaxAbsTime) return false;
-  int64_t p = floor_div(t_ms, S);
-  if (!total) {
+  if (t_ms != acc_t) {
+    acc_pane = floor_div(t_ms, S);
     // The last window holding pane p is the last one starting at or before p.
-    int64_t last = floor_div(p - off, step) * step + off + n - 1;
-    if (last < p) return false;        // between windows (length < every): in none
-    if (last <= closed) return false;  // every window of t is closed: late
+    acc_last = total ? 0 : floor_div(acc_pane - off, step) * step + off + n - 1;
+    acc_t = t_ms;
+  }
+  const int64_t p = acc_pane;
+  if (!total) {
+    if (acc_last < p) return false;        // between windows (length < every): in none
+    if (acc_last <= closed) return false;  // every window of t is closed: late
   }
   pane = p;
   return true;
@@ -599,8 +633,32 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
   int64_t p = 0;
   if (!m.accepts(t_ms, p)) return false;
   assert(key.size() == m.plan.key_count);
+  m.add_at(p, m.group_for(key), args);
+  return true;
+}
+
+bool State::add_string_key(int64_t t_ms, std::string_view key) {
+  Impl& m = *impl_;
+  int64_t p = 0;
+  if (!m.accepts(t_ms, p)) return false;
+  assert(m.plan.key_count == 1);
+  assert(std::all_of(m.plan.aggs.begin(), m.plan.aggs.end(),
+                     [](config::AggKind k) { return k == config::AggKind::Count; }));
+  const uint32_t h = GroupTable::hash_string(key);
+  Gid nd = m.groups.find_string(key, h);
+  if (nd == GroupTable::kNoGroup) {
+    // A new group (once per key): through the Value path, which stores the key.
+    m.keybuf.resize(1);
+    m.keybuf[0].set_string(key);
+    nd = m.group_for(m.keybuf);
+  }
+  m.add_at(p, nd, nullptr);
+  return true;
+}
+
+void State::Impl::add_at(int64_t p, Gid nd, const Value* args) {
+  Impl& m = *this;
   uint64_t seq = ++m.seq;
-  Gid nd = m.group_for(key);
   Group& g = m.grp(nd);
   if (m.total && !m.has_start) {
     m.first_pane = m.has_first ? std::min(m.first_pane, p) : p;
@@ -618,7 +676,7 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
     if (m.lay.sets) m.distinct_values += set_sizes(m.lay, r) - before;
     if (g.member < 0) m.add_member(nd);
     m.dirty = true;
-    return true;
+    return;
   }
   size_t i = m.insert_part(nd, p);
   const bool in_run = !m.total && p >= m.lo && p <= m.hi;
@@ -635,7 +693,6 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
     if (!g.lean) apply(m.lay, m.run(nd), args, seq, false, true);
     if (g.member < 0) m.add_member(nd);
   }
-  return true;
 }
 
 bool State::merge(int64_t t_ms, const Partials& parts) {

@@ -91,6 +91,8 @@ class Partials {
 
   // One record (its group key and aggregate arguments, as State::add takes them).
   void add(const Key& key, const Value* args);
+  // add({Value::string(key)}, nullptr), as State::add_string_key (one key, only count()).
+  void add_string_key(std::string_view key);
   // Empties the table for the next chunk, keeping buffers within the limits below.
   void clear();
   size_t groups() const;     // distinct keys held
@@ -138,6 +140,10 @@ class State {
   // Lateness is judged against the last watermark passed to advance(): call advance() whenever the
   // watermark moves (cheap when no window closes), not only when it passes next_window_end().
   bool add(int64_t t_ms, const Key& key, const Value* args);
+
+  // add(t_ms, {Value::string(key)}, nullptr) for a plan with one group key whose aggregates are all count(),
+  // without building the key: the group is found by the string's bytes.
+  bool add_string_key(int64_t t_ms, std::string_view key);
 
   // Adds every record of `parts` at time t, as add(t_ms, key, args) of each record in the order they were
   // added to it would: false (nothing merged) exactly when add() would refuse a record at t; otherwise each
