@@ -173,6 +173,10 @@ std::string encode(const Checkpoint& c) {
     codec::put_varint(body, o.panes);
     codec::put_varint(body, o.pending.size());
     for (const auto& b : o.pending) put_batch(body, b);
+    const std::vector<std::string> none;
+    const auto& keys = o.key_columns ? *o.key_columns : none;
+    codec::put_varint(body, keys.size());
+    for (const auto& k : keys) codec::put_bytes(body, k);
   }
   std::string out(kMagic, sizeof kMagic);
   codec::put_varint(out, kFormatVersion);
@@ -198,7 +202,7 @@ std::optional<Checkpoint> decode(std::string_view bytes, std::string& error) {
     error = "truncated header";
     return std::nullopt;
   }
-  if (version != kFormatVersion) {
+  if (version < 1 || version > kFormatVersion) {
     error = fmt::format("checkpoint format version {} is not supported by this weir (it reads version {})",
                         version, kFormatVersion);
     return std::nullopt;
@@ -230,6 +234,12 @@ std::optional<Checkpoint> decode(std::string_view bytes, std::string& error) {
       if (!ok) break;
       o.pending.resize(pending);
       for (auto& b : o.pending) ok = ok && get_batch(r, b);
+      if (ok && version >= 2) {
+        uint64_t keys;
+        ok = r.count(keys);
+        if (ok) o.key_columns.emplace(keys);
+        for (size_t k = 0; ok && k < keys; ++k) ok = r.str((*o.key_columns)[k]);
+      }
     }
   }
   if (!ok || !r.done()) {

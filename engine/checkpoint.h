@@ -20,7 +20,9 @@
 
 namespace weir::checkpoint {
 
-constexpr uint32_t kFormatVersion = 1;
+// 2: each output also holds the key expressions of the hidden columns of its pending rows (key_columns).
+// Version 1 is still read.
+constexpr uint32_t kFormatVersion = 2;
 
 struct OutputState {
   std::string name;
@@ -29,6 +31,10 @@ struct OutputState {
   uint64_t groups = 0;  // state size, for `weir checkpoint show`
   uint64_t panes = 0;
   std::vector<BatchOutput> pending;  // rows of the batches this checkpoint covers that sinks may still lack
+  // The columns `pending` rows have after the visible ones (one per keyed Kafka sink, engine/plan.h
+  // HiddenColumn): each one's key expression, as expr::to_string() writes it. Absent in a checkpoint of
+  // format version 1 (which did not record it).
+  std::optional<std::vector<std::string>> key_columns;
 };
 
 struct Checkpoint {

@@ -115,6 +115,7 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
   }
   auto entries = store_->list();
   const checkpoint::Checkpoint* use = nullptr;
+  std::string use_path;
   std::vector<std::string> unusable;
   for (auto& e : entries) {
     if (!e.checkpoint) {
@@ -180,6 +181,7 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
                       committed, e.path, cp.batch));
     }
     use = &cp;
+    use_path = e.path;
     break;
   }
   if (use == nullptr) {
@@ -211,7 +213,7 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
         return Status::fatal(fmt::format("checkpoint batch {}: the state of output '{}' does not load",
                                          restored_.batch, st.name));
       }
-      pending_[i] = st.pending;
+      if (Status s = restore_pending(i, st, use_path); !s.is_ok()) return s;
     }
     if (!found) {
       log->info("Job '{}': output '{}' is no longer in the job file; its checkpointed state is dropped.",
@@ -226,6 +228,89 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
   resume = &restored_.positions;
   log->info("Job '{}': resuming from checkpoint batch {} ({} source position(s)).", job_.name,
             restored_.batch, restored_.positions.size());
+  return Status::ok();
+}
+
+Status Executor::restore_pending(size_t o, const checkpoint::OutputState& st, const std::string& path) {
+  const OutputPlan& op = plan_.outputs[o];
+  const size_t visible = op.schema.columns.size();
+  pending_[o] = st.pending;
+  for (const BatchOutput& b : pending_[o]) {
+    for (const Emission& e : b.emissions) {
+      for (const Row& r : e.rows) {
+        if (r.size() < visible) {
+          return Status::fatal(
+              fmt::format("checkpoint {}: a row of output '{}' (batch {}) has {} columns, not "
+                          "at least {}",
+                          path, op.name, b.batch_id, r.size(), visible));
+        }
+      }
+    }
+  }
+  // Where each of this job's hidden columns is in the checkpoint's rows (-1: not there).
+  std::vector<int> from(op.hidden.size(), -1);
+  if (op.aggregating) {
+    // Computed over the row, as finish_rows() does: the same value whatever the checkpoint's layout.
+  } else if (st.key_columns) {
+    for (size_t k = 0; k < op.hidden.size(); ++k) {
+      const auto& keys = *st.key_columns;
+      auto it = std::find(keys.begin(), keys.end(), op.hidden[k].canonical);
+      if (it != keys.end()) from[k] = static_cast<int>(it - keys.begin());
+    }
+  } else {
+    // Format version 1 did not record the layout: rows as wide as this job's are taken as its own (the job
+    // unchanged); otherwise no hidden column is known.
+    bool same_width = true;
+    for (const BatchOutput& b : pending_[o]) {
+      for (const Emission& e : b.emissions) {
+        for (const Row& r : e.rows) same_width = same_width && r.size() == visible + op.hidden.size();
+      }
+    }
+    for (size_t k = 0; same_width && k < op.hidden.size(); ++k) from[k] = static_cast<int>(k);
+  }
+  if (!op.aggregating) {
+    // A key the rows lack matters to the exactly-once sinks that will be given these batches (run()).
+    for (size_t s = 0; s < op.hidden_of_sink.size() && s < conn_.sinks[o].size(); ++s) {
+      const int k = op.hidden_of_sink[s];
+      if (k < 0 || from[k] >= 0 || !conn_.sinks[o][s]->exactly_once()) continue;
+      const uint64_t done = conn_.sinks[o][s]->committed_batch();
+      std::vector<uint64_t> lacking;
+      for (const BatchOutput& b : pending_[o]) {
+        if (b.batch_id > done) lacking.push_back(b.batch_id);
+      }
+      if (lacking.empty()) continue;
+      const auto* kafka = std::get_if<config::KafkaSink>(&job_.outputs[o].sinks[s].kind);
+      return Status::fatal(fmt::format(
+          "output '{}': checkpoint {} holds the rows of batch(es) {} for its exactly-once Kafka sink to "
+          "topic {}, "
+          "which has not committed them, but they were computed without that sink's message key \"{}\" (the "
+          "key was added or changed since); weir cannot compute it now (the records are gone). Start the job "
+          "once with the sink's previous key (or without a key if it had none) and stop it gracefully, so "
+          "the "
+          "sink commits these rows as they were computed, then apply the edit; or start over with `weir run "
+          "--reset-state`",
+          op.name, path, fmt::join(lacking, ", "), kafka != nullptr ? kafka->topic : "?", op.hidden[k].text));
+    }
+  }
+  std::string err;
+  for (BatchOutput& b : pending_[o]) {
+    for (Emission& e : b.emissions) {
+      for (Row& r : e.rows) {
+        Row row(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(visible));
+        for (size_t k = 0; k < op.hidden.size(); ++k) {
+          Value v;
+          if (op.aggregating) {
+            // A failure gave a null key when the row was made (and was logged then).
+            if (!expr::eval(op.hidden[k].expr, row.data(), v, err)) v = Value();
+          } else if (from[k] >= 0 && visible + from[k] < r.size()) {
+            v = r[visible + from[k]];
+          }
+          row.push_back(std::move(v));
+        }
+        r = std::move(row);
+      }
+    }
+  }
   return Status::ok();
 }
 
@@ -735,6 +820,8 @@ bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop,
     os.groups = runners_[o].state().groups();
     os.panes = runners_[o].state().panes();
     os.pending = std::move(pending_[o]);
+    os.key_columns.emplace();
+    for (const auto& h : plan_.outputs[o].hidden) os.key_columns->push_back(h.canonical);
     pending_[o].clear();
     cp.outputs.push_back(std::move(os));
   }

@@ -78,6 +78,12 @@ class Executor final : public RecordHandler {
   Status open();
   // Restores the newest usable checkpoint (DELIVERY.md recovery); fills `resume` with its positions.
   Status restore(uint64_t sinks_committed, const Positions*& resume);
+  // The pending rows of output o's checkpointed state `st` (file `path`) in this job's row layout: the hidden
+  // key columns the checkpoint names (key_columns) are matched with this job's by expression; an aggregating
+  // output's are computed again over the row. Refuses (fatal) when an exactly-once sink that lacks some of
+  // these batches has a key the rows do not hold and that cannot be computed (a pass-through output's key
+  // added or changed since).
+  Status restore_pending(size_t o, const checkpoint::OutputState& st, const std::string& path);
   // Checkpoints the current state (DELIVERY.md step 2): first finishes the checkpoint in flight, then
   // copies the state into a checkpoint (the only pause of the batch loop) and hands it to the writer
   // thread. `wait`: also waits until it is written and committed (end of input, stop, rebalance).
