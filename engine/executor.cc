@@ -40,12 +40,20 @@ Executor::Executor(const config::Job& job, const JobPlan& plan, Connectors conne
   state_bytes_.resize(plan.outputs.size());
   if (!opts_.checkpoint_dir.empty()) {
     store_.emplace(opts_.checkpoint_dir);
-    checkpoint::Writer::WriteFn write = [store = &*store_](const checkpoint::Checkpoint& c, size_t* bytes) {
-      return store->write(c, bytes);
+    // The writer thread has its own copy of the store: after a hard stop it may outlive this executor.
+    checkpoint::Writer::WriteFn write = [store = *store_](const checkpoint::Checkpoint& c, size_t* bytes,
+                                                          const std::atomic<bool>& abandoned) {
+      checkpoint::Store s = store;
+      s.set_abandoned_flag(&abandoned);
+      return s.write(c, bytes);
     };
     if (opts_.checkpoint_write) {
-      write = [store = &*store_, hook = opts_.checkpoint_write](
-                  const checkpoint::Checkpoint& c, size_t* bytes) { return hook(*store, c, bytes); };
+      write = [store = *store_, hook = opts_.checkpoint_write](const checkpoint::Checkpoint& c, size_t* bytes,
+                                                               const std::atomic<bool>& abandoned) {
+        checkpoint::Store s = store;
+        s.set_abandoned_flag(&abandoned);
+        return hook(s, c, bytes);
+      };
     }
     writer_ = std::make_unique<checkpoint::Writer>(std::move(write));
   }
@@ -447,9 +455,13 @@ int Executor::run(const StopFlag& stop) {
     }
   }
   // Left the loop without closing a batch (on_error: stop, a source error): a checkpoint already handed to
-  // the writer is still committed if it gets written; after a failure the next start replays it.
+  // the writer is still committed if it gets written; after a failure the next start replays it. A hard stop
+  // does not wait for it (abandon_checkpoint).
   if (error_.empty() && writer_ && writer_->in_flight()) (void)finish_checkpoint(stop, true);
-  writer_.reset();  // joins the writer thread
+  while (writer_ && writer_->in_flight() && !writer_->wait(std::chrono::milliseconds(50))) {
+    if (stop.load() >= 2) abandon_checkpoint();
+  }
+  writer_.reset();  // joins the writer thread (idle by now, or detached when abandoned)
   pool_.reset();    // joins the parse threads (every chunk was consumed at the end of its poll)
   conn_.source->close();
   for (auto& sinks : conn_.sinks) {
@@ -841,6 +853,7 @@ bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
   auto log = log::get("engine");
   std::optional<checkpoint::Writer::Result> r = writer_->wait(std::chrono::milliseconds(0));
   while (!r && block) {
+    if (stop.load() >= 2) return abandon_checkpoint();
     r = writer_->wait(std::chrono::milliseconds(50));
     if (!r) conn_.source->keepalive();  // a slow disk: stay in the consumer group meanwhile
   }
@@ -869,7 +882,13 @@ bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
     }
     backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
     writer_->submit(std::move(r->checkpoint));
-    while (!(r = writer_->wait(std::chrono::milliseconds(50)))) conn_.source->keepalive();
+    while (!(r = writer_->wait(std::chrono::milliseconds(50)))) {
+      if (stop.load() >= 2) {
+        if (warned) conn_.source->resume();
+        return abandon_checkpoint();
+      }
+      conn_.source->keepalive();
+    }
   }
   if (warned) {
     log->info("Job '{}': checkpoint for batch {} written.", job_.name, writing_batch_);
@@ -883,6 +902,20 @@ bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
       job_.name, writing_batch_, r->bytes, metrics_.checkpoint_pause_us.load() / 1000.0,
       r->write_us / 1000.0);
   return commit_checkpoint(r->checkpoint, stop);
+}
+
+bool Executor::abandon_checkpoint() {
+  writer_->abandon();
+  log::get("engine")->error(
+      "Job '{}': stopping at once: the checkpoint write for batch {} is abandoned (the disk has not "
+      "completed it); it will not be installed, so the previous checkpoint (if any) stays the newest and "
+      "the next start resumes from it.",
+      job_.name, writing_batch_);
+  fail(
+      fmt::format("stopped at once while the checkpoint for batch {} was being written (abandoned); "
+                  "its batches are read again on the next start",
+                  writing_batch_));
+  return false;
 }
 
 bool Executor::commit_checkpoint(checkpoint::Checkpoint& cp, const StopFlag& stop) {

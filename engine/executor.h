@@ -90,8 +90,11 @@ class Executor final : public RecordHandler {
   bool checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop, bool wait);
   // The checkpoint in flight: when it is written (or at once with `block`), commits the batches it holds
   // (steps 3-4). A failed write is retried with backoff, the source paused, until it succeeds. False: the
-  // job failed (see error_).
+  // job failed (see error_), or a hard stop abandoned the write.
   bool finish_checkpoint(const StopFlag& stop, bool block);
+  // A hard stop (StopFlag 2) while a checkpoint is being written: gives up on it without waiting
+  // (checkpoint::Writer::abandon: it is never installed), logs so and fails the job. Returns false.
+  bool abandon_checkpoint();
   // Steps 3-4 for a durable checkpoint: exactly-once sinks commit its pending batches, then the source
   // positions are acknowledged and older checkpoints removed.
   bool commit_checkpoint(checkpoint::Checkpoint& cp, const StopFlag& stop);

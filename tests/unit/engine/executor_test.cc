@@ -1027,3 +1027,54 @@ outputs:
   CHECK(r->keys(0, 1) == std::vector<std::string>{"X1", "X2"});
   std::filesystem::remove_all(dir);
 }
+
+// A hung disk (docs/operations.md, stopping): a graceful stop waits for the checkpoint in flight; a hard stop
+// (a second SIGTERM) gives up on it at once, and the checkpoint never appears.
+TEST_CASE("executor: a hard stop does not wait for a hung checkpoint write", "[executor][checkpoint]") {
+  CheckpointLog log;
+  std::atomic<bool> hung{false}, release{false}, returned{false};
+  auto run =
+      checkpoint_run(250, log, [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) {
+        Status st = Status::ok();
+        if (c.batch == 2) {
+          hung = true;
+          for (int i = 0; i < 500 && !release; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          st = write_logged(log, store, c, bytes);
+          returned = true;
+          return st;
+        }
+        return write_logged(log, store, c, bytes);
+      });
+  engine::StopFlag stop{0};
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    run->rc = run->executor->run(stop);
+    done = true;
+  });
+  while (!hung) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  stop = 1;  // graceful: waits for the checkpoint
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(done);
+  const auto t0 = std::chrono::steady_clock::now();
+  stop = 2;  // hard: does not
+  while (!done && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  release = true;
+  t.join();
+  CHECK(took < std::chrono::seconds(1));
+  CHECK(run->rc == 1);
+  CHECK_THAT(run->executor->error(), Catch::Contains("checkpoint for batch 2 was being written (abandoned)"));
+  for (int i = 0; i < 500 && !returned; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(returned);
+  // Batch 1 is committed and its checkpoint is the newest; batch 2's never appears.
+  CHECK(log.errors.empty());
+  CHECK(log.committed == std::vector<uint64_t>{1});
+  CHECK(log.durable == std::vector<uint64_t>{1});
+  auto files = checkpoint::Store(run->dir).list();
+  REQUIRE(files.size() == 1);
+  CHECK(files[0].batch == 1);
+  CHECK(files[0].checkpoint);
+  CHECK(run->source->acked == Positions{{"input", 100, 0}});
+}
