@@ -456,10 +456,10 @@ int Executor::run(const StopFlag& stop) {
   }
   // Left the loop without closing a batch (on_error: stop, a source error): a checkpoint already handed to
   // the writer is still committed if it gets written; after a failure the next start replays it. A hard stop
-  // does not wait for it (abandon_checkpoint).
+  // waits for it for kHardStopCheckpointMs at most (abandon_checkpoint).
   if (error_.empty() && writer_ && writer_->in_flight()) (void)finish_checkpoint(stop, true);
   while (writer_ && writer_->in_flight() && !writer_->wait(std::chrono::milliseconds(50))) {
-    if (stop.load() >= 2) abandon_checkpoint();
+    if (hard_stop_waited(stop)) abandon_checkpoint();
   }
   writer_.reset();  // joins the writer thread (idle by now, or detached when abandoned)
   pool_.reset();    // joins the parse threads (every chunk was consumed at the end of its poll)
@@ -853,7 +853,7 @@ bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
   auto log = log::get("engine");
   std::optional<checkpoint::Writer::Result> r = writer_->wait(std::chrono::milliseconds(0));
   while (!r && block) {
-    if (stop.load() >= 2) return abandon_checkpoint();
+    if (hard_stop_waited(stop)) return abandon_checkpoint();
     r = writer_->wait(std::chrono::milliseconds(50));
     if (!r) conn_.source->keepalive();  // a slow disk: stay in the consumer group meanwhile
   }
@@ -883,7 +883,7 @@ bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
     backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
     writer_->submit(std::move(r->checkpoint));
     while (!(r = writer_->wait(std::chrono::milliseconds(50)))) {
-      if (stop.load() >= 2) {
+      if (hard_stop_waited(stop)) {
         if (warned) conn_.source->resume();
         return abandon_checkpoint();
       }
@@ -902,6 +902,13 @@ bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
       job_.name, writing_batch_, r->bytes, metrics_.checkpoint_pause_us.load() / 1000.0,
       r->write_us / 1000.0);
   return commit_checkpoint(r->checkpoint, stop);
+}
+
+bool Executor::hard_stop_waited(const StopFlag& stop) {
+  if (stop.load() < 2) return false;
+  const int64_t now = steady_ms();
+  if (hard_stop_ms_ < 0) hard_stop_ms_ = now;
+  return now - hard_stop_ms_ >= kHardStopCheckpointMs;
 }
 
 bool Executor::abandon_checkpoint() {

@@ -5,7 +5,7 @@ A hung disk is simulated by an LD_PRELOAD shim (tests/tools/weir-hang-fsync.c): 
 sleeps 60 s. A job reads files into an exactly-once file sink.
 
 - CheckpointDisk: the checkpoint directory hangs. The first SIGTERM (graceful) waits for the checkpoint, as
-  it always has; the second makes weir exit within a couple of seconds with exit code 1 and the log line
+  it always has; the second makes weir exit within a couple of seconds (1 s for the disk) with exit code 1 and the log line
   "the checkpoint write for batch N is abandoned". The previous checkpoint is still the newest and intact,
   the sink has only what was committed before, and a restart (without the shim) resumes from that checkpoint:
   every record once in the sink.
