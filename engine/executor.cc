@@ -248,8 +248,8 @@ Status Executor::restore_pending(size_t o, const checkpoint::OutputState& st, co
       for (const Row& r : e.rows) {
         if (r.size() < visible) {
           return Status::fatal(
-              fmt::format("checkpoint {}: a row of output '{}' (batch {}) has {} columns, not "
-                          "at least {}",
+              fmt::format("checkpoint {}: a row of output '{}' (batch {}) has {} columns, "
+                          "not at least {}",
                           path, op.name, b.batch_id, r.size(), visible));
         }
       }
@@ -290,13 +290,11 @@ Status Executor::restore_pending(size_t o, const checkpoint::OutputState& st, co
       const auto* kafka = std::get_if<config::KafkaSink>(&job_.outputs[o].sinks[s].kind);
       return Status::fatal(fmt::format(
           "output '{}': checkpoint {} holds the rows of batch(es) {} for its exactly-once Kafka sink to "
-          "topic {}, "
-          "which has not committed them, but they were computed without that sink's message key \"{}\" (the "
-          "key was added or changed since); weir cannot compute it now (the records are gone). Start the job "
-          "once with the sink's previous key (or without a key if it had none) and stop it gracefully, so "
-          "the "
-          "sink commits these rows as they were computed, then apply the edit; or start over with `weir run "
-          "--reset-state`",
+          "topic {}, which has not committed them, but they were computed without that sink's message "
+          "key \"{}\" (the key was added or changed since); weir cannot compute it now (the records are "
+          "gone). Start the job once with the sink's previous key (or without a key if it had none) and "
+          "stop it gracefully, so that the sink commits these rows as they were computed, then apply "
+          "the edit; or start over with `weir run --reset-state`",
           op.name, path, fmt::join(lacking, ", "), kafka != nullptr ? kafka->topic : "?", op.hidden[k].text));
     }
   }
