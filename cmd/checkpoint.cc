@@ -52,6 +52,9 @@ int show(const std::string& dir) {
           "row(s)\n",
           o.name, o.fingerprint, o.groups, o.panes, o.state.size(), o.pending.size(), rows);
       for (const auto& b : o.pending) fmt::print("      pending batch {}\n", b.batch_id);
+      if (o.key_columns && !o.key_columns->empty()) {
+        fmt::print("      pending rows end with the Kafka key(s): {}\n", fmt::join(*o.key_columns, ", "));
+      }
     }
   }
   return any_ok ? 0 : 1;

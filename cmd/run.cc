@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "config/load.h"
 #include "connectors/registry.h"
@@ -21,6 +24,39 @@ void on_signal(int) {
   int prev = g_stop.load();
   g_stop.store(prev >= 1 ? 2 : 1);
 }
+
+// A hard stop (a second SIGTERM/SIGINT) ends the process within kGraceMs even when the job is blocked in a
+// system call that does not return, such as a sink's write or fsync on a hung disk. The executor gives up on
+// a checkpoint write by itself (Executor::abandon_checkpoint); this covers everything else. Exiting then is
+// what kill -9 does, which recovery is built for: the batch in flight is not committed and is read again.
+class HardStopWatchdog {
+ public:
+  static constexpr int kGraceMs = 3000;
+  explicit HardStopWatchdog(std::string job) : job_(std::move(job)), thread_([this] { watch(); }) {}
+  ~HardStopWatchdog() {
+    done_ = true;
+    thread_.join();
+  }
+
+ private:
+  void watch() {
+    while (!done_ && g_stop.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kGraceMs);
+    while (!done_ && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (done_) return;
+    log::get("engine")->error(
+        "Job '{}': stopping at once: the job did not end within {} ms of the second stop signal (it "
+        "is blocked, e.g. in a sink's write or fsync on a hung disk); exiting without waiting for it. "
+        "Its batch in flight is not committed; the next start resumes from the last checkpoint.",
+        job_, kGraceMs);
+    ::_exit(1);
+  }
+
+  std::string job_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;  // last: starts after the members above exist
+};
 
 struct RunOptions {
   std::string file;
@@ -64,6 +100,8 @@ int run_job(const RunOptions& o) {
   eo.checkpoint_dir = job.checkpoint.dir.empty() ? o.state_dir + "/" + job.name : job.checkpoint.dir;
   eo.reset_state = o.reset_state;
   eo.workers = o.workers;
+  // Declared before the executor, so it also covers the executor's destructor (closing the sinks).
+  HardStopWatchdog watchdog(job.name);
   engine::Executor ex(job, *compiled.plan, std::move(conn), *clock, eo);
   return ex.run(g_stop);
 }

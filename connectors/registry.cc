@@ -64,8 +64,7 @@ std::unique_ptr<Sink> make_sink(const config::Job& job, const engine::OutputPlan
           },
           [&](const config::KafkaSink& k) -> std::unique_ptr<Sink> {
             std::optional<int> key_column;
-            int hidden = op.hidden_of_sink[sink_index];
-            if (hidden >= 0) key_column = static_cast<int>(op.schema.columns.size()) + hidden;
+            if (int c = op.key_column(sink_index); c >= 0) key_column = c;
             std::optional<std::string> group;
             if (const auto* src = std::get_if<config::KafkaSource>(&job.source.kind)) group = src->group;
             return std::make_unique<kafka::KafkaSink>(k, key_column, std::vector<bool>{}, group);

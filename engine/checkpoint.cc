@@ -173,6 +173,10 @@ std::string encode(const Checkpoint& c) {
     codec::put_varint(body, o.panes);
     codec::put_varint(body, o.pending.size());
     for (const auto& b : o.pending) put_batch(body, b);
+    const std::vector<std::string> none;
+    const auto& keys = o.key_columns ? *o.key_columns : none;
+    codec::put_varint(body, keys.size());
+    for (const auto& k : keys) codec::put_bytes(body, k);
   }
   std::string out(kMagic, sizeof kMagic);
   codec::put_varint(out, kFormatVersion);
@@ -198,7 +202,7 @@ std::optional<Checkpoint> decode(std::string_view bytes, std::string& error) {
     error = "truncated header";
     return std::nullopt;
   }
-  if (version != kFormatVersion) {
+  if (version < 1 || version > kFormatVersion) {
     error = fmt::format("checkpoint format version {} is not supported by this weir (it reads version {})",
                         version, kFormatVersion);
     return std::nullopt;
@@ -230,6 +234,12 @@ std::optional<Checkpoint> decode(std::string_view bytes, std::string& error) {
       if (!ok) break;
       o.pending.resize(pending);
       for (auto& b : o.pending) ok = ok && get_batch(r, b);
+      if (ok && version >= 2) {
+        uint64_t keys;
+        ok = r.count(keys);
+        if (ok) o.key_columns.emplace(keys);
+        for (size_t k = 0; ok && k < keys; ++k) ok = r.str((*o.key_columns)[k]);
+      }
     }
   }
   if (!ok || !r.done()) {
@@ -382,8 +392,18 @@ Status Store::write(const Checkpoint& c, size_t* bytes) {
   std::string data = encode(c);
   if (bytes != nullptr) *bytes = data.size();
   std::string final_path = fmt::format("{}/ckpt-{:012d}.bin", dir_, c.batch);
+  auto abandoned = [this] { return abandoned_ != nullptr && abandoned_->load(); };
+  if (abandoned()) return Status::fatal("the checkpoint write was abandoned");
+  // The temporary file is this write's own: a write abandoned by a hard stop may still hold its file open (a
+  // hung disk) while the job, started again in this process (the daemon), writes the same batch's checkpoint.
+  // The usual name when it is free; a stale one (a crash) goes with the older checkpoints.
+  static std::atomic<uint64_t> seq{0};
   std::string tmp = final_path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    tmp = fmt::format("{}.tmp.{}.{}", final_path, ::getpid(), seq.fetch_add(1));
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  }
   if (fd < 0) return errno_status("cannot create", tmp);
   size_t done = 0;
   if (crash_requested(CrashPoint::MidCheckpoint, c.batch)) {
@@ -410,6 +430,12 @@ Status Store::write(const Checkpoint& c, size_t* bytes) {
     return s;
   }
   ::close(fd);
+  if (abandoned()) {
+    // Given up on while the disk hung (a hard stop): the job may have started again from the previous
+    // checkpoint, so this one must not appear now.
+    ::unlink(tmp.c_str());
+    return Status::fatal("the checkpoint write was abandoned");
+  }
   if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
     Status s = errno_status("cannot rename", tmp);
     ::unlink(tmp.c_str());
@@ -475,7 +501,9 @@ void Store::remove_older_than(uint64_t batch) {
   std::error_code ec;
   for (const auto& de : std::filesystem::directory_iterator(dir_, ec)) {
     std::string name = de.path().filename().string();
-    if (name.starts_with("ckpt-") && name.ends_with(".bin.tmp")) std::filesystem::remove(de.path(), ec);
+    if (name.starts_with("ckpt-") && name.find(".bin.tmp") != std::string::npos) {
+      std::filesystem::remove(de.path(), ec);
+    }
   }
 }
 
@@ -486,49 +514,63 @@ Status Store::reset() {
   return Status::ok();
 }
 
-Writer::Writer(WriteFn write) : write_(std::move(write)), thread_([this] { run(); }) {}
+Writer::Writer(WriteFn write)
+    : s_(std::make_shared<Shared>(std::move(write))), thread_([s = s_] { run(s); }) {}
 
 Writer::~Writer() {
+  if (!thread_.joinable()) return;  // abandoned: detached
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    quit_ = true;
+    std::lock_guard<std::mutex> lock(s_->mu);
+    s_->quit = true;
   }
-  work_cv_.notify_one();
+  s_->work_cv.notify_one();
   thread_.join();
 }
 
 void Writer::submit(Checkpoint c) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    todo_ = std::move(c);
-    done_.reset();
+    std::lock_guard<std::mutex> lock(s_->mu);
+    s_->todo = std::move(c);
+    s_->done.reset();
   }
   in_flight_ = true;
-  work_cv_.notify_one();
+  s_->work_cv.notify_one();
 }
 
 std::optional<Writer::Result> Writer::wait(std::chrono::milliseconds timeout) {
   if (!in_flight_) return std::nullopt;
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!done_cv_.wait_for(lock, timeout, [this] { return done_.has_value(); })) return std::nullopt;
-  std::optional<Result> r = std::move(done_);
-  done_.reset();
+  std::unique_lock<std::mutex> lock(s_->mu);
+  if (!s_->done_cv.wait_for(lock, timeout, [this] { return s_->done.has_value(); })) return std::nullopt;
+  std::optional<Result> r = std::move(s_->done);
+  s_->done.reset();
   in_flight_ = false;
   return r;
 }
 
-void Writer::run() {
-  std::unique_lock<std::mutex> lock(mu_);
+void Writer::abandon() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    s_->abandoned = true;
+    s_->quit = true;
+  }
+  s_->work_cv.notify_one();
+  thread_.detach();
+  in_flight_ = false;
+}
+
+void Writer::run(const std::shared_ptr<Shared>& s) {
+  std::unique_lock<std::mutex> lock(s->mu);
   while (true) {
-    work_cv_.wait(lock, [this] { return quit_ || todo_.has_value(); });
-    if (!todo_) return;  // quit, nothing left to write
-    Checkpoint c = std::move(*todo_);
-    todo_.reset();
+    s->work_cv.wait(lock, [&] { return s->quit || s->todo.has_value(); });
+    if (!s->todo || s->abandoned) return;  // quit, nothing left to write (or given up on)
+    Checkpoint c = std::move(*s->todo);
+    s->todo.reset();
     lock.unlock();
     Result r;
     auto t0 = std::chrono::steady_clock::now();
     try {
-      r.status = write_(c, &r.bytes);
+      r.status = s->write(c, &r.bytes, s->abandoned);
     } catch (
         const std::exception& e) {  // e.g. bad_alloc encoding a large state: this job fails, not the process
       r.status = Status::fatal(std::string("writing the checkpoint: ") + e.what());
@@ -540,8 +582,8 @@ void Writer::run() {
     }
     r.checkpoint = std::move(c);
     lock.lock();
-    done_ = std::move(r);
-    done_cv_.notify_one();
+    s->done = std::move(r);
+    s->done_cv.notify_one();
   }
 }
 

@@ -3,10 +3,12 @@
 // written atomically (temp file, fsync, rename, fsync of the directory), mode 0600.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,7 +22,9 @@
 
 namespace weir::checkpoint {
 
-constexpr uint32_t kFormatVersion = 1;
+// 2: each output also holds the key expressions of the hidden columns of its pending rows (key_columns).
+// Version 1 is still read.
+constexpr uint32_t kFormatVersion = 2;
 
 struct OutputState {
   std::string name;
@@ -29,6 +33,10 @@ struct OutputState {
   uint64_t groups = 0;  // state size, for `weir checkpoint show`
   uint64_t panes = 0;
   std::vector<BatchOutput> pending;  // rows of the batches this checkpoint covers that sinks may still lack
+  // The columns `pending` rows have after the visible ones (one per keyed Kafka sink, engine/plan.h
+  // HiddenColumn): each one's key expression, as expr::to_string() writes it. Absent in a checkpoint of
+  // format version 1 (which did not record it).
+  std::optional<std::vector<std::string>> key_columns;
 };
 
 struct Checkpoint {
@@ -87,9 +95,14 @@ class Store {
   explicit Store(std::string dir) : dir_(std::move(dir)) {}
   const std::string& dir() const { return dir_; }
 
-  // Writes ckpt-<batch>.bin atomically (creating the directory, mode 0700). Returns the file size in `bytes`.
-  // Retryable: the disk is full (try again later); fatal: anything else.
+  // Writes ckpt-<batch>.bin atomically (creating the directory, mode 0700): a temporary file of a name of its
+  // own, fsync, rename, fsync of the directory. Returns the file size in `bytes`. Retryable: the disk is full
+  // (try again later); fatal: anything else.
   Status write(const Checkpoint& c, size_t* bytes = nullptr);
+  // Makes write() give up once `*flag` is true: when it finds it so (before it starts, and after the fsync of
+  // the temporary file, before the rename) it removes its temporary file and returns fatal, so that a write
+  // abandoned by a hard stop (Writer::abandon) never installs a checkpoint later. Null: never.
+  void set_abandoned_flag(const std::atomic<bool>* flag) { abandoned_ = flag; }
   // Removes checkpoints older than `batch` and stale temporary files (call once `batch` is committed
   // everywhere).
   void remove_older_than(uint64_t batch);
@@ -109,6 +122,7 @@ class Store {
 
  private:
   std::string dir_;
+  const std::atomic<bool>* abandoned_ = nullptr;
 };
 
 // Writes checkpoints on a thread of its own, so that the batch loop goes on reading and aggregating while a
@@ -120,9 +134,12 @@ class Store {
 class Writer {
  public:
   // Writes one checkpoint durably (Store::write, or a test's slow/failing disk); runs on the writer thread.
-  using WriteFn = std::function<Status(const Checkpoint&, size_t* bytes)>;
+  // `abandoned` turns true when the owner gives up on this write (abandon()): the write must then not install
+  // the checkpoint (Store::set_abandoned_flag).
+  using WriteFn = std::function<Status(const Checkpoint&, size_t* bytes, const std::atomic<bool>& abandoned)>;
   explicit Writer(WriteFn write);
-  // Waits for a write in progress (a checkpoint is never left half-written by us), then ends the thread.
+  // Waits for a write in progress (a checkpoint is never left half-written by us), then ends the thread;
+  // after abandon(), returns at once.
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -133,26 +150,37 @@ class Writer {
     int64_t write_us = 0;   // on the writer thread: encode (frame + CRC) + write + fsync + rename
     Checkpoint checkpoint;  // handed back; `state` emptied when written
   };
-  // Starts writing `c` in the background. Requires !in_flight().
+  // Starts writing `c` in the background. Requires !in_flight() and no abandon().
   void submit(Checkpoint c);
   // A checkpoint was submitted and its result not yet taken.
   bool in_flight() const { return in_flight_; }
   // The result of the checkpoint in flight, taken, once written or failed, waiting up to `timeout`
   // (zero: just look). nullopt while it is still being written, or when nothing is in flight.
   std::optional<Result> wait(std::chrono::milliseconds timeout);
+  // A hard stop: gives up on the write in flight without waiting for it (a hung disk can block write() or
+  // fsync() for minutes). The thread is detached and ends on its own once the system call returns; the
+  // write sees `abandoned` and does not install the checkpoint, so the previous one stays the newest.
+  // Nothing of the owner's is touched by the thread after this (the write function and the checkpoint are
+  // the thread's own).
+  void abandon();
 
  private:
-  void run();
+  struct Shared {
+    explicit Shared(WriteFn w) : write(std::move(w)) {}
+    WriteFn write;
+    std::mutex mu;
+    std::condition_variable work_cv;  // the writer thread waits for `todo` or `quit`
+    std::condition_variable done_cv;  // the owner waits for `done`
+    std::optional<Checkpoint> todo;
+    std::optional<Result> done;
+    bool quit = false;
+    std::atomic<bool> abandoned{false};
+  };
+  static void run(const std::shared_ptr<Shared>& s);
 
-  WriteFn write_;
-  bool in_flight_ = false;  // the owner's view; only the owner thread touches it
-  std::mutex mu_;
-  std::condition_variable work_cv_;  // the writer thread waits for `todo_` or `quit_`
-  std::condition_variable done_cv_;  // the owner waits for `done_`
-  std::optional<Checkpoint> todo_;
-  std::optional<Result> done_;
-  bool quit_ = false;
-  std::thread thread_;  // last: starts after the members above exist
+  std::shared_ptr<Shared> s_;  // shared with the thread, which may outlive this object after abandon()
+  bool in_flight_ = false;     // the owner's view; only the owner thread touches it
+  std::thread thread_;         // last: starts after the members above exist
 };
 
 }  // namespace weir::checkpoint

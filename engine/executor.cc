@@ -40,12 +40,20 @@ Executor::Executor(const config::Job& job, const JobPlan& plan, Connectors conne
   state_bytes_.resize(plan.outputs.size());
   if (!opts_.checkpoint_dir.empty()) {
     store_.emplace(opts_.checkpoint_dir);
-    checkpoint::Writer::WriteFn write = [store = &*store_](const checkpoint::Checkpoint& c, size_t* bytes) {
-      return store->write(c, bytes);
+    // The writer thread has its own copy of the store: after a hard stop it may outlive this executor.
+    checkpoint::Writer::WriteFn write = [store = *store_](const checkpoint::Checkpoint& c, size_t* bytes,
+                                                          const std::atomic<bool>& abandoned) {
+      checkpoint::Store s = store;
+      s.set_abandoned_flag(&abandoned);
+      return s.write(c, bytes);
     };
     if (opts_.checkpoint_write) {
-      write = [store = &*store_, hook = opts_.checkpoint_write](
-                  const checkpoint::Checkpoint& c, size_t* bytes) { return hook(*store, c, bytes); };
+      write = [store = *store_, hook = opts_.checkpoint_write](const checkpoint::Checkpoint& c, size_t* bytes,
+                                                               const std::atomic<bool>& abandoned) {
+        checkpoint::Store s = store;
+        s.set_abandoned_flag(&abandoned);
+        return hook(s, c, bytes);
+      };
     }
     writer_ = std::make_unique<checkpoint::Writer>(std::move(write));
   }
@@ -115,6 +123,7 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
   }
   auto entries = store_->list();
   const checkpoint::Checkpoint* use = nullptr;
+  std::string use_path;
   std::vector<std::string> unusable;
   for (auto& e : entries) {
     if (!e.checkpoint) {
@@ -180,6 +189,7 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
                       committed, e.path, cp.batch));
     }
     use = &cp;
+    use_path = e.path;
     break;
   }
   if (use == nullptr) {
@@ -211,7 +221,7 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
         return Status::fatal(fmt::format("checkpoint batch {}: the state of output '{}' does not load",
                                          restored_.batch, st.name));
       }
-      pending_[i] = st.pending;
+      if (Status s = restore_pending(i, st, use_path); !s.is_ok()) return s;
     }
     if (!found) {
       log->info("Job '{}': output '{}' is no longer in the job file; its checkpointed state is dropped.",
@@ -226,6 +236,87 @@ Status Executor::restore(uint64_t committed, const Positions*& resume) {
   resume = &restored_.positions;
   log->info("Job '{}': resuming from checkpoint batch {} ({} source position(s)).", job_.name,
             restored_.batch, restored_.positions.size());
+  return Status::ok();
+}
+
+Status Executor::restore_pending(size_t o, const checkpoint::OutputState& st, const std::string& path) {
+  const OutputPlan& op = plan_.outputs[o];
+  const size_t visible = op.schema.columns.size();
+  pending_[o] = st.pending;
+  for (const BatchOutput& b : pending_[o]) {
+    for (const Emission& e : b.emissions) {
+      for (const Row& r : e.rows) {
+        if (r.size() < visible) {
+          return Status::fatal(
+              fmt::format("checkpoint {}: a row of output '{}' (batch {}) has {} columns, "
+                          "not at least {}",
+                          path, op.name, b.batch_id, r.size(), visible));
+        }
+      }
+    }
+  }
+  // Where each of this job's hidden columns is in the checkpoint's rows (-1: not there).
+  std::vector<int> from(op.hidden.size(), -1);
+  if (op.aggregating) {
+    // Computed over the row, as finish_rows() does: the same value whatever the checkpoint's layout.
+  } else if (st.key_columns) {
+    for (size_t k = 0; k < op.hidden.size(); ++k) {
+      const auto& keys = *st.key_columns;
+      auto it = std::find(keys.begin(), keys.end(), op.hidden[k].canonical);
+      if (it != keys.end()) from[k] = static_cast<int>(it - keys.begin());
+    }
+  } else {
+    // Format version 1 did not record the layout: rows as wide as this job's are taken as its own (the job
+    // unchanged); otherwise no hidden column is known.
+    bool same_width = true;
+    for (const BatchOutput& b : pending_[o]) {
+      for (const Emission& e : b.emissions) {
+        for (const Row& r : e.rows) same_width = same_width && r.size() == visible + op.hidden.size();
+      }
+    }
+    for (size_t k = 0; same_width && k < op.hidden.size(); ++k) from[k] = static_cast<int>(k);
+  }
+  if (!op.aggregating) {
+    // A key the rows lack matters to the exactly-once sinks that will be given these batches (run()).
+    for (size_t s = 0; s < op.hidden_of_sink.size() && s < conn_.sinks[o].size(); ++s) {
+      const int k = op.hidden_of_sink[s];
+      if (k < 0 || from[k] >= 0 || !conn_.sinks[o][s]->exactly_once()) continue;
+      const uint64_t done = conn_.sinks[o][s]->committed_batch();
+      std::vector<uint64_t> lacking;
+      for (const BatchOutput& b : pending_[o]) {
+        if (b.batch_id > done) lacking.push_back(b.batch_id);
+      }
+      if (lacking.empty()) continue;
+      const auto* kafka = std::get_if<config::KafkaSink>(&job_.outputs[o].sinks[s].kind);
+      return Status::fatal(fmt::format(
+          "output '{}': checkpoint {} holds the rows of batch(es) {} for its exactly-once Kafka sink to "
+          "topic {}, which has not committed them, but they were computed without that sink's message "
+          "key \"{}\" (the key was added or changed since); weir cannot compute it now (the records are "
+          "gone). Start the job once with the sink's previous key (or without a key if it had none) and "
+          "stop it gracefully, so that the sink commits these rows as they were computed, then apply "
+          "the edit; or start over with `weir run --reset-state`",
+          op.name, path, fmt::join(lacking, ", "), kafka != nullptr ? kafka->topic : "?", op.hidden[k].text));
+    }
+  }
+  std::string err;
+  for (BatchOutput& b : pending_[o]) {
+    for (Emission& e : b.emissions) {
+      for (Row& r : e.rows) {
+        Row row(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(visible));
+        for (size_t k = 0; k < op.hidden.size(); ++k) {
+          Value v;
+          if (op.aggregating) {
+            // A failure gave a null key when the row was made (and was logged then).
+            if (!expr::eval(op.hidden[k].expr, row.data(), v, err)) v = Value();
+          } else if (from[k] >= 0 && visible + from[k] < r.size()) {
+            v = r[visible + from[k]];
+          }
+          row.push_back(std::move(v));
+        }
+        r = std::move(row);
+      }
+    }
+  }
   return Status::ok();
 }
 
@@ -362,9 +453,13 @@ int Executor::run(const StopFlag& stop) {
     }
   }
   // Left the loop without closing a batch (on_error: stop, a source error): a checkpoint already handed to
-  // the writer is still committed if it gets written; after a failure the next start replays it.
+  // the writer is still committed if it gets written; after a failure the next start replays it. A hard stop
+  // waits for it for kHardStopCheckpointMs at most (abandon_checkpoint).
   if (error_.empty() && writer_ && writer_->in_flight()) (void)finish_checkpoint(stop, true);
-  writer_.reset();  // joins the writer thread
+  while (writer_ && writer_->in_flight() && !writer_->wait(std::chrono::milliseconds(50))) {
+    if (hard_stop_waited(stop)) abandon_checkpoint();
+  }
+  writer_.reset();  // joins the writer thread (idle by now, or detached when abandoned)
   pool_.reset();    // joins the parse threads (every chunk was consumed at the end of its poll)
   conn_.source->close();
   for (auto& sinks : conn_.sinks) {
@@ -735,6 +830,8 @@ bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop,
     os.groups = runners_[o].state().groups();
     os.panes = runners_[o].state().panes();
     os.pending = std::move(pending_[o]);
+    os.key_columns.emplace();
+    for (const auto& h : plan_.outputs[o].hidden) os.key_columns->push_back(h.canonical);
     pending_[o].clear();
     cp.outputs.push_back(std::move(os));
   }
@@ -754,6 +851,7 @@ bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
   auto log = log::get("engine");
   std::optional<checkpoint::Writer::Result> r = writer_->wait(std::chrono::milliseconds(0));
   while (!r && block) {
+    if (hard_stop_waited(stop)) return abandon_checkpoint();
     r = writer_->wait(std::chrono::milliseconds(50));
     if (!r) conn_.source->keepalive();  // a slow disk: stay in the consumer group meanwhile
   }
@@ -782,7 +880,13 @@ bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
     }
     backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
     writer_->submit(std::move(r->checkpoint));
-    while (!(r = writer_->wait(std::chrono::milliseconds(50)))) conn_.source->keepalive();
+    while (!(r = writer_->wait(std::chrono::milliseconds(50)))) {
+      if (hard_stop_waited(stop)) {
+        if (warned) conn_.source->resume();
+        return abandon_checkpoint();
+      }
+      conn_.source->keepalive();
+    }
   }
   if (warned) {
     log->info("Job '{}': checkpoint for batch {} written.", job_.name, writing_batch_);
@@ -796,6 +900,27 @@ bool Executor::finish_checkpoint(const StopFlag& stop, bool block) {
       job_.name, writing_batch_, r->bytes, metrics_.checkpoint_pause_us.load() / 1000.0,
       r->write_us / 1000.0);
   return commit_checkpoint(r->checkpoint, stop);
+}
+
+bool Executor::hard_stop_waited(const StopFlag& stop) {
+  if (stop.load() < 2) return false;
+  const int64_t now = steady_ms();
+  if (hard_stop_ms_ < 0) hard_stop_ms_ = now;
+  return now - hard_stop_ms_ >= kHardStopCheckpointMs;
+}
+
+bool Executor::abandon_checkpoint() {
+  writer_->abandon();
+  log::get("engine")->error(
+      "Job '{}': stopping at once: the checkpoint write for batch {} is abandoned (the disk has not "
+      "completed it); it will not be installed, so the previous checkpoint (if any) stays the newest and "
+      "the next start resumes from it.",
+      job_.name, writing_batch_);
+  fail(
+      fmt::format("stopped at once while the checkpoint for batch {} was being written (abandoned); "
+                  "its batches are read again on the next start",
+                  writing_batch_));
+  return false;
 }
 
 bool Executor::commit_checkpoint(checkpoint::Checkpoint& cp, const StopFlag& stop) {

@@ -61,6 +61,9 @@ class Executor final : public RecordHandler {
 
   // Runs until a bounded source ends (0), a graceful stop (0), or a failure (1; see error()).
   int run(const StopFlag& stop);
+  // A hard stop (StopFlag 2) waits this long for a checkpoint write in flight (a healthy disk takes
+  // milliseconds: the batch still commits, exit 0), then gives up on it (a hung disk: exit 1).
+  static constexpr int64_t kHardStopCheckpointMs = 1000;
   const std::string& error() const { return error_; }
   JobMetrics& metrics() { return metrics_; }
   // The record-path threads this job runs with (resolved from ExecutorOptions::workers and the job).
@@ -78,14 +81,26 @@ class Executor final : public RecordHandler {
   Status open();
   // Restores the newest usable checkpoint (DELIVERY.md recovery); fills `resume` with its positions.
   Status restore(uint64_t sinks_committed, const Positions*& resume);
+  // The pending rows of output o's checkpointed state `st` (file `path`) in this job's row layout: the hidden
+  // key columns the checkpoint names (key_columns) are matched with this job's by expression; an aggregating
+  // output's are computed again over the row. Refuses (fatal) when an exactly-once sink that lacks some of
+  // these batches has a key the rows do not hold and that cannot be computed (a pass-through output's key
+  // added or changed since).
+  Status restore_pending(size_t o, const checkpoint::OutputState& st, const std::string& path);
   // Checkpoints the current state (DELIVERY.md step 2): first finishes the checkpoint in flight, then
   // copies the state into a checkpoint (the only pause of the batch loop) and hands it to the writer
   // thread. `wait`: also waits until it is written and committed (end of input, stop, rebalance).
   bool checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop, bool wait);
   // The checkpoint in flight: when it is written (or at once with `block`), commits the batches it holds
   // (steps 3-4). A failed write is retried with backoff, the source paused, until it succeeds. False: the
-  // job failed (see error_).
+  // job failed (see error_), or a hard stop abandoned the write.
   bool finish_checkpoint(const StopFlag& stop, bool block);
+  // Whether a hard stop has waited kHardStopCheckpointMs for the checkpoint in flight (counted from the
+  // first call that saw StopFlag 2).
+  bool hard_stop_waited(const StopFlag& stop);
+  // Gives up on the checkpoint being written (checkpoint::Writer::abandon: it is never installed), logs so
+  // and fails the job. Returns false.
+  bool abandon_checkpoint();
   // Steps 3-4 for a durable checkpoint: exactly-once sinks commit its pending batches, then the source
   // positions are acknowledged and older checkpoints removed.
   bool commit_checkpoint(checkpoint::Checkpoint& cp, const StopFlag& stop);
@@ -123,6 +138,7 @@ class Executor final : public RecordHandler {
   std::optional<checkpoint::Store> store_;
   std::unique_ptr<checkpoint::Writer> writer_;     // with store_: writes checkpoints in the background
   uint64_t writing_batch_ = 0;                     // the batch of the checkpoint writer_ has in flight
+  int64_t hard_stop_ms_ = -1;                      // steady clock: when a wait first saw StopFlag 2
   std::vector<size_t> state_bytes_;                // per output: size of the last saved state (to reserve)
   checkpoint::Checkpoint restored_;                // positions live here while the source resumes from them
   std::vector<std::vector<BatchOutput>> pending_;  // per output: batches not yet checkpointed and committed

@@ -191,8 +191,8 @@ class Compiler {
         continue;
       }
       op.hidden_of_sink.push_back(static_cast<int>(op.hidden.size()));
-      op.hidden.push_back(
-          {compile_in(*k->key, op.aggregating ? row : own, "kafka key", o.name), k->key->text});
+      op.hidden.push_back({compile_in(*k->key, op.aggregating ? row : own, "kafka key", o.name), k->key->text,
+                           expr::to_string(*k->key->node)});
     }
     plan_.outputs.push_back(std::move(op));
   }

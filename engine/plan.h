@@ -26,8 +26,9 @@ struct Slot {
 
 // A hidden column appended after an output's visible columns (e.g. a Kafka sink's message key).
 struct HiddenColumn {
-  expr::Compiled expr;  // over the record (pass-through outputs) or over the row (aggregating outputs)
-  std::string text;     // as written, for errors
+  expr::Compiled expr;    // over the record (pass-through outputs) or over the row (aggregating outputs)
+  std::string text;       // as written, for errors
+  std::string canonical;  // expr::to_string() of it: names the column in checkpoints (key_columns)
 };
 
 struct OutputPlan {
@@ -68,6 +69,11 @@ struct OutputPlan {
   RowSchema schema;                  // visible columns
   std::vector<HiddenColumn> hidden;  // appended after the visible columns, one per keyed Kafka sink
   std::vector<int> hidden_of_sink;   // per sink of this output: index into `hidden`, or -1
+  // The row column that holds sink `sink`'s Kafka message key (after the visible ones), or -1.
+  int key_column(size_t sink) const {
+    const int h = sink < hidden_of_sink.size() ? hidden_of_sink[sink] : -1;
+    return h < 0 ? -1 : static_cast<int>(schema.columns.size()) + h;
+  }
 };
 
 struct JobPlan {

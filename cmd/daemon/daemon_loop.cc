@@ -214,7 +214,11 @@ int run_daemon(const DaemonOptions& o) {
   bool ok = sup.stop_all();
   http.stop();
   log->info("weir daemon stopped{}.", ok ? "" : " (some job did not stop even when forced)");
-  return ok ? 0 : 1;
+  // A job thread blocked in a system call that does not return (a hung disk) cannot be joined: returning
+  // would wait for it in the destructors. Exit as kill -9 would; its batch in flight is read again on the
+  // next start.
+  if (!ok) ::_exit(1);
+  return 0;
 }
 
 }  // namespace weir::daemon

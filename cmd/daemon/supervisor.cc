@@ -336,7 +336,8 @@ bool Supervisor::stop_all() {
                 r->name());
       r->request_stop(2);
     }
-    auto hard = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    // A second stop signal asks for an exit at once: a job blocked on a hung disk is given up on sooner.
+    auto hard = std::chrono::steady_clock::now() + std::chrono::seconds(force_now_ && force_now_() ? 3 : 10);
     while (!all_ended() && std::chrono::steady_clock::now() < hard) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (tick_) tick_();

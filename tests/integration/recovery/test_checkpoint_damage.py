@@ -2,7 +2,7 @@
 """Checkpoints weir must not trust (spec §9, issue 7), the cases tests/integration/pg/test_checkpoint.py does
 not cover (it has truncated, zero-length, one byte flipped, deleted):
 
-- FutureVersion: the newest checkpoint says format version 2 — with a valid checksum, so only the version
+- FutureVersion: the newest checkpoint says format version 3 — with a valid checksum, so only the version
   check can catch it. With a consistent previous checkpoint weir falls back to it (naming the version);
   when PostgreSQL already holds the newest batch it refuses to start.
 - AnotherJob: the checkpoint in the job's directory was written by another job. With a different definition
@@ -58,12 +58,12 @@ def crc32c(data):
 
 
 def set_format_version(test, path, version):
-    """Rewrites the format version (a varint after the 8-byte magic, 1 today) and the CRC-32C trailer, so the
+    """Rewrites the format version (a varint after the 8-byte magic, 2 today) and the CRC-32C trailer, so the
     file is intact except for its version. Checks first that the layout is what this function assumes."""
     with open(path, "rb") as f:
         data = f.read()
     test.assertEqual(data[:8], MAGIC)
-    test.assertEqual(data[8], 1, "the current checkpoint format version is not 1")
+    test.assertEqual(data[8], 2, "the current checkpoint format version is not 2")
     test.assertEqual(struct.unpack("<I", data[-4:])[0], crc32c(data[:-4]), "the trailer is not a CRC-32C")
     framed = data[:8] + bytes([version]) + data[9:-4]
     with open(path, "wb") as f:
@@ -103,11 +103,11 @@ class FutureVersion(Case):
         name = "future_fallback"
         w, inp = self.crashed_job(name, "after_checkpoint")
         self.assertEqual(PG.progress(name, "flow")[0], 4)
-        set_format_version(self, w.checkpoints(name)[0], 2)
+        set_format_version(self, w.checkpoints(name)[0], 3)
         inp.add(wt.treasury_records(random.Random(name), 200))
         rc, log = w.run(env=LATER_CLOCK, timeout=120)
         self.assertEqual(rc, 0, log)
-        self.assertRegex(log, r"checkpoint \S*ckpt-000000000005.bin is unusable: checkpoint format version 2 "
+        self.assertRegex(log, r"checkpoint \S*ckpt-000000000005.bin is unusable: checkpoint format version 3 "
                               r"is not supported")
         self.assertIn("resuming from checkpoint batch 4 ", log)
         wt.assert_treasury_oracle(self, PG, name, inp.records)
@@ -116,11 +116,11 @@ class FutureVersion(Case):
         name = "future_refused"
         w, _ = self.crashed_job(name, "after_commit")
         self.assertEqual(PG.progress(name, "flow")[0], 5)
-        set_format_version(self, w.checkpoints(name)[0], 2)
-        self.assert_refused(w, name, 5, "format version 2", "--reset-state")
+        set_format_version(self, w.checkpoints(name)[0], 3)
+        self.assert_refused(w, name, 5, "format version 3", "--reset-state")
         # Every checkpoint from the future: nothing usable at all.
-        set_format_version(self, w.checkpoints(name)[1], 2)
-        self.assert_refused(w, name, 5, "no usable checkpoint", "format version 2", "--reset-state")
+        set_format_version(self, w.checkpoints(name)[1], 3)
+        self.assert_refused(w, name, 5, "no usable checkpoint", "format version 3", "--reset-state")
 
 
 class AnotherJob(Case):

@@ -79,6 +79,38 @@ TEST_CASE("checkpoint: encode/decode round trip keeps every field", "[checkpoint
   REQUIRE(Value::list(row).to_json() == Value::list(c.outputs[0].pending[0].emissions[0].rows[0]).to_json());
 }
 
+TEST_CASE("checkpoint: the key columns of pending rows are kept, and a format 1 file is read without them",
+          "[checkpoint]") {
+  Checkpoint c = sample(4);
+  c.outputs[0].key_columns = std::vector<std::string>{"a", "upper(b)"};
+  std::string err;
+  auto d = decode(encode(c), err);
+  REQUIRE(d);
+  REQUIRE(d->outputs[0].key_columns == c.outputs[0].key_columns);
+  // Format 1 is format 2 without the key columns (one empty list, the body's last byte, for one output).
+  c.outputs[0].key_columns = std::vector<std::string>{};
+  const std::string v2 = encode(c);
+  codec::Reader head(std::string_view(v2).substr(8));
+  uint64_t version = 0, len = 0;
+  REQUIRE(head.varint(version));
+  REQUIRE(version == 2);
+  REQUIRE(head.varint(len));
+  std::string body = v2.substr(8 + head.pos(), len);
+  REQUIRE(body.back() == 0);
+  body.pop_back();
+  std::string v1 = v2.substr(0, 8);
+  codec::put_varint(v1, 1);
+  codec::put_varint(v1, body.size());
+  v1 += body;
+  const uint32_t crc = codec::crc32c(v1);
+  for (int i = 0; i < 4; ++i) v1.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+  auto old = decode(v1, err);
+  INFO(err);
+  REQUIRE(old);
+  CHECK_FALSE(old->outputs[0].key_columns);
+  CHECK(old->outputs[0].pending.size() == 1);
+}
+
 TEST_CASE("checkpoint: a pending row holding a list nested as deep as JSON input allows round-trips",
           "[checkpoint]") {
   Checkpoint c = sample(3);
@@ -116,7 +148,7 @@ TEST_CASE("checkpoint: corrupt, truncated, empty and future-version files are re
     std::string future = good;
     future[8] = static_cast<char>(kFormatVersion + 1);
     REQUIRE_FALSE(decode(future, err));
-    REQUIRE_THAT(err, Catch::Contains("format version 2"));
+    REQUIRE_THAT(err, Catch::Contains("format version 3"));
   }
 }
 
@@ -334,7 +366,7 @@ TEST_CASE("checkpoint writer: writes in the background, hands the checkpoint bac
   std::condition_variable cv;
   bool release = false;
   int calls = 0;
-  Writer w([&](const Checkpoint& c, size_t* bytes) {
+  Writer w([&](const Checkpoint& c, size_t* bytes, const std::atomic<bool>&) {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return release; });
     ++calls;
@@ -377,7 +409,7 @@ TEST_CASE("checkpoint writer: destroying it finishes the write in progress", "[c
   TempDir dir;
   Store store(dir.path);
   {
-    Writer w([&](const Checkpoint& c, size_t* bytes) {
+    Writer w([&](const Checkpoint& c, size_t* bytes, const std::atomic<bool>&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       return store.write(c, bytes);
     });
@@ -387,4 +419,60 @@ TEST_CASE("checkpoint writer: destroying it finishes the write in progress", "[c
   REQUIRE(files.size() == 1);
   REQUIRE(files[0].checkpoint);
   REQUIRE(files[0].checkpoint->batch == 9);
+}
+
+TEST_CASE("checkpoint writer: abandon() returns at once from a hung write, which then installs nothing",
+          "[checkpoint]") {
+  TempDir dir;
+  Store store(dir.path);
+  REQUIRE(store.write(sample(1)).is_ok());
+  std::atomic<bool> entered{false}, release{false}, returned{false};
+  Status status = Status::ok();
+  auto w =
+      std::make_unique<Writer>([&](const Checkpoint& c, size_t* bytes, const std::atomic<bool>& abandoned) {
+        entered = true;
+        // A hung disk: the write's fsync does not return until released (at most 10 s).
+        for (int i = 0; i < 1000 && !release; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        Store s = store;
+        s.set_abandoned_flag(&abandoned);
+        Status st = s.write(c, bytes);
+        status = st;
+        returned = true;
+        return st;
+      });
+  w->submit(sample(2));
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto t0 = std::chrono::steady_clock::now();
+  w->abandon();
+  REQUIRE_FALSE(w->in_flight());
+  w.reset();  // does not wait for the write either
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  release = true;
+  for (int i = 0; i < 1000 && !returned; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(returned);
+  CHECK_THAT(status.message(), Catch::Contains("abandoned"));
+  // The previous checkpoint is still the newest, and no temporary file is left behind.
+  auto l = store.list();
+  REQUIRE(l.size() == 1);
+  CHECK(l[0].batch == 1);
+  CHECK(l[0].checkpoint);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path)) {
+    CHECK(e.path().filename().string() == "ckpt-000000000001.bin");
+  }
+}
+
+TEST_CASE("checkpoint: a write finds its temporary file's usual name taken and uses another",
+          "[checkpoint]") {
+  TempDir t;
+  Store s(t.path);
+  REQUIRE(s.write(sample(1)).is_ok());
+  // An abandoned write of batch 2 still holds ckpt-2.bin.tmp (or a crash left it).
+  write_file(t.path + "/ckpt-000000000002.bin.tmp", "held by another write");
+  REQUIRE(s.write(sample(2)).is_ok());
+  CHECK(read_file(t.path + "/ckpt-000000000002.bin.tmp") == "held by another write");
+  auto l = s.list();
+  REQUIRE(l.size() == 2);
+  REQUIRE(l[0].checkpoint);
+  s.remove_older_than(2);
+  CHECK_FALSE(std::filesystem::exists(t.path + "/ckpt-000000000002.bin.tmp"));
 }

@@ -868,3 +868,215 @@ TEST_CASE("executor: a checkpoint write that fails for good stops the job withou
   // The source acknowledged batch 1's end only.
   REQUIRE(run->source->acked == Positions{{"input", 100, 0}});
 }
+
+namespace {
+
+// A job whose every sink is an exactly-once memory sink (in place of the job file's sinks), checkpointed in
+// `dir`. `committed`: what each sink reports as committed at start (a fresh sink: 0).
+struct KeyedRun {
+  config::Job job;
+  engine::JobPlan plan;
+  std::vector<std::vector<MemorySink*>> sinks;  // per output, per sink
+  std::unique_ptr<TestClock> clock;
+  std::unique_ptr<engine::Executor> executor;
+  int rc = -1;
+  std::string error;
+
+  // The message key sink `s` of output `o` gives each row it took, in order, as the Kafka sink reads it
+  // (engine::OutputPlan::key_column, a column past the row's end: no key): "-" for no key.
+  std::vector<std::string> keys(size_t o, size_t s) const {
+    std::vector<std::string> out;
+    const int col = plan.outputs[o].key_column(s);
+    for (const auto& b : sinks[o][s]->batches) {
+      for (const auto& e : b.emissions) {
+        for (const auto& r : e.rows) {
+          const bool has = col >= 0 && static_cast<size_t>(col) < r.size() && !r[col].is_null();
+          out.push_back(has ? r[col].to_display() : "-");
+        }
+      }
+    }
+    return out;
+  }
+};
+
+std::unique_ptr<KeyedRun> run_keyed(const std::string& yaml, std::vector<InputRecord> input,
+                                    const std::string& dir, int64_t start_ms, uint64_t committed = 0) {
+  auto run = std::make_unique<KeyedRun>();
+  auto loaded = config::load_job_text(yaml, "test.yaml");
+  for (const auto& e : loaded.errors) FAIL(e.format());
+  run->job = *loaded.job;
+  auto compiled = engine::compile(run->job);
+  for (const auto& e : compiled.errors) FAIL(e);
+  run->plan = *compiled.plan;
+  engine::Connectors conn;
+  conn.source = std::make_unique<VectorSource>(std::move(input));
+  for (const auto& o : run->job.outputs) {
+    run->sinks.emplace_back();
+    conn.sinks.emplace_back();
+    for (size_t s = 0; s < o.sinks.size(); ++s) {
+      auto sink = std::make_unique<MemorySink>(0, /*exactly_once=*/true);
+      sink->set_committed(committed);
+      run->sinks.back().push_back(sink.get());
+      conn.sinks.back().push_back(std::move(sink));
+    }
+  }
+  run->clock = std::make_unique<TestClock>(start_ms, 10);
+  engine::ExecutorOptions opts;
+  opts.checkpoint_dir = dir;
+  run->executor = std::make_unique<engine::Executor>(run->job, run->plan, std::move(conn), *run->clock, opts);
+  engine::StopFlag stop{0};
+  run->rc = run->executor->run(stop);
+  run->error = run->executor->error();
+  return run;
+}
+
+const char* kKeyedPassThrough = R"yaml(
+batch: 1s
+source: stdin
+fields: { a: a, b: b }
+outputs:
+  - name: p
+    to:
+      - { kafka: { brokers: "localhost:9092", topic: t1, key: a, exactly_once: true } }
+      - { kafka: { brokers: "localhost:9092", topic: t2, key: "upper(b)", exactly_once: true } }
+)yaml";
+
+std::string edited(std::string yaml, const std::string& from, const std::string& to) {
+  const size_t at = yaml.find(from);
+  REQUIRE(at != std::string::npos);
+  return yaml.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+// The rows a checkpoint holds for sinks that may not have committed them are written again on start (to the
+// exactly-once sinks; here fresh sinks: a crash after the checkpoint, before the commit). They carry a hidden
+// column per keyed Kafka sink: an edit of the keys must never make a sink read another key's column.
+TEST_CASE("executor: restored pass-through rows keep each Kafka sink's key across key edits",
+          "[executor][checkpoint]") {
+  char tmpl[] = "/tmp/weir-exec-test.XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  auto in = lines({R"({"a":"x1","b":"y1"})", R"({"a":"x2","b":"y2"})"});
+  auto first = run_keyed(kKeyedPassThrough, in, dir, kStart);
+  REQUIRE(first->rc == 0);
+  REQUIRE(first->keys(0, 0) == std::vector<std::string>{"x1", "x2"});
+  REQUIRE(first->keys(0, 1) == std::vector<std::string>{"Y1", "Y2"});
+
+  SECTION("the first sink's key removed: the second keeps its own key") {
+    auto r =
+        run_keyed(edited(kKeyedPassThrough, "topic: t1, key: a,", "topic: t1,"), {}, dir, kStart + 10000);
+    INFO(r->error);
+    REQUIRE(r->rc == 0);
+    CHECK(r->keys(0, 0) == std::vector<std::string>{"-", "-"});
+    CHECK(r->keys(0, 1) == std::vector<std::string>{"Y1", "Y2"});
+  }
+  SECTION("the sinks swapped: each key goes with its expression") {
+    std::string swapped = edited(kKeyedPassThrough, "topic: t1, key: a,", "topic: t1, key: \"upper(b)\",");
+    swapped = edited(swapped, "topic: t2, key: \"upper(b)\",", "topic: t2, key: a,");
+    auto r = run_keyed(swapped, {}, dir, kStart + 10000);
+    INFO(r->error);
+    REQUIRE(r->rc == 0);
+    CHECK(r->keys(0, 0) == std::vector<std::string>{"Y1", "Y2"});
+    CHECK(r->keys(0, 1) == std::vector<std::string>{"x1", "x2"});
+  }
+  SECTION("a key changed: the rows cannot get it (the records are gone), so the start is refused") {
+    auto r = run_keyed(edited(kKeyedPassThrough, "key: a,", "key: b,"), {}, dir, kStart + 10000);
+    REQUIRE(r->rc == 1);
+    CHECK_THAT(r->error, Catch::Contains("output 'p'"));
+    CHECK_THAT(r->error, Catch::Contains("key \"b\""));
+    CHECK_THAT(r->error, Catch::Contains("topic t1"));
+    CHECK(r->sinks[0][0]->batches.empty());
+    CHECK(r->sinks[0][1]->batches.empty());
+  }
+  SECTION("a key changed while every sink has the rows already: accepted") {
+    auto r = run_keyed(edited(kKeyedPassThrough, "key: a,", "key: b,"), {}, dir, kStart + 10000,
+                       /*committed=*/1);
+    INFO(r->error);
+    REQUIRE(r->rc == 0);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("executor: restored aggregated rows get each Kafka sink's key computed over the row",
+          "[executor][checkpoint]") {
+  char tmpl[] = "/tmp/weir-exec-test.XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  const std::string job = R"(
+batch: 1s
+source: stdin
+fields: { a: a }
+outputs:
+  - name: g
+    group_by: [a]
+    aggregate: { n: count() }
+    to:
+      - { kafka: { brokers: "localhost:9092", topic: t1, key: a, exactly_once: true } }
+)";
+  auto first = run_keyed(job, lines({R"({"a":"x1"})", R"({"a":"x2"})"}), dir, kStart);
+  REQUIRE(first->rc == 0);
+  REQUIRE(first->keys(0, 0) == std::vector<std::string>{"x1", "x2"});
+  // A second keyed sink before it, and its key changed.
+  const std::string two = edited(job, "      - { kafka: { brokers: \"localhost:9092\", topic: t1, key: a,",
+                                 "      - { kafka: { brokers: \"localhost:9092\", topic: t0, key: \"n + 1\", "
+                                 "exactly_once: true } }\n"
+                                 "      - { kafka: { brokers: \"localhost:9092\", topic: t1, key: upper(a),");
+  auto r = run_keyed(two, {}, dir, kStart + 10000);
+  INFO(r->error);
+  REQUIRE(r->rc == 0);
+  CHECK(r->keys(0, 0) == std::vector<std::string>{"2", "2"});
+  CHECK(r->keys(0, 1) == std::vector<std::string>{"X1", "X2"});
+  std::filesystem::remove_all(dir);
+}
+
+// A hung disk (docs/operations.md, stopping): a graceful stop waits for the checkpoint in flight; a hard stop
+// (a second SIGTERM) gives up on it after 1 s, and the checkpoint never appears.
+TEST_CASE("executor: a hard stop does not wait for a hung checkpoint write", "[executor][checkpoint]") {
+  CheckpointLog log;
+  std::atomic<bool> hung{false}, release{false}, returned{false};
+  auto run =
+      checkpoint_run(250, log, [&](checkpoint::Store& store, const checkpoint::Checkpoint& c, size_t* bytes) {
+        Status st = Status::ok();
+        if (c.batch == 2) {
+          hung = true;
+          for (int i = 0; i < 500 && !release; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          st = write_logged(log, store, c, bytes);
+          returned = true;
+          return st;
+        }
+        return write_logged(log, store, c, bytes);
+      });
+  engine::StopFlag stop{0};
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    run->rc = run->executor->run(stop);
+    done = true;
+  });
+  while (!hung) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  stop = 1;  // graceful: waits for the checkpoint
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(done);
+  const auto t0 = std::chrono::steady_clock::now();
+  stop = 2;  // hard: does not
+  while (!done && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  release = true;
+  t.join();
+  // kHardStopCheckpointMs (1 s) for the disk, then at once.
+  CHECK(took >= std::chrono::milliseconds(engine::Executor::kHardStopCheckpointMs));
+  CHECK(took < std::chrono::milliseconds(engine::Executor::kHardStopCheckpointMs + 1000));
+  CHECK(run->rc == 1);
+  CHECK_THAT(run->executor->error(), Catch::Contains("checkpoint for batch 2 was being written (abandoned)"));
+  for (int i = 0; i < 500 && !returned; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(returned);
+  // Batch 1 is committed and its checkpoint is the newest; batch 2's never appears.
+  CHECK(log.errors.empty());
+  CHECK(log.committed == std::vector<uint64_t>{1});
+  CHECK(log.durable == std::vector<uint64_t>{1});
+  auto files = checkpoint::Store(run->dir).list();
+  REQUIRE(files.size() == 1);
+  CHECK(files[0].batch == 1);
+  CHECK(files[0].checkpoint);
+  CHECK(run->source->acked == Positions{{"input", 100, 0}});
+}
