@@ -242,6 +242,9 @@ class GroupTable {
 
  private:
   bool same(Gid id, const Value* key) const;
+  // The group with hash h that same(id) accepts, or kNoGroup.
+  template <class Same>
+  Gid probe(uint32_t h, const Same& same) const;
   void grow();
   void compact_keys();
   uint32_t stored_hash(Gid id) const;  // hash() of the group's key

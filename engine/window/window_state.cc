@@ -220,7 +220,8 @@ void GroupTable::compact_keys() {
   arena_ = std::move(fresh);
 }
 
-Gid GroupTable::find(const Value* key, uint32_t h) const {
+template <class Same>
+Gid GroupTable::probe(uint32_t h, const Same& same) const {
   if (slots_.empty()) return kNoGroup;
   const size_t mask = slots_.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -228,25 +229,22 @@ Gid GroupTable::find(const Value* key, uint32_t h) const {
     if (e == 0) return kNoGroup;
     if (static_cast<uint32_t>(e >> 32) == h) {
       auto id = static_cast<Gid>((e & 0xffffffffu) - 1);
-      if (same(id, key)) return id;
+      if (same(id)) return id;
     }
   }
 }
 
+Gid GroupTable::find(const Value* key, uint32_t h) const {
+  return probe(h, [&](Gid id) { return same(id, key); });
+}
+
 Gid GroupTable::find_string(std::string_view s, uint32_t h) const {
   assert(kc_ == 1);
-  if (slots_.empty()) return kNoGroup;
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    uint64_t e = slots_[i];
-    if (e == 0) return kNoGroup;
-    if (static_cast<uint32_t>(e >> 32) == h) {
-      auto id = static_cast<Gid>((e & 0xffffffffu) - 1);
-      std::string_view b = key_bytes(id);
-      size_t pos = 0;
-      if (b[0] == kStringTag && string_at(b, pos) == s) return id;
-    }
-  }
+  return probe(h, [&](Gid id) {
+    std::string_view b = key_bytes(id);
+    size_t pos = 0;
+    return b[0] == kStringTag && string_at(b, pos) == s;
+  });
 }
 
 void GroupTable::grow() {

@@ -72,6 +72,22 @@ Value text_value(std::mt19937& rng) {
   return Value::string(s);
 }
 
+// One random record's author, text and lang, written into both slot arrays.
+struct Record {
+  Value author, text;
+};
+Record record(std::mt19937& rng, const engine::JobPlan& plan, std::vector<Value>& sa,
+              std::vector<Value>& sb) {
+  Record r{key_value(rng), text_value(rng)};
+  const Value lang = Value::string(rng() % 4 ? "en" : "fr");
+  for (auto* s : {&sa, &sb}) {
+    (*s)[static_cast<size_t>(slot_of(plan, "author"))] = r.author;
+    (*s)[static_cast<size_t>(slot_of(plan, "text"))] = r.text;
+    (*s)[static_cast<size_t>(slot_of(plan, "lang"))] = lang;
+  }
+  return r;
+}
+
 void compare_paths(const std::string& yaml, bool event_time) {
   engine::JobPlan plan = compile_job(yaml);
   for (const engine::OutputPlan& fast : plan.outputs) {
@@ -84,23 +100,16 @@ void compare_paths(const std::string& yaml, bool event_time) {
       a.start_at(0);
       b.start_at(0);
     }
-    const int author = slot_of(plan, "author"), text = slot_of(plan, "text"), lang = slot_of(plan, "lang");
     std::mt19937 rng(7);
     std::vector<Value> sa(plan.slots.size()), sb(plan.slots.size());
     int64_t wm = 0;
     for (int i = 0; i < 3000; ++i) {
-      const Value k = key_value(rng), t = text_value(rng);
-      const Value l = Value::string(rng() % 4 ? "en" : "fr");
-      for (auto* s : {&sa, &sb}) {
-        (*s)[static_cast<size_t>(author)] = k;
-        (*s)[static_cast<size_t>(text)] = t;
-        (*s)[static_cast<size_t>(lang)] = l;
-      }
+      const Record r = record(rng, plan, sa, sb);
       const int64_t at = event_time ? wm + static_cast<int64_t>(rng() % 3000) - 1000 : (i / 100) * 1000;
       std::string ea, eb;
       const auto oa = a.process(sa.data(), at, ea);
       const auto ob = b.process(sb.data(), at, eb);
-      CAPTURE(i, k.to_json(), t.to_json());
+      CAPTURE(i, r.author.to_json(), r.text.to_json());
       REQUIRE(static_cast<int>(oa) == static_cast<int>(ob));
       REQUIRE(ea == eb);
       if (i % 100 == 99) {
@@ -132,21 +141,14 @@ void compare_partial_paths(const std::string& yaml) {
     cb.start_at(0);
     window::Partials pa(wp), pb(wp);
     engine::OutputRunner::Scratch xa(fast), xb(general);
-    const int author = slot_of(plan, "author"), text = slot_of(plan, "text"), lang = slot_of(plan, "lang");
     std::mt19937 rng(11);
     std::vector<Value> sa(plan.slots.size()), sb(plan.slots.size());
     for (int i = 0; i < 3000; ++i) {
-      const Value k = key_value(rng), t = text_value(rng);
-      const Value l = Value::string(rng() % 4 ? "en" : "fr");
-      for (auto* s : {&sa, &sb}) {
-        (*s)[static_cast<size_t>(author)] = k;
-        (*s)[static_cast<size_t>(text)] = t;
-        (*s)[static_cast<size_t>(lang)] = l;
-      }
+      const Record r = record(rng, plan, sa, sb);
       std::string ea, eb;
       const auto oa = engine::OutputRunner::process_partial(fast, sa.data(), xa, pa, ea);
       const auto ob = engine::OutputRunner::process_partial(general, sb.data(), xb, pb, eb);
-      CAPTURE(i, k.to_json(), t.to_json());
+      CAPTURE(i, r.author.to_json(), r.text.to_json());
       REQUIRE(static_cast<int>(oa) == static_cast<int>(ob));
       REQUIRE(ea == eb);
       if (i % 50 == 49) {

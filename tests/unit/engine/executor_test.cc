@@ -31,17 +31,22 @@ struct Run {
   std::string error;
 };
 
+// Loads and compiles a job text, failing the test on any error.
+void load_job(const std::string& yaml, config::Job& job, engine::JobPlan& plan) {
+  auto loaded = config::load_job_text(yaml, "test.yaml");
+  for (const auto& e : loaded.errors) FAIL(e.format());
+  job = *loaded.job;
+  auto compiled = engine::compile(job);
+  for (const auto& e : compiled.errors) FAIL(e);
+  plan = *compiled.plan;
+}
+
 // Loads a job (its sinks are replaced by memory sinks), runs it over `input` with a test clock.
 std::unique_ptr<Run> run_job(const std::string& yaml, std::vector<InputRecord> input, int64_t step_ms = 10,
                              int sink_failures = 0, size_t streams = 0,
                              const std::string& checkpoint_dir = "", int64_t start_ms = kStart) {
   auto run = std::make_unique<Run>();
-  auto loaded = config::load_job_text(yaml, "test.yaml");
-  for (const auto& e : loaded.errors) FAIL(e.format());
-  run->job = *loaded.job;
-  auto compiled = engine::compile(run->job);
-  for (const auto& e : compiled.errors) FAIL(e);
-  run->plan = *compiled.plan;
+  load_job(yaml, run->job, run->plan);
   engine::Connectors conn;
   conn.source = std::make_unique<VectorSource>(std::move(input), streams);
   for (size_t i = 0; i < run->plan.outputs.size(); ++i) {
@@ -902,12 +907,7 @@ struct KeyedRun {
 std::unique_ptr<KeyedRun> run_keyed(const std::string& yaml, std::vector<InputRecord> input,
                                     const std::string& dir, int64_t start_ms, uint64_t committed = 0) {
   auto run = std::make_unique<KeyedRun>();
-  auto loaded = config::load_job_text(yaml, "test.yaml");
-  for (const auto& e : loaded.errors) FAIL(e.format());
-  run->job = *loaded.job;
-  auto compiled = engine::compile(run->job);
-  for (const auto& e : compiled.errors) FAIL(e);
-  run->plan = *compiled.plan;
+  load_job(yaml, run->job, run->plan);
   engine::Connectors conn;
   conn.source = std::make_unique<VectorSource>(std::move(input));
   for (const auto& o : run->job.outputs) {
