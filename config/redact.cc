@@ -87,9 +87,18 @@ std::string redact_dsn(std::string_view dsn) {
     while (k_end < s.size() && !is_space(s[k_end]) && s[k_end] != '=') ++k_end;
     size_t q = k_end;
     while (q < s.size() && is_space(s[q])) ++q;
-    if (k_end == k || q >= s.size() || s[q] != '=') {  // not keyword=value: libpq refuses it; keep the rest
-      out.append(s, i, std::string::npos);
-      return out;
+    if (k == s.size()) break;  // only spaces left
+    if (k_end == k) {          // a stray '=' (libpq refuses the DSN): text
+      out.append(s, i, k + 1 - i);
+      i = k + 1;
+      continue;
+    }
+    if (q >= s.size() || s[q] != '=') {
+      // Not keyword=value (libpq refuses the DSN): keep the word as text and go on with the next one, so that
+      // a secret after it is still redacted.
+      out.append(s, i, k_end - i);
+      i = k_end;
+      continue;
     }
     ++q;
     while (q < s.size() && is_space(s[q])) ++q;
@@ -110,6 +119,7 @@ std::string redact_dsn(std::string_view dsn) {
     }
     i = e;
   }
+  if (i < s.size()) out.append(s, i, std::string::npos);
   return out;
 }
 

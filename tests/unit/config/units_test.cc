@@ -94,6 +94,9 @@ TEST_CASE("redact_dsn hides every secret keyword, sslpassword too, in both forms
   CHECK(redact_dsn("application_name=password=1 user=pass\\ word") ==
         "application_name=password=1 user=pass\\ word");
   CHECK(redact_dsn("user=a\\ sslpassword=x password=y") == "user=a\\ sslpassword=x password=***");
+  // A DSN libpq would refuse still has its secrets redacted.
+  CHECK(redact_dsn("host=h oops sslpassword=x =y password ") == "host=h oops sslpassword=*** =y password ");
+  CHECK(redact_dsn("=y password=z") == "=y password=***");
   // URL form: the user info's password and every secret query parameter, percent-encoded names too.
   CHECK(redact_dsn("postgresql://weir:pw@db/x?sslpassword=x&sslmode=require&password=y") ==
         "postgresql://weir:***@db/x?sslpassword=***&sslmode=require&password=***");
