@@ -85,7 +85,7 @@ bool FilesSource::scan() {
     File& f = files_[it->second];
     if (!present[it->second] && f.done && static_cast<int>(it->second) != current_) {
       f.gone = true;
-      f.path = std::string();
+      std::string().swap(f.path);
       it = by_name_.erase(it);
     } else {
       ++it;
