@@ -521,7 +521,8 @@ on_error: { action: dead_letter, max_record_bytes: 100KiB, dead_letter: { kafka:
         self.assertEqual(entry["error"], "record of %d bytes exceeds max_record_bytes (1048576)" % size)
         self.assertIs(entry["payload_truncated"], True)
         self.assertEqual(entry["payload_bytes"], size)
-        self.assertTrue(entry["payload"].startswith('{"id": 999, "user": {"screen_name": "huge"}'), entry["payload"][:80])
+        self.assertTrue(entry["payload"].startswith('{"id": 999, "user": {"screen_name": "huge"}'),
+                        entry["payload"][:80])
         self.assertGreater(len(entry["payload"]), 990000)
         for k, v in where.items():
             self.assertEqual(entry.get(k), v, k)

@@ -274,7 +274,7 @@ TEST_CASE("dead-letter sink: entries fit message.max.bytes, one the broker refus
   auto got = read_topic(b.bootstrap(), "dlq", 1, 1);
   REQUIRE(got.size() == 1);
   CHECK(got[0].value == R"({"payload":"kept","offset":3})");
-  // Other failures still fail the batch (retried by the engine).
+  // Other failures still fail the flush (the engine then stops the job, as before).
   REQUIRE(b.command("errors 0 1 29") == "OK");  // TOPIC_AUTHORIZATION_FAILED
   REQUIRE_OK(dlq.write(R"({"payload":"denied","offset":4})"));
   CHECK_FALSE(dlq.flush().is_ok());
