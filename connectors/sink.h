@@ -81,6 +81,9 @@ class DeadLetterSink {
   virtual Status write(const std::string& entry_json) = 0;
   virtual Status flush() = 0;  // called at the end of each batch, before the batch commits
   virtual void close() {}
+  // The largest entry the sink can take, once open (a Kafka producer's message.max.bytes, less the message's
+  // own overhead). The engine cuts the payload of a longer entry to fit (spec §8: no input may stop the job).
+  virtual size_t max_entry_bytes() const { return SIZE_MAX; }
 };
 
 }  // namespace weir

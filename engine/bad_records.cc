@@ -1,5 +1,6 @@
 #include "engine/bad_records.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -69,41 +70,63 @@ void BadRecords::close() {
 }
 
 std::string BadRecords::entry_json(const std::string& job, const std::string& output, const RawRecord& r,
-                                   const std::string& error, int64_t now_ms) {
-  std::string s = "{\"job\":";
-  append_json_string(s, job);
+                                   const std::string& error, int64_t now_ms, size_t max_bytes) {
+  std::string head = "{\"job\":";
+  append_json_string(head, job);
   if (!output.empty()) {
-    s += ",\"output\":";
-    append_json_string(s, output);
+    head += ",\"output\":";
+    append_json_string(head, output);
   }
-  s += ",\"error\":";
-  append_json_string(s, error);
-  const std::string_view payload = r.full_size >= 0 ? drop_partial_utf8(r.payload) : r.payload;
-  if (r.null_payload) {
-    s += ",\"payload\":null";
-  } else if (fields::valid_utf8(payload)) {
-    s += ",\"payload\":";
-    append_json_string(s, payload);
-  } else {
-    s += ",\"payload_base64\":\"" + base64(payload) + "\"";
-  }
-  // Only the first bytes of an oversize line were kept (memory stays bounded): say so, so that nobody takes
-  // the prefix for the record.
-  if (r.full_size >= 0) s += ",\"payload_truncated\":true";
+  head += ",\"error\":";
+  append_json_string(head, error);
+  std::string tail;
   if (!r.topic.empty()) {
-    s += ",\"topic\":";
-    append_json_string(s, r.topic);
-    s += fmt::format(",\"partition\":{},\"offset\":{}", r.partition, r.offset);
+    tail += ",\"topic\":";
+    append_json_string(tail, r.topic);
+    tail += fmt::format(",\"partition\":{},\"offset\":{}", r.partition, r.offset);
   }
   if (!r.file.empty()) {
-    s += ",\"file\":";
-    append_json_string(s, r.file);
+    tail += ",\"file\":";
+    append_json_string(tail, r.file);
   }
-  if (r.line >= 0) s += fmt::format(",\"line\":{}", r.line);
-  s += ",\"time\":\"";
-  append_rfc3339_ms(s, now_ms);
-  s += "\"}";
-  return s;
+  if (r.line >= 0) tail += fmt::format(",\"line\":{}", r.line);
+  tail += ",\"time\":\"";
+  append_rfc3339_ms(tail, now_ms);
+  tail += "\"}";
+
+  // Only the first bytes of the record are written when a line source kept only a prefix (memory stays
+  // bounded) or when the whole entry would not fit the dead-letter sink: "payload_truncated" and the record's
+  // real size say so, so that nobody takes the prefix for the record.
+  const int64_t real_size = r.full_size >= 0 ? r.full_size : static_cast<int64_t>(r.payload.size());
+  auto payload_fields = [&](std::string_view payload, bool truncated) {
+    std::string s;
+    if (truncated) payload = drop_partial_utf8(payload);
+    if (r.null_payload) {
+      s += ",\"payload\":null";
+    } else if (fields::valid_utf8(payload)) {
+      s += ",\"payload\":";
+      append_json_string(s, payload);
+    } else {
+      s += ",\"payload_base64\":\"" + base64(payload) + "\"";
+    }
+    if (truncated) s += fmt::format(",\"payload_truncated\":true,\"payload_bytes\":{}", real_size);
+    return s;
+  };
+  std::string mid = payload_fields(r.payload, r.full_size >= 0);
+  const size_t fixed = head.size() + tail.size();
+  if (fixed + mid.size() > max_bytes && !r.null_payload && !r.payload.empty()) {
+    // Cut the payload until the entry fits: each byte cut shortens the entry by at least one character
+    // (a JSON escape or base64 makes it longer, never shorter), so scale by the overflow and retry.
+    const size_t budget = max_bytes > fixed ? max_bytes - fixed : 0;
+    size_t n = r.payload.size();
+    while (fixed + mid.size() > max_bytes && n > 0) {
+      const size_t shorter = static_cast<size_t>(static_cast<double>(n) * static_cast<double>(budget) /
+                                                 static_cast<double>(mid.size()));
+      n = std::min(n - 1, shorter);
+      mid = payload_fields(r.payload.substr(0, n), true);
+    }
+  }
+  return head + mid + tail;
 }
 
 bool BadRecords::may_log() {
@@ -150,7 +173,7 @@ bool BadRecords::bad(const RawRecord& r, const std::string& output, const std::s
   }
   log_rate_limited(r, output, error);
   if (cfg_.action == A::DeadLetter && dlq_) {
-    Status s = dlq_->write(entry_json(job_, output, r, error, wall_ms()));
+    Status s = dlq_->write(entry_json(job_, output, r, error, wall_ms(), dlq_->max_entry_bytes()));
     if (!s.is_ok() && dlq_error_.is_ok()) dlq_error_ = s;
   }
   return true;
@@ -175,7 +198,7 @@ void BadRecords::late(const RawRecord& r, const std::string& output, int64_t eve
   std::string err =
       fmt::format("late record: event time {} is behind the watermark {} and its windows are closed",
                   format_rfc3339_ms(event_ms), format_rfc3339_ms(watermark_ms));
-  Status s = dlq_->write(entry_json(job_, output, r, err, wall_ms()));
+  Status s = dlq_->write(entry_json(job_, output, r, err, wall_ms(), dlq_->max_entry_bytes()));
   if (!s.is_ok() && dlq_error_.is_ok()) dlq_error_ = s;
 }
 

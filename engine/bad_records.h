@@ -37,10 +37,11 @@ class BadRecords {
   bool dead_lettering() const { return dlq_ != nullptr; }
 
   // The dead-letter entry (spec §8): payload (as a string, or payload_base64 when not UTF-8; plus
-  // "payload_truncated": true when it is only the first bytes of an oversize line), the error, the source
-  // position and the time.
+  // "payload_truncated": true and "payload_bytes", the record's size, when it is only the first bytes of an
+  // oversize line or was cut so that the entry fits in `max_bytes`), the error, the source position and the
+  // time.
   static std::string entry_json(const std::string& job, const std::string& output, const RawRecord& r,
-                                const std::string& error, int64_t now_ms);
+                                const std::string& error, int64_t now_ms, size_t max_bytes = SIZE_MAX);
 
  private:
   void log_rate_limited(const RawRecord& r, const std::string& output, const std::string& error);

@@ -49,21 +49,27 @@ Status FilesSource::open(const Positions* resume) {
   if (resume != nullptr) {
     for (const Position& p : *resume) resume_[p.stream] = p;
   }
-  scan();
+  // Checkpointed files that are not in the directory any more are forgotten, as they would be at a rescan.
+  if (scan()) resume_.clear();
   return Status::ok();
 }
 
-void FilesSource::scan() {
+bool FilesSource::scan() {
   last_scan_ = std::chrono::steady_clock::now();
   DIR* d = ::opendir(cfg_.dir.c_str());
   if (d == nullptr) {
     logger()->warn("Cannot list directory {}: {}.", cfg_.dir, std::strerror(errno));
-    return;
+    return false;
   }
   std::vector<std::string> found;
+  std::vector<bool> present(files_.size(), false);
   while (struct dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (name == "." || name == ".." || by_name_.count(name) != 0) continue;
+    if (name == "." || name == "..") continue;
+    if (auto known = by_name_.find(name); known != by_name_.end()) {
+      present[known->second] = true;
+      continue;
+    }
     if (::fnmatch(cfg_.pattern.c_str(), name.c_str(), FNM_PERIOD) != 0) continue;
     if (e->d_type != DT_REG) {
       if (e->d_type != DT_UNKNOWN && e->d_type != DT_LNK) continue;
@@ -73,6 +79,18 @@ void FilesSource::scan() {
     found.push_back(std::move(name));
   }
   ::closedir(d);
+  // A file read to its end that is no longer there is forgotten: its position leaves the checkpoint, and a
+  // new file of that name is a new file. One still being read (or waiting) keeps its place until its end.
+  for (auto it = by_name_.begin(); it != by_name_.end();) {
+    File& f = files_[it->second];
+    if (!present[it->second] && f.done && static_cast<int>(it->second) != current_) {
+      f.gone = true;
+      std::string().swap(f.path);
+      it = by_name_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   std::sort(found.begin(), found.end());
   for (std::string& name : found) {
     File f;
@@ -98,6 +116,7 @@ void FilesSource::scan() {
     by_name_.emplace(std::move(name), idx);
     files_.push_back(std::move(f));
   }
+  return true;
 }
 
 bool FilesSource::open_file(File& f) {
@@ -208,7 +227,7 @@ Positions FilesSource::positions() const {
   Positions out;
   out.reserve(files_.size());
   for (const File& f : files_) {
-    out.push_back(Position{f.path, static_cast<int64_t>(f.offset), f.lines});
+    if (!f.gone) out.push_back(Position{f.path, static_cast<int64_t>(f.offset), f.lines});
   }
   return out;
 }

@@ -1,5 +1,8 @@
 #include "connectors/kafka/kafka_producer.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 namespace weir::kafka {
 namespace {
 
@@ -49,6 +52,45 @@ bool Producer::fatal_code(rd_kafka_resp_err_t e) {
   }
 }
 
+bool Producer::refused_code(rd_kafka_resp_err_t e) {
+  switch (e) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+      return true;
+    default:
+      return false;
+  }
+}
+
+size_t Producer::max_message_bytes() const {
+  if (!rk_) return SIZE_MAX;
+  char buf[64];
+  size_t n = sizeof(buf);
+  if (rd_kafka_conf_get(rd_kafka_conf(rk_), "message.max.bytes", buf, &n) != RD_KAFKA_CONF_OK)
+    return SIZE_MAX;
+  return static_cast<size_t>(std::strtoull(buf, nullptr, 10));
+}
+
+void Producer::log_refused(rd_kafka_resp_err_t e, std::string_view message) {
+  // A dead-letter entry (one JSON object): name it by everything but its payload (the job, the error, where
+  // the record is). Inside a JSON string a quote is always escaped, so `,"` starts a member.
+  std::string shown;
+  const size_t payload = message.find(",\"payload");
+  if (payload == std::string_view::npos) {
+    shown = std::string(message.substr(0, 200));
+  } else {
+    shown = std::string(message.substr(0, payload)) + ", ...";
+    size_t rest = std::string_view::npos;
+    for (std::string_view key : {",\"topic\":", ",\"file\":", ",\"line\":", ",\"time\":"}) {
+      rest = std::min(rest, message.find(key, payload + 1));
+    }
+    if (rest != std::string_view::npos) shown += message.substr(rest);
+  }
+  logger()->error("{}: an entry of {} bytes was refused ({}: {}) and is lost: {}", what_, message.size(),
+                  rd_kafka_err2name(e), rd_kafka_err2str(e), shown);
+}
+
 std::optional<Status> Producer::fatal_error() const {
   if (!rk_) return std::nullopt;
   char buf[512];
@@ -94,6 +136,10 @@ Status Producer::produce(const std::string& topic_name, std::optional<std::strin
       continue;
     }
     if (auto f = fatal_error()) return *f;
+    if (drop_refused_ && refused_code(e)) {
+      log_refused(e, value);
+      return Status::ok();
+    }
     std::string msg = fmt::format("{}: producing to {} failed: {}", what_, topic_name, rd_kafka_err2str(e));
     return fatal_code(e) ? Status::fatal(msg) : Status::retryable(msg);
   }
@@ -101,7 +147,7 @@ Status Producer::produce(const std::string& topic_name, std::optional<std::strin
 
 Status Producer::wait() {
   if (!rk_) return Status::fatal(what_ + " is not open");
-  while (acked_ + failed_ < produced_) {
+  while (acked_ + failed_ + refused_ < produced_) {
     rd_kafka_flush(rk_, 100);
     if (fatal_error()) break;
   }
@@ -114,14 +160,17 @@ Status Producer::wait() {
     st = fatal_code(first_error_) ? Status::fatal(msg) : Status::retryable(msg);
   }
   if (st.is_ok() && produced_ > 0) errors_.ok();
-  produced_ = acked_ = failed_ = 0;
+  produced_ = acked_ = failed_ = refused_ = 0;
   first_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   first_error_text_.clear();
   return st;
 }
 
 void Producer::on_delivery(const rd_kafka_message_t* m) {
-  if (m->err) {
+  if (m->err && drop_refused_ && refused_code(m->err)) {
+    ++refused_;
+    log_refused(m->err, std::string_view(static_cast<const char*>(m->payload), m->payload ? m->len : 0));
+  } else if (m->err) {
     if (failed_++ == 0) {
       first_error_ = m->err;
       first_error_text_ = rd_kafka_err2str(m->err);
@@ -146,7 +195,7 @@ void Producer::on_error(int err, const char* reason) {
 
 void Producer::close() {
   if (!rk_) return;
-  if (produced_ > acked_ + failed_) rd_kafka_flush(rk_, 5000);
+  if (produced_ > acked_ + failed_ + refused_) rd_kafka_flush(rk_, 5000);
   if (rkt_) rd_kafka_topic_destroy(rkt_);
   rkt_ = nullptr;
   rd_kafka_destroy(rk_);

@@ -43,14 +43,24 @@ class Producer {
   std::optional<Status> fatal_error() const;
   void close();
 
+  // Dead letters: a message that the producer or the broker refuses for what it is (too large, invalid) is
+  // logged as lost instead of failing produce() or wait(), so one entry cannot stop the job (spec §8). Other
+  // failures (authorization, timeouts) still do.
+  void drop_refused_messages() { drop_refused_ = true; }
+  // The producer's message.max.bytes (librdkafka's default, or the job's `properties`), once open.
+  size_t max_message_bytes() const;
+
   // Internal, from librdkafka callbacks.
   void on_delivery(const rd_kafka_message_t* m);
   void on_error(int err, const char* reason);
 
   static bool fatal_code(rd_kafka_resp_err_t e);
+  // The message itself was refused (size, format): sending it again cannot succeed.
+  static bool refused_code(rd_kafka_resp_err_t e);
 
  private:
   rd_kafka_topic_t* topic(const std::string& name);
+  void log_refused(rd_kafka_resp_err_t e, std::string_view message);
 
   std::string what_;
   ErrorLog errors_;
@@ -60,6 +70,8 @@ class Producer {
   size_t produced_ = 0;
   size_t acked_ = 0;
   size_t failed_ = 0;
+  size_t refused_ = 0;  // dropped (drop_refused_messages), counted as delivered
+  bool drop_refused_ = false;
   rd_kafka_resp_err_t first_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   std::string first_error_text_;
 };

@@ -318,7 +318,16 @@ Status KafkaDeadLetterSink::open(const std::string& job) {
     return Status::fatal(what + ": topic and brokers are required");
   producer_ = std::make_unique<Producer>(what);
   Status st = producer_->open(producer_settings(cfg_.brokers, cfg_.properties, job, std::nullopt));
-  if (!st.is_ok()) producer_.reset();
+  if (!st.is_ok()) {
+    producer_.reset();
+    return st;
+  }
+  producer_->drop_refused_messages();
+  // librdkafka refuses a message whose value, key and record overhead exceed message.max.bytes; a broker
+  // with the same limit also counts the record batch's header. 1 KiB covers both.
+  constexpr size_t kOverhead = 1024;
+  const size_t limit = producer_->max_message_bytes();
+  max_entry_ = limit == SIZE_MAX ? SIZE_MAX : limit > 2 * kOverhead ? limit - kOverhead : limit / 2;
   return st;
 }
 

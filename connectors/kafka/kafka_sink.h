@@ -77,10 +77,12 @@ class KafkaDeadLetterSink final : public DeadLetterSink {
   Status write(const std::string& entry_json) override;
   Status flush() override;
   void close() override;
+  size_t max_entry_bytes() const override { return max_entry_; }
 
  private:
   config::KafkaSink cfg_;
   std::unique_ptr<Producer> producer_;
+  size_t max_entry_ = SIZE_MAX;  // from the producer's message.max.bytes, once open
 };
 
 }  // namespace weir::kafka

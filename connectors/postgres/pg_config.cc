@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "config/pg_names.h"
+#include "config/redact.h"
 
 namespace weir::pg {
 namespace {
@@ -55,7 +56,7 @@ void append_conninfo_value(std::string& out, std::string_view v) {
 }
 
 bool is_secret_key(std::string_view k) {
-  return k == "password" || k == "sslpassword";
+  return config::is_secret_dsn_keyword(k);
 }
 
 void append_copy_text(std::string& out, std::string_view s) {

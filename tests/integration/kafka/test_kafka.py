@@ -506,6 +506,71 @@ on_error: { action: dead_letter, max_record_bytes: 100KiB, dead_letter: { kafka:
         self.assertEqual(entries[0].get("topic"), "tweets")
         self.assertIn("31 records read, 1 bad", w.log())
 
+    def check_two_megabyte_dead_letter(self, w, good, size, where):
+        """The good records are counted and the 2 MB record reaches the Kafka dead-letter topic, its payload cut
+        to fit the producer's message.max.bytes (librdkafka's 1,000,000), marked with its real size."""
+        self.wait_counts(self.out, kt.tally(good), w, "the 30 good records to be counted")
+        wt.poll(lambda: len(kt.consume(self.boot, "dlq", "%s\\n")) >= 1, TIMEOUT, "the dead letter", interval=0.5)
+        self.assertTrue(w.running(), w.log()[-3000:])
+        self.stop(w)
+        self.assertEqual(kt.latest_emission(self.out), kt.tally(good))
+        raw = kt.consume(self.boot, "dlq", "%s\\n")
+        self.assertEqual(len(raw), 1, [x[:300] for x in raw])
+        self.assertLess(len(raw[0].encode()), 1000000)
+        entry = json.loads(raw[0])
+        self.assertEqual(entry["error"], "record of %d bytes exceeds max_record_bytes (1048576)" % size)
+        self.assertIs(entry["payload_truncated"], True)
+        self.assertEqual(entry["payload_bytes"], size)
+        self.assertTrue(entry["payload"].startswith('{"id": 999, "user": {"screen_name": "huge"}'),
+                        entry["payload"][:80])
+        self.assertGreater(len(entry["payload"]), 990000)
+        for k, v in where.items():
+            self.assertEqual(entry.get(k), v, k)
+        self.assertIn("31 records read, 1 bad", w.log())
+
+    def test_two_megabyte_record_from_kafka_with_the_default_cap(self):
+        """A 2 MB message over the default max_record_bytes (1 MiB) from a Kafka source, with a Kafka
+        dead-letter topic: the entry is cut to fit and the job goes on (it used to fail on every start)."""
+        good = tweets(random.Random(31), 0, 30)
+        huge = json.dumps({"id": 999, "user": {"screen_name": "huge"}, "text": "x" * 2000000})
+        kt.produce(self.boot, "tweets", lines(good[:15]) + ["big|" + huge],
+                   extra=["-X", "message.max.bytes=5000000"], partition=0)
+        kt.produce(self.boot, "tweets", lines(good[15:]), partition=0)
+        self.out = CTX.path("huge2-counts.jsonl")
+        job = counting_job("huge2", self.boot, ["tweets"], self.out, extra="""
+on_error: { action: dead_letter, dead_letter: { kafka: { topic: dlq } } }
+""")
+        w = self.weir(job).start()
+        self.check_two_megabyte_dead_letter(w, good, len(huge), {"topic": "tweets", "partition": 0, "offset": 15})
+
+    def test_two_megabyte_line_from_files_with_the_default_cap(self):
+        """The same with a files source: the line is cut by the source to 1 MiB + 2 bytes, then again to fit."""
+        good = tweets(random.Random(37), 0, 30)
+        huge = json.dumps({"id": 999, "user": {"screen_name": "huge"}, "text": "x" * 2000000})
+        inp = CTX.path("huge-files-in")
+        os.makedirs(inp, exist_ok=True)
+        with open(os.path.join(inp, "a.jsonl"), "w") as f:
+            f.write("".join(json.dumps(t) + "\n" for t in good[:15]) + huge + "\n")
+            f.write("".join(json.dumps(t) + "\n" for t in good[15:]))
+        self.out = CTX.path("huge3-counts.jsonl")
+        job = CTX.write_job("huge3", f"""
+job: huge3
+batch: 500ms
+source: {{ files: {{ dir: {inp}, pattern: "*.jsonl" }} }}
+fields:
+  author: {{ path: user.screen_name, type: string, required: true }}
+on_error: {{ action: dead_letter, dead_letter: {{ kafka: {{ brokers: "{self.boot}", topic: dlq }} }} }}
+outputs:
+  - name: counts
+    group_by: [author]
+    window: total
+    aggregate: {{ tweets: count() }}
+    to: {{ file: {{ path: {self.out} }} }}
+""")
+        w = self.weir(job).start()
+        self.check_two_megabyte_dead_letter(w, good, len(huge),
+                                            {"file": os.path.join(inp, "a.jsonl"), "line": 16})
+
     def test_unknown_topic_is_waited_for(self):
         self.broker.command("topic-error late 3")  # UNKNOWN_TOPIC_OR_PART on metadata requests
         out = CTX.path("late-counts.jsonl")

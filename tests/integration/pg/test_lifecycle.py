@@ -11,6 +11,7 @@ usage: test_lifecycle.py WEIR_BIN SOURCE_DIR
 """
 import os
 import random
+import re
 import sys
 import threading
 import time
@@ -67,7 +68,8 @@ class GracefulStop(wt.unittest.TestCase):
             w.kill9()
         self.assertEqual(rc, 0, w.log()[-4000:])
         self.assertLess(elapsed, 10, "SIGTERM took %.1f s" % elapsed)
-        self.assertRegex(w.log(), r"Job 'sigterm' stopped")
+        stopped = re.search(r"Job 'sigterm' stopped: (\d+) records read", w.log())
+        self.assertIsNotNone(stopped, w.log()[-4000:])
         # What PostgreSQL holds is exactly the records the committed positions cover.
         batch, positions = PG.progress(name, "totals")
         read = lines_covered(positions)
@@ -77,7 +79,11 @@ class GracefulStop(wt.unittest.TestCase):
         self.assertEqual(totals, wt.tally(inp.records[:read]))
         self.assertEqual(flow, wt.tally(inp.records[:read]))
         self.assertEqual(dups, [])
-        # Restart: continues exactly where it stopped.
+        # The batch in flight at the SIGTERM was committed (DELIVERY.md F6): every record the stopped run read
+        # is covered by the committed positions, none is left to be read again.
+        self.assertEqual(int(stopped.group(1)), read,
+                         "records read by the stopped run vs. covered by its committed positions")
+        # Restart: continues exactly where it stopped, and reads only what was added since.
         inp.add(wt.treasury_records(rng, 300))
         w.start()
         try:
@@ -86,6 +92,9 @@ class GracefulStop(wt.unittest.TestCase):
             self.assertEqual(w.stop(), 0, w.log()[-4000:])
         finally:
             w.kill9()
+        restarted = re.search(r"Job 'sigterm' stopped: (\d+) records read", w.log())
+        self.assertIsNotNone(restarted, w.log()[-4000:])
+        self.assertEqual(int(restarted.group(1)), len(inp.records) - read, "records read after the restart")
         wt.assert_treasury_oracle(self, PG, name, inp.records)
 
 

@@ -88,6 +88,21 @@ TEST_CASE("explain shows operators in order, types, sinks, and redacts secrets")
   CHECK(text.find("12 panes of 5s") != std::string::npos);
 }
 
+TEST_CASE("explain redacts every secret keyword of a PostgreSQL DSN, sslpassword too") {
+  for (const char* dsn : {"host=db user=weir sslpassword=KeySecret11 password=PwSecret22 sslmode=verify-full",
+                          "postgresql://weir:PwSecret22@db/x?sslpassword=KeySecret11&sslmode=verify-full"}) {
+    Job j = ok(std::string("job: ex\nsource: stdin\nfields:\n  a: a\noutputs:\n  - name: o\n    to:\n"
+                           "      - postgres: { dsn: \"") +
+               dsn + "\", table: t }\n");
+    std::string text = explain_job(j);
+    INFO(text);
+    CHECK(text.find("KeySecret11") == std::string::npos);
+    CHECK(text.find("PwSecret22") == std::string::npos);
+    CHECK(text.find("sslpassword=***") != std::string::npos);
+    CHECK(text.find("sslmode=verify-full") != std::string::npos);
+  }
+}
+
 TEST_CASE("docs/job-reference.md is generated from the declarations") {
   std::string want = reference_markdown();
   fs::path doc = fs::path(WEIR_SOURCE_DIR) / "docs" / "job-reference.md";

@@ -82,6 +82,33 @@ TEST_CASE("redact_dsn hides keyword and URL passwords") {
   CHECK(redact_dsn("host=db user=weir") == "host=db user=weir");
 }
 
+TEST_CASE("redact_dsn hides every secret keyword, sslpassword too, in both forms") {
+  // The audit's case: `sslpassword=` was printed in clear (only `password` at the start or after a space was
+  // matched).
+  CHECK(redact_dsn("host=h sslpassword=x password=y") == "host=h sslpassword=*** password=***");
+  CHECK(redact_dsn("host=db user=weir sslpassword=KeySecret11 password=Pw22 sslmode=verify-full") ==
+        "host=db user=weir sslpassword=*** password=*** sslmode=verify-full");
+  CHECK(redact_dsn("sslpassword = 'a b\\' c'  dbname=x") == "sslpassword = ***  dbname=x");
+  CHECK(redact_dsn("SSLPassword=x host=h") == "SSLPassword=*** host=h");
+  // A value that only contains "password" is not a keyword; an escaped space does not end a value.
+  CHECK(redact_dsn("application_name=password=1 user=pass\\ word") ==
+        "application_name=password=1 user=pass\\ word");
+  CHECK(redact_dsn("user=a\\ sslpassword=x password=y") == "user=a\\ sslpassword=x password=***");
+  // A DSN libpq would refuse still has its secrets redacted.
+  CHECK(redact_dsn("host=h oops sslpassword=x =y password ") == "host=h oops sslpassword=*** =y password ");
+  CHECK(redact_dsn("=y password=z") == "=y password=***");
+  // URL form: the user info's password and every secret query parameter, percent-encoded names too.
+  CHECK(redact_dsn("postgresql://weir:pw@db/x?sslpassword=x&sslmode=require&password=y") ==
+        "postgresql://weir:***@db/x?sslpassword=***&sslmode=require&password=***");
+  CHECK(redact_dsn("postgresql://db/x?ssl%70assword=x&application_name=mypassword") ==
+        "postgresql://db/x?ssl%70assword=***&application_name=mypassword");
+  // The list is the PostgreSQL sink's too.
+  CHECK(is_secret_dsn_keyword("password"));
+  CHECK(is_secret_dsn_keyword("sslpassword"));
+  CHECK_FALSE(is_secret_dsn_keyword("sslkey"));
+  CHECK_FALSE(is_secret_dsn_keyword("user"));
+}
+
 TEST_CASE("secret-looking properties are redacted") {
   CHECK(is_secret_property("sasl.password"));
   CHECK(is_secret_property("sasl.username"));

@@ -142,6 +142,51 @@ TEST_CASE("files: new files are picked up, an unbounded source never ends", "[co
   REQUIRE(c.recs[1].stream == 1);
 }
 
+TEST_CASE("files: positions forget files removed once read, files still there are never read again",
+          "[connectors]") {
+  // A long-running files source whose input is removed or archived once read: its checkpoint (and a
+  // PostgreSQL sink's progress row) must not grow by one position per file forever.
+  TempDir d;
+  for (int i = 0; i < 5; ++i) d.write("f" + std::to_string(i) + ".in", "x" + std::to_string(i) + "\n");
+  FilesSource s(cfg(d, "*.in", false));
+  REQUIRE(s.open(nullptr).is_ok());
+  Collect c;
+  for (int i = 0; i < 20 && c.recs.size() < 5; ++i) REQUIRE(s.poll(c, in_ms(100), 100) == PollResult::Ok);
+  REQUIRE(c.recs.size() == 5);
+  REQUIRE(s.positions().size() == 5);
+  for (int i = 0; i < 4; ++i) std::filesystem::remove(d.file("f" + std::to_string(i) + ".in"));
+  d.write("g.in", "y\n");
+  for (int i = 0; i < 20 && c.recs.size() < 6; ++i) REQUIRE(s.poll(c, in_ms(100), 100) == PollResult::Ok);
+  REQUIRE(c.payloads() == std::vector<std::string>{"x0", "x1", "x2", "x3", "x4", "y"});
+  REQUIRE(c.recs[5].stream == 5);                                                     // streams stay put
+  for (int i = 0; i < 3; ++i) REQUIRE(s.poll(c, in_ms(250), 100) == PollResult::Ok);  // rescans
+  REQUIRE(c.recs.size() == 6);  // f4.in and g.in, still there, are not read again
+  Positions p = s.positions();
+  REQUIRE(p == Positions{{d.file("f4.in"), 3, 1}, {d.file("g.in"), 2, 1}});
+
+  // A new file with a removed file's name is a new file: read from the start.
+  d.write("f0.in", "new0\n");
+  for (int i = 0; i < 20 && c.recs.size() < 7; ++i) REQUIRE(s.poll(c, in_ms(100), 100) == PollResult::Ok);
+  REQUIRE(c.recs.size() == 7);
+  REQUIRE(c.recs[6].payload == "new0");
+  REQUIRE(c.recs[6].line == 1);
+
+  // After a restart: a checkpointed file that is gone is forgotten too; the others are not read again.
+  p.push_back({d.file("gone.in"), 50, 5});
+  FilesSource again(cfg(d, "*.in", false));
+  REQUIRE(again.open(&p).is_ok());
+  Collect c2;
+  for (int i = 0; i < 3; ++i) REQUIRE(again.poll(c2, in_ms(250), 100) == PollResult::Ok);
+  REQUIRE(c2.payloads() == std::vector<std::string>{"new0"});  // only f0.in, new since p was taken
+  REQUIRE(again.positions() ==
+          Positions{{d.file("f0.in"), 5, 1}, {d.file("f4.in"), 3, 1}, {d.file("g.in"), 2, 1}});
+  d.write("gone.in", std::string(60, 'z') + "\n");  // longer than its old position: still read whole
+  for (int i = 0; i < 20 && c2.recs.size() < 2; ++i)
+    REQUIRE(again.poll(c2, in_ms(100), 100) == PollResult::Ok);
+  REQUIRE(c2.recs.size() == 2);
+  REQUIRE(c2.recs[1].line == 1);
+}
+
 TEST_CASE("files: with once, files appearing before the end are read too", "[connectors]") {
   TempDir d;
   d.write("a", "1\n");

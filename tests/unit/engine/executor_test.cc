@@ -176,12 +176,47 @@ TEST_CASE("executor: a cut payload that ends inside a UTF-8 character stays text
   r.full_size = 100;
   r.line = 3;
   auto e = engine::BadRecords::entry_json("j", "", r, "too big", 0);
-  REQUIRE_THAT(e, Catch::Contains("\"payload\":\"ab\xC3\xA9\",\"payload_truncated\":true"));
+  REQUIRE_THAT(
+      e, Catch::Contains("\"payload\":\"ab\xC3\xA9\",\"payload_truncated\":true,\"payload_bytes\":100"));
   // Not cut: invalid UTF-8 stays whole, as base64.
   r.full_size = -1;
   e = engine::BadRecords::entry_json("j", "", r, "bad", 0);
   REQUIRE_THAT(e, Catch::Contains("\"payload_base64\":\"YWLDqeKC\""));
   REQUIRE_THAT(e, !Catch::Contains("payload_truncated"));
+}
+
+TEST_CASE("executor: a dead letter longer than the sink takes has its payload cut and marked", "[executor]") {
+  // A Kafka dead-letter topic takes at most message.max.bytes: the payload is cut so that the whole entry
+  // fits, marked like a cut line, with the record's real size. Text that escapes longer, and base64, too.
+  const size_t max = 1000;
+  RawRecord r;
+  r.topic = "tweets";
+  r.partition = 2;
+  r.offset = 77;
+  for (const std::string& payload : {std::string(2000000, 'x'), std::string(5000, '\x01'),
+                                     std::string(3000, '\xff'), std::string(990, 'y')}) {
+    INFO("payload of " << payload.size() << " bytes, first byte " << int(uint8_t(payload[0])));
+    r.payload = payload;
+    auto e = engine::BadRecords::entry_json("j", "o", r, "record too big", 0, max);
+    CHECK(e.size() <= max);
+    CHECK(e.size() > max - 12);  // as much of the payload as fits (less a cut escape or base64 quantum)
+    CHECK_THAT(
+        e, Catch::Contains(",\"payload_truncated\":true,\"payload_bytes\":" + std::to_string(payload.size()) +
+                           ",\"topic\":\"tweets\",\"partition\":2,"
+                           "\"offset\":77,\"time\":\"1970-01-01T00:00:00.000Z\"}"));
+    CHECK_THAT(e, Catch::StartsWith(R"({"job":"j","output":"o","error":"record too big","payload)"));
+  }
+  // An entry that fits is not touched; without a limit nothing is cut.
+  const std::string fits(800, 'z'), big(2000000, 'x');  // RawRecord::payload is a view
+  r.payload = fits;
+  CHECK_THAT(engine::BadRecords::entry_json("j", "o", r, "e", 0, max), !Catch::Contains("payload_truncated"));
+  r.payload = big;
+  CHECK_THAT(engine::BadRecords::entry_json("j", "o", r, "e", 0), !Catch::Contains("payload_truncated"));
+  // A line already cut by its source keeps its real size when cut again.
+  r.full_size = 3000000;
+  auto e = engine::BadRecords::entry_json("j", "o", r, "e", 0, max);
+  CHECK(e.size() <= max);
+  CHECK_THAT(e, Catch::Contains("\"payload_truncated\":true,\"payload_bytes\":3000000,"));
 }
 
 TEST_CASE("executor: on_error stop ends the job with exit code 1 and names the record", "[executor]") {

@@ -248,3 +248,35 @@ TEST_CASE("dead-letter sink produces entries and flush waits for acknowledgement
   REQUIRE(b.command("up 1") == "OK");
   dlq.close();
 }
+
+TEST_CASE("dead-letter sink: entries fit message.max.bytes, one the broker refuses is lost, not an error") {
+  MockBroker b({"--topic", "dlq:1"});
+  auto cfg = sink_cfg(b, "dlq");
+  cfg.properties = {{"message.timeout.ms", "5000"}};
+  {
+    kafka::KafkaDeadLetterSink dlq(cfg);
+    REQUIRE_OK(dlq.open("job"));
+    CHECK(dlq.max_entry_bytes() == 1000000 - 1024);  // librdkafka's default message.max.bytes
+  }
+  cfg.properties.emplace_back("message.max.bytes", "200000");  // the job's own limit is kept
+  kafka::KafkaDeadLetterSink dlq(cfg);
+  REQUIRE_OK(dlq.open("job"));
+  CHECK(dlq.max_entry_bytes() == 200000 - 1024);
+  // Refused by the producer itself (larger than message.max.bytes): logged and dropped.
+  REQUIRE_OK(dlq.write(R"({"error":"big","payload":")" + std::string(300000, 'x') + R"(","offset":1})"));
+  // Refused by the broker (MSG_SIZE_TOO_LARGE): logged and dropped.
+  REQUIRE(b.command("errors 0 1 10") == "OK");
+  REQUIRE_OK(dlq.write(R"({"payload":"refused","offset":2})"));
+  REQUIRE_OK(dlq.flush());
+  // The next entries still go through.
+  REQUIRE_OK(dlq.write(R"({"payload":"kept","offset":3})"));
+  REQUIRE_OK(dlq.flush());
+  auto got = read_topic(b.bootstrap(), "dlq", 1, 1);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].value == R"({"payload":"kept","offset":3})");
+  // Other failures still fail the flush (the engine then stops the job, as before).
+  REQUIRE(b.command("errors 0 1 29") == "OK");  // TOPIC_AUTHORIZATION_FAILED
+  REQUIRE_OK(dlq.write(R"({"payload":"denied","offset":4})"));
+  CHECK_FALSE(dlq.flush().is_ok());
+  dlq.close();
+}
