@@ -15,6 +15,27 @@ std::string time_or_none(int64_t ms) {
   return format_rfc3339_ms(ms);
 }
 
+// "topic/partition": a Kafka position (topic names cannot hold '/'); else a file path or "generated".
+bool kafka_stream(const std::string& s) {
+  auto slash = s.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == s.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool ok = i > slash ? (c >= '0' && c <= '9')
+                        : ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                           c == '.' || c == '_' || c == '-');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string position_note(const Position& p) {
+  if (p.aux == 0) return "";
+  // Kafka: aux 1 (kafka::kNotAssigned) = where the job stopped reading a partition it no longer owned.
+  if (kafka_stream(p.stream)) return p.aux == 1 ? " (not assigned)" : fmt::format(" (aux {})", p.aux);
+  return fmt::format(" (line {})", p.aux);
+}
+
 int show(const std::string& dir) {
   checkpoint::Store store(dir);
   auto entries = store.list();
@@ -38,8 +59,7 @@ int show(const std::string& dir) {
     fmt::print("  watermark:    {}\n", time_or_none(c.watermark_ms));
     fmt::print("  positions:\n");
     for (const auto& p : c.positions) {
-      fmt::print("    {} offset {}{}\n", p.stream, p.offset,
-                 p.aux != 0 ? fmt::format(" (line {})", p.aux) : "");
+      fmt::print("    {} offset {}{}\n", p.stream, p.offset, position_note(p));
     }
     fmt::print("  outputs:\n");
     for (const auto& o : c.outputs) {

@@ -33,6 +33,10 @@
 
 namespace weir::kafka {
 
+// Position::aux of a partition this member did not own when the positions were taken (retained: where it
+// stopped reading). Such positions are never committed as group offsets (another member may own them).
+inline constexpr int64_t kNotAssigned = 1;
+
 class KafkaSource final : public Source {
  public:
   KafkaSource(config::KafkaSource cfg, std::string job);
