@@ -31,8 +31,12 @@ bool kafka_stream(const std::string& s) {
 
 std::string position_note(const Position& p) {
   if (p.aux == 0) return "";
-  // Kafka: aux 1 (kafka::kNotAssigned) = where the job stopped reading a partition it no longer owned.
-  if (kafka_stream(p.stream)) return p.aux == 1 ? " (not assigned)" : fmt::format(" (aux {})", p.aux);
+  // Kafka (kafka::kNotAssigned, kNotAssignedYet): a partition the job did not own then.
+  if (kafka_stream(p.stream)) {
+    if (p.aux == 1) return " (not assigned: where the job stopped reading it)";
+    if (p.aux == 2) return " (not assigned yet since the restart)";
+    return fmt::format(" (aux {})", p.aux);
+  }
   return fmt::format(" (line {})", p.aux);
 }
 

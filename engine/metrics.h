@@ -65,8 +65,8 @@ struct OutputMetrics {
 };
 
 // The source positions of the last batch every sink committed, for consumer lag (aux as the source sets it:
-// a Kafka partition the job no longer owns is kafka::kNotAssigned). Written once per checkpoint by the
-// job's thread; read by the daemon.
+// a Kafka partition the job does not own is kafka::kNotAssigned or kNotAssignedYet). Written once per
+// checkpoint by the job's thread; read by the daemon.
 class CommittedPositions {
  public:
   using List = Positions;

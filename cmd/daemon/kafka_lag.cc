@@ -45,7 +45,7 @@ std::vector<PartitionLag> KafkaLagProbe::lag(const engine::CommittedPositions::L
   std::vector<PartitionLag> out;
   auto* rk = static_cast<rd_kafka_t*>(rk_);
   for (const auto& [stream, offset, aux] : committed) {
-    if (aux == kafka::kNotAssigned) continue;  // another member's now: its lag is not this job's
+    if (aux != 0) continue;  // kafka::kNotAssigned(Yet): maybe another member's; its lag is not this job's
     auto slash = stream.rfind('/');
     if (slash == std::string::npos || slash + 1 >= stream.size()) continue;
     PartitionLag l;

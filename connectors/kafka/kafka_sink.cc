@@ -290,8 +290,8 @@ Status KafkaSink::write_transaction(const BatchOutput& batch) {
   if (group_ && !batch.positions.empty()) {
     auto* offsets = rd_kafka_topic_partition_list_new(static_cast<int>(batch.positions.size()));
     for (const auto& p : batch.positions) {
-      // A partition this member no longer owns: its group offset is its new owner's.
-      if (p.aux == kNotAssigned) continue;
+      // Not assigned to this member (kNotAssigned, kNotAssignedYet): its group offset is its owner's.
+      if (p.aux != 0) continue;
       auto slash = p.stream.rfind('/');
       if (slash == std::string::npos) continue;
       std::string topic = p.stream.substr(0, slash);

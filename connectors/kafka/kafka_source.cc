@@ -407,7 +407,7 @@ Positions KafkaSource::positions() const {
     std::string topic;
     int32_t partition = 0;
     if (!split_stream(stream, topic, partition)) continue;
-    all[{topic, partition}] = Position{stream, r.offset, r.not_assigned ? kNotAssigned : 0};
+    all[{topic, partition}] = Position{stream, r.offset, r.not_assigned ? kNotAssigned : kNotAssignedYet};
   }
   for (const auto& [k, p] : parts_) {
     if (p.held) all.erase(k);  // its Part holds the position now (none: nothing read, nothing to keep)

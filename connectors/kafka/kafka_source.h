@@ -20,7 +20,8 @@
 //
 // Retained positions: positions() also holds every partition this member has read and no longer owns
 // (revoked or lost), with aux = kNotAssigned, and the checkpoint positions of partitions not assigned yet
-// in this run. A lost partition's group offset lags exactly by the commit that failed, so without them a
+// in this run (kNotAssignedYet, or kNotAssigned as they were). A lost partition's group offset lags
+// exactly by the commit that failed, so without them a
 // checkpoint taken while it is unassigned would send a restart back to that offset and count its records
 // again. On restart, a position taken while assigned is recovery (the checkpoint, never the group offset);
 // one marked kNotAssigned starts at the larger of it and the group offset, as if the run had gone on. A
@@ -41,9 +42,12 @@
 
 namespace weir::kafka {
 
-// Position::aux of a partition this member did not own when the positions were taken (retained: where it
-// stopped reading). Such positions are never committed as group offsets (another member may own them).
+// Position::aux of a partition this member did not own when the positions were taken (0: assigned).
+// kNotAssigned: where this member stopped reading it (revoked or lost). kNotAssignedYet: a checkpoint
+// position of a partition assigned when that checkpoint was taken, not assigned again yet in this run (a
+// recovery position still). Neither is ever committed as a group offset: another member may own it.
 inline constexpr int64_t kNotAssigned = 1;
+inline constexpr int64_t kNotAssignedYet = 2;
 
 class KafkaSource final : public Source {
  public:

@@ -618,13 +618,19 @@ TEST_CASE("source resume: a position marked not assigned yields to a group offse
   }
   // t/0 was assigned when checkpointed: recovery, the checkpoint (10). t/1 was not: the larger of 10 and
   // the group (30). t/2 not, and ahead of the group: 35. t/9 (not in the first assignment) stays known,
-  // marked not assigned.
-  Positions resume{
-      {"t/0", 10, 0}, {"t/1", 10, kafka::kNotAssigned}, {"t/2", 35, kafka::kNotAssigned}, {"t/9", 7, 0}};
+  // marked not assigned. kNotAssignedYet (a restart before the first assignment) counts as assigned.
+  Positions resume{{"t/0", 10, kafka::kNotAssignedYet},
+                   {"t/1", 10, kafka::kNotAssigned},
+                   {"t/2", 35, kafka::kNotAssigned},
+                   {"t/9", 7, 0}};
   kafka::KafkaSource c(source_cfg(b, "t", "gr"), "j");
   REQUIRE_OK(c.open(&resume));
-  // Before the first assignment a checkpoint keeps the positions it resumed from, as they were.
-  CHECK(c.positions() == resume);
+  // Before the first assignment a checkpoint keeps the positions it resumed from; those that were assigned
+  // are still recovery positions, marked so that they are not committed as group offsets.
+  CHECK(c.positions() == Positions{{"t/0", 10, kafka::kNotAssignedYet},
+                                   {"t/1", 10, kafka::kNotAssigned},
+                                   {"t/2", 35, kafka::kNotAssigned},
+                                   {"t/9", 7, kafka::kNotAssignedYet}});
   Collector h;
   poll_until(c, h, 30 + 10 + 5, 20s);
   REQUIRE(c.poll(h, std::chrono::steady_clock::now() + 300ms, 100000) == PollResult::Ok);
