@@ -21,11 +21,11 @@
 // Retained positions: positions() also holds every partition this member has read and no longer owns
 // (revoked or lost), with aux = kNotAssigned, and the checkpoint positions of partitions not assigned yet
 // in this run (kNotAssignedYet, or kNotAssigned as they were). A lost partition's group offset lags
-// exactly by the commit that failed, so without them a
-// checkpoint taken while it is unassigned would send a restart back to that offset and count its records
-// again. On restart, a position taken while assigned is recovery (the checkpoint, never the group offset);
-// one marked kNotAssigned starts at the larger of it and the group offset, as if the run had gone on. A
-// checkpoint position that the first assignment of a run does not include is kept, marked kNotAssigned.
+// exactly by the commit that failed, so without them a checkpoint taken while it is unassigned would send
+// a restart back to that offset and count its records again. On restart, a position taken while assigned
+// is recovery (the checkpoint, never the group offset); one marked kNotAssigned starts at the larger of it
+// and the group offset, as if the run had gone on. A checkpoint position that the first assignment of a
+// run does not include is kept, marked kNotAssigned.
 #pragma once
 
 #include <map>

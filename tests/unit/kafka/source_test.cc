@@ -591,7 +591,8 @@ TEST_CASE(
   REQUIRE(c.poll(h, std::chrono::steady_clock::now() + 300ms, 100000) == PollResult::Ok);
   CHECK(h.recs.size() == 10);
   for (const auto& r : h.recs) CHECK(r.offset >= 50);
-  const Position* p0 = find_position(c.positions(), "t/0");
+  Positions pos = c.positions();
+  const Position* p0 = find_position(pos, "t/0");
   REQUIRE(p0 != nullptr);
   CHECK(p0->offset == 55);
   CHECK(p0->aux == 0);
