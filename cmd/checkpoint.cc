@@ -20,6 +20,7 @@ bool kafka_stream(const std::string& s) {
   auto slash = s.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == s.size()) return false;
   for (size_t i = 0; i < s.size(); ++i) {
+    if (i == slash) continue;
     char c = s[i];
     bool ok = i > slash ? (c >= '0' && c <= '9')
                         : ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
