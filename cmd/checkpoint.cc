@@ -15,6 +15,32 @@ std::string time_or_none(int64_t ms) {
   return format_rfc3339_ms(ms);
 }
 
+// "topic/partition": a Kafka position (topic names cannot hold '/'); else a file path or "generated".
+bool kafka_stream(const std::string& s) {
+  auto slash = s.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == s.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == slash) continue;
+    char c = s[i];
+    bool ok = i > slash ? (c >= '0' && c <= '9')
+                        : ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                           c == '.' || c == '_' || c == '-');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string position_note(const Position& p) {
+  if (p.aux == 0) return "";
+  // Kafka (kafka::kNotAssigned, kNotAssignedYet): a partition the job did not own then.
+  if (kafka_stream(p.stream)) {
+    if (p.aux == 1) return " (not assigned: where the job stopped reading it)";
+    if (p.aux == 2) return " (not assigned yet since the restart)";
+    return fmt::format(" (aux {})", p.aux);
+  }
+  return fmt::format(" (line {})", p.aux);
+}
+
 int show(const std::string& dir) {
   checkpoint::Store store(dir);
   auto entries = store.list();
@@ -38,8 +64,7 @@ int show(const std::string& dir) {
     fmt::print("  watermark:    {}\n", time_or_none(c.watermark_ms));
     fmt::print("  positions:\n");
     for (const auto& p : c.positions) {
-      fmt::print("    {} offset {}{}\n", p.stream, p.offset,
-                 p.aux != 0 ? fmt::format(" (line {})", p.aux) : "");
+      fmt::print("    {} offset {}{}\n", p.stream, p.offset, position_note(p));
     }
     fmt::print("  outputs:\n");
     for (const auto& o : c.outputs) {

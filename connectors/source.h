@@ -39,8 +39,9 @@ class RecordHandler {
   virtual void on_record(const RawRecord& r) = 0;
 };
 
-// Where a source is: one entry per stream (Kafka "topic/partition" -> next offset; files path ->
-// byte offset of the next unread line and its line number; generator "generated" -> count).
+// Where a source is: one entry per stream (Kafka "topic/partition" -> next offset, aux != 0 for a
+// partition not assigned to this member, see kafka::kNotAssigned; files path -> byte offset of the next
+// unread line and its line number; generator "generated" -> count).
 struct Position {
   std::string stream;
   int64_t offset = 0;

@@ -800,9 +800,7 @@ bool Executor::checkpoint_and_commit(int64_t batch_end_ms, const StopFlag& stop,
     if (!deliver_pending(true, stop)) return false;
     checkpoint::crash_point(checkpoint::CrashPoint::AfterCommit, batch_id_);  // test only
     conn_.source->committed(positions);
-    CommittedPositions::List at;
-    for (const auto& p : positions) at.emplace_back(p.stream, p.offset);
-    metrics_.committed.set(std::move(at));
+    metrics_.committed.set(positions);
     batches_since_checkpoint_ = 0;
     return true;
   }
@@ -936,9 +934,7 @@ bool Executor::commit_checkpoint(checkpoint::Checkpoint& cp, const StopFlag& sto
   }
   checkpoint::crash_point(checkpoint::CrashPoint::AfterCommit, cp.batch);  // test only
   conn_.source->committed(cp.positions);
-  CommittedPositions::List at;
-  for (const auto& p : cp.positions) at.emplace_back(p.stream, p.offset);
-  metrics_.committed.set(std::move(at));
+  metrics_.committed.set(cp.positions);
   store_->remove_older_than(cp.batch);
   return true;
 }

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "connectors/source.h"
+
 namespace weir::engine {
 
 // Durations in fixed buckets, lock-free (one relaxed add per observation); read by the metrics endpoint as a
@@ -62,11 +64,12 @@ struct OutputMetrics {
   std::atomic<uint64_t> state_bytes{0};
 };
 
-// The source positions (stream -> next offset) of the last batch every sink committed, for consumer lag.
-// Written once per checkpoint by the job's thread; read by the daemon.
+// The source positions of the last batch every sink committed, for consumer lag (aux as the source sets it:
+// a Kafka partition the job does not own is kafka::kNotAssigned or kNotAssignedYet). Written once per
+// checkpoint by the job's thread; read by the daemon.
 class CommittedPositions {
  public:
-  using List = std::vector<std::pair<std::string, int64_t>>;
+  using List = Positions;
   void set(List p) {
     std::lock_guard<std::mutex> lock(mu_);
     positions_ = std::move(p);

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "connectors/kafka/kafka_source.h"
+
 namespace weir::daemon {
 
 std::unique_ptr<KafkaLagProbe> KafkaLagProbe::create(const config::Job& job, std::string& error) {
@@ -42,7 +44,8 @@ std::vector<PartitionLag> KafkaLagProbe::lag(const engine::CommittedPositions::L
                                              int timeout_ms, std::string& error) {
   std::vector<PartitionLag> out;
   auto* rk = static_cast<rd_kafka_t*>(rk_);
-  for (const auto& [stream, offset] : committed) {
+  for (const auto& [stream, offset, aux] : committed) {
+    if (aux != 0) continue;  // kafka::kNotAssigned(Yet): maybe another member's; its lag is not this job's
     auto slash = stream.rfind('/');
     if (slash == std::string::npos || slash + 1 >= stream.size()) continue;
     PartitionLag l;

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <map>
 
+#include "connectors/kafka/kafka_source.h"
+
 namespace weir::kafka {
 namespace {
 
@@ -288,15 +290,20 @@ Status KafkaSink::write_transaction(const BatchOutput& batch) {
   if (group_ && !batch.positions.empty()) {
     auto* offsets = rd_kafka_topic_partition_list_new(static_cast<int>(batch.positions.size()));
     for (const auto& p : batch.positions) {
+      // Not assigned to this member (kNotAssigned, kNotAssignedYet): its group offset is its owner's.
+      if (p.aux != 0) continue;
       auto slash = p.stream.rfind('/');
       if (slash == std::string::npos) continue;
       std::string topic = p.stream.substr(0, slash);
       int32_t partition = static_cast<int32_t>(std::strtol(p.stream.c_str() + slash + 1, nullptr, 10));
       rd_kafka_topic_partition_list_add(offsets, topic.c_str(), partition)->offset = p.offset;
     }
-    rd_kafka_consumer_group_metadata_t* md = rd_kafka_consumer_group_metadata_new(group_->c_str());
-    rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(rk, offsets, md, kTxnTimeoutMs);
-    rd_kafka_consumer_group_metadata_destroy(md);
+    rd_kafka_error_t* e = nullptr;
+    if (offsets->cnt > 0) {
+      rd_kafka_consumer_group_metadata_t* md = rd_kafka_consumer_group_metadata_new(group_->c_str());
+      e = rd_kafka_send_offsets_to_transaction(rk, offsets, md, kTxnTimeoutMs);
+      rd_kafka_consumer_group_metadata_destroy(md);
+    }
     rd_kafka_topic_partition_list_destroy(offsets);
     if (e) return txn_error(e, "sending the source offsets to the transaction");
   }

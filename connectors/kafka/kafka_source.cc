@@ -89,6 +89,7 @@ Status KafkaSource::open(const Positions* resume) {
   rd_kafka_conf_set_offset_commit_cb(conf.get(), commit_cb);
 
   resume_.clear();
+  assigned_once_ = false;
   if (resume) {
     for (const auto& p : *resume) {
       std::string topic;
@@ -97,7 +98,7 @@ Status KafkaSource::open(const Positions* resume) {
         return Status::fatal(fmt::format("{}: checkpoint position '{}' at {} is not a Kafka partition offset",
                                          what_, p.stream, p.offset));
       }
-      resume_[p.stream] = p.offset;
+      resume_[p.stream] = Resume{p.offset, p.aux == kNotAssigned};
     }
   }
 
@@ -211,12 +212,23 @@ void KafkaSource::apply_revoke(rd_kafka_topic_partition_list_t* parts, bool lost
 }
 
 void KafkaSource::assign(rd_kafka_topic_partition_list_t* parts) {
-  // Partitions this member held before: ask the group how far it got (another member may have read on).
+  // Where each partition starts: where this member stopped (held before in this run, or retained in the
+  // checkpoint while not assigned), raised to the group offset (another member may have read on); else
+  // the checkpoint position (recovery: never the group offset); else the group offset / `start`.
+  std::vector<std::pair<int64_t, bool>> from(parts->cnt);  // (offset, raise to the group offset)
   ListPtr held(rd_kafka_topic_partition_list_new(parts->cnt));
   for (int i = 0; i < parts->cnt; ++i) {
     auto& el = parts->elems[i];
     Part& p = part(el.topic, el.partition);
-    if (p.held && p.next >= 0) rd_kafka_topic_partition_list_add(held.get(), el.topic, el.partition);
+    if (p.held) {
+      from[i] = {p.next, true};
+    } else if (auto r = resume_.find(p.stream_name); r != resume_.end()) {
+      from[i] = {r->second.offset, r->second.not_assigned};
+    } else {
+      from[i] = {-1, false};
+    }
+    if (from[i].first >= 0 && from[i].second)
+      rd_kafka_topic_partition_list_add(held.get(), el.topic, el.partition);
   }
   bool group_known = true;
   if (held->cnt > 0) {
@@ -231,21 +243,19 @@ void KafkaSource::assign(rd_kafka_topic_partition_list_t* parts) {
   for (int i = 0; i < parts->cnt; ++i) {
     auto& el = parts->elems[i];
     Part& p = part(el.topic, el.partition);
-    if (p.held && p.next >= 0) {
-      int64_t group = -1;
-      if (group_known) {
-        auto* g = rd_kafka_topic_partition_list_find(held.get(), el.topic, el.partition);
-        if (g && g->err == RD_KAFKA_RESP_ERR_NO_ERROR) group = g->offset;
-      }
-      p.next = std::max(p.next, group);
-    } else if (auto r = resume_.find(p.stream_name); r != resume_.end() && !p.held) {
-      p.next = r->second;  // recovery: the checkpoint, never the group offsets (DELIVERY.md)
-    } else {
-      p.next = -1;
+    p.next = from[i].first;
+    if (p.next >= 0 && from[i].second && group_known) {
+      auto* g = rd_kafka_topic_partition_list_find(held.get(), el.topic, el.partition);
+      if (g && g->err == RD_KAFKA_RESP_ERR_NO_ERROR) p.next = std::max(p.next, g->offset);
     }
     p.assigned = true;
     p.held = true;
     el.offset = p.next >= 0 ? p.next : RD_KAFKA_OFFSET_INVALID;
+  }
+  // The first assignment of a run: checkpoint positions it leaves out belong to another member now.
+  if (!assigned_once_) {
+    assigned_once_ = true;
+    for (auto& [stream, r] : resume_) r.not_assigned = true;
   }
   logger()->info("{}: assigned {} partitions: {}.", what_, parts->cnt, describe(parts, true));
 }
@@ -391,10 +401,21 @@ bool KafkaSource::deliver(RecordHandler& h, rd_kafka_message_t* m) {
 }
 
 Positions KafkaSource::positions() const {
-  Positions out;
-  for (const auto& [k, p] : parts_) {
-    if (p.assigned && p.next >= 0) out.push_back(Position{p.stream_name, p.next, 0});
+  // Every partition this member has a position for, assigned or not (see "Retained positions").
+  std::map<std::pair<std::string, int32_t>, Position> all;
+  for (const auto& [stream, r] : resume_) {
+    std::string topic;
+    int32_t partition = 0;
+    if (!split_stream(stream, topic, partition)) continue;
+    all[{topic, partition}] = Position{stream, r.offset, r.not_assigned ? kNotAssigned : kNotAssignedYet};
   }
+  for (const auto& [k, p] : parts_) {
+    if (p.held) all.erase(k);  // its Part holds the position now (none: nothing read, nothing to keep)
+    if (p.next >= 0) all[k] = Position{p.stream_name, p.next, p.assigned ? 0 : kNotAssigned};
+  }
+  Positions out;
+  out.reserve(all.size());
+  for (auto& [k, p] : all) out.push_back(std::move(p));
   return out;
 }
 

@@ -17,6 +17,15 @@
 // larger of where this member stopped and the group offset (another member may have gone further).
 // Lost partitions (session timeout) are dropped at once: their records since the last commit may be
 // read again by their new owner (at-least-once).
+//
+// Retained positions: positions() also holds every partition this member has read and no longer owns
+// (revoked or lost), with aux = kNotAssigned, and the checkpoint positions of partitions not assigned yet
+// in this run (kNotAssignedYet, or kNotAssigned as they were). A lost partition's group offset lags
+// exactly by the commit that failed, so without them a checkpoint taken while it is unassigned would send
+// a restart back to that offset and count its records again. On restart, a position taken while assigned
+// is recovery (the checkpoint, never the group offset); one marked kNotAssigned starts at the larger of it
+// and the group offset, as if the run had gone on. A checkpoint position that the first assignment of a
+// run does not include is kept, marked kNotAssigned.
 #pragma once
 
 #include <map>
@@ -32,6 +41,13 @@
 #include "connectors/source.h"
 
 namespace weir::kafka {
+
+// Position::aux of a partition this member did not own when the positions were taken (0: assigned).
+// kNotAssigned: where this member stopped reading it (revoked or lost). kNotAssignedYet: a checkpoint
+// position of a partition assigned when that checkpoint was taken, not assigned again yet in this run (a
+// recovery position still). Neither is ever committed as a group offset: another member may own it.
+inline constexpr int64_t kNotAssigned = 1;
+inline constexpr int64_t kNotAssignedYet = 2;
 
 class KafkaSource final : public Source {
  public:
@@ -93,7 +109,13 @@ class KafkaSource final : public Source {
   static constexpr size_t kConsumeBatch = 1024;
   std::vector<rd_kafka_message_t*> msgs_ = std::vector<rd_kafka_message_t*>(kConsumeBatch);
   std::map<std::pair<std::string, int32_t>, Part> parts_;
-  std::map<std::string, int64_t> resume_;  // "topic/partition" -> offset (from open)
+  struct Resume {
+    int64_t offset = 0;
+    bool not_assigned = false;  // the checkpoint had it as kNotAssigned (or the run's first assignment
+                                // did not include it)
+  };
+  std::map<std::string, Resume> resume_;  // "topic/partition" -> checkpoint position (from open)
+  bool assigned_once_ = false;            // an assignment has arrived in this run
   // A revocation waiting for the engine to commit the batch in flight (see take_rebalanced()).
   rd_kafka_topic_partition_list_t* pending_revoke_ = nullptr;
   bool closing_ = false;

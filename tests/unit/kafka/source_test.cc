@@ -1,6 +1,8 @@
 // KafkaSource against the mock broker helper.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "connectors/kafka/kafka_source.h"
@@ -394,10 +396,12 @@ TEST_CASE("source reports rebalances and shares partitions with a second member"
   CHECK_FALSE(a.take_rebalanced());  // reported once
   // The second member starts at the committed offsets: nothing is read twice.
   CHECK(hc.recs.empty());
-  // Positions only cover partitions still assigned.
+  // Positions cover every partition read; those no longer assigned are marked so (never committed).
+  CHECK(a.positions().size() == 4);
   for (const auto& p : a.positions()) {
     auto as = a.assignment();
-    CHECK(std::find(as.begin(), as.end(), p.stream) != as.end());
+    bool assigned = std::find(as.begin(), as.end(), p.stream) != as.end();
+    CHECK(p.aux == (assigned ? 0 : kafka::kNotAssigned));
   }
   produce(b.bootstrap(), "t", partitioned(4, 10));
   end = std::chrono::steady_clock::now() + 15s;
@@ -438,7 +442,9 @@ TEST_CASE(
       // Still held (the mock may run more than one rebalance, so not necessarily all 4): the records
       // read from them can be committed.
       CHECK_FALSE(a.assignment().empty());
-      CHECK(a.positions().size() == a.assignment().size());
+      Positions ps = a.positions();
+      CHECK(std::count_if(ps.begin(), ps.end(), [](const Position& p) { return p.aux == 0; }) ==
+            static_cast<ptrdiff_t>(a.assignment().size()));
     }
     REQUIRE(c.poll(hc, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
   }
@@ -500,4 +506,153 @@ TEST_CASE(
   CHECK(before >= 200);
   CHECK(offset_of(a.positions(), c_parts[0]) == 65);
   a.close();
+}
+
+namespace {
+
+// The group offsets of "t/0".."t/<n-1>" in group `group`, as another client reads them.
+std::vector<int64_t> group_offsets(const MockBroker& b, const std::string& group, int n) {
+  rd_kafka_t* other = new_client(RD_KAFKA_CONSUMER, b.bootstrap(), {{"group.id", group}});
+  auto* list = rd_kafka_topic_partition_list_new(n);
+  for (int p = 0; p < n; ++p) rd_kafka_topic_partition_list_add(list, "t", p);
+  std::vector<int64_t> out;
+  if (rd_kafka_committed(other, list, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int p = 0; p < n; ++p) out.push_back(list->elems[p].offset);
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_destroy(other);
+  return out;
+}
+
+const Position* find_position(const Positions& ps, const std::string& stream) {
+  for (const auto& p : ps) {
+    if (p.stream == stream) return &p;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "source keeps the positions of lost partitions: a restart resumes there and not at the group offset") {
+  // The audit case: an OffsetCommit fails with UNKNOWN_MEMBER_ID, librdkafka reports the assignment lost.
+  // The group offsets lag by exactly that commit, so the positions must outlive the assignment.
+  MockBroker b({"--topic", "t:2"});
+  produce(b.bootstrap(), "t", partitioned(2, 50));
+  Positions saved;
+  {
+    kafka::KafkaSource a(source_cfg(b, "t", "gl"), "j");
+    REQUIRE_OK(a.open(nullptr));
+    Collector h;
+    poll_until(a, h, 100, 20s);
+    REQUIRE(h.recs.size() == 100);
+    a.committed({{"t/0", 20, 0}, {"t/1", 20, 0}});
+    auto end = std::chrono::steady_clock::now() + 10s;
+    while (group_offsets(b, "gl", 2) != std::vector<int64_t>{20, 20} &&
+           std::chrono::steady_clock::now() < end) {
+      REQUIRE(a.poll(h, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+    }
+    REQUIRE(group_offsets(b, "gl", 2) == std::vector<int64_t>{20, 20});
+
+    REQUIRE(b.command("errors 8 1 25") == "OK");  // the next OffsetCommit: UNKNOWN_MEMBER_ID
+    a.committed(a.positions());
+    // Poll in small steps until the loss is applied; stop before the member rejoins and is assigned again
+    // (that is served inside a later poll()).
+    end = std::chrono::steady_clock::now() + 10s;
+    while (!a.assignment().empty() && std::chrono::steady_clock::now() < end) {
+      REQUIRE(a.poll(h, std::chrono::steady_clock::now() + 20ms, 100000) == PollResult::Ok);
+    }
+    REQUIRE(a.assignment().empty());
+    REQUIRE(group_offsets(b, "gl", 2) == std::vector<int64_t>{20, 20});  // the failed commit
+    saved = a.positions();
+    REQUIRE(saved.size() == 2);
+    for (const auto& p : saved) {
+      CHECK(p.offset == 50);
+      CHECK(p.aux == kafka::kNotAssigned);
+    }
+    a.close();
+  }
+
+  // "Restart" from the positions taken while they were unassigned: 50, not the group offsets (20). The mock
+  // coordinator would hold the next join of group gl for a session timeout (the lost member never left it),
+  // so the restart uses a copy of gl's offsets in group gl2.
+  rd_kafka_t* copier = new_client(RD_KAFKA_CONSUMER, b.bootstrap(), {{"group.id", "gl2"}});
+  auto* list = rd_kafka_topic_partition_list_new(2);
+  for (int p = 0; p < 2; ++p) rd_kafka_topic_partition_list_add(list, "t", p)->offset = 20;
+  REQUIRE(rd_kafka_commit(copier, list, 0) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_destroy(copier);
+  REQUIRE(group_offsets(b, "gl2", 2) == std::vector<int64_t>{20, 20});
+  produce(b.bootstrap(), "t", partitioned(2, 5));
+  kafka::KafkaSource c(source_cfg(b, "t", "gl2"), "j");
+  REQUIRE_OK(c.open(&saved));
+  Collector h;
+  poll_until(c, h, 10, 20s);
+  REQUIRE(c.poll(h, std::chrono::steady_clock::now() + 300ms, 100000) == PollResult::Ok);
+  CHECK(h.recs.size() == 10);
+  for (const auto& r : h.recs) CHECK(r.offset >= 50);
+  Positions pos = c.positions();
+  const Position* p0 = find_position(pos, "t/0");
+  REQUIRE(p0 != nullptr);
+  CHECK(p0->offset == 55);
+  CHECK(p0->aux == 0);
+  c.close();
+}
+
+TEST_CASE("source resume: a position marked not assigned yields to a group offset that is further") {
+  MockBroker b({"--topic", "t:3"});
+  produce(b.bootstrap(), "t", partitioned(3, 40));
+  {
+    // The group got to 30 on every partition (another member read on and committed).
+    kafka::KafkaSource a(source_cfg(b, "t", "gr"), "j");
+    REQUIRE_OK(a.open(nullptr));
+    Collector h;
+    wait_assigned(a, h, 3);
+    a.committed({{"t/0", 30, 0}, {"t/1", 30, 0}, {"t/2", 30, 0}});
+    auto end = std::chrono::steady_clock::now() + 10s;
+    while (group_offsets(b, "gr", 3) != std::vector<int64_t>{30, 30, 30} &&
+           std::chrono::steady_clock::now() < end) {
+      REQUIRE(a.poll(h, std::chrono::steady_clock::now() + 100ms, 100000) == PollResult::Ok);
+    }
+    REQUIRE(group_offsets(b, "gr", 3) == std::vector<int64_t>{30, 30, 30});
+    a.close();
+  }
+  // t/0 was assigned when checkpointed: recovery, the checkpoint (10). t/1 was not: the larger of 10 and
+  // the group (30). t/2 not, and ahead of the group: 35. t/9 (not in the first assignment) stays known,
+  // marked not assigned. kNotAssignedYet (a restart before the first assignment) counts as assigned.
+  Positions resume{{"t/0", 10, kafka::kNotAssignedYet},
+                   {"t/1", 10, kafka::kNotAssigned},
+                   {"t/2", 35, kafka::kNotAssigned},
+                   {"t/9", 7, 0}};
+  kafka::KafkaSource c(source_cfg(b, "t", "gr"), "j");
+  REQUIRE_OK(c.open(&resume));
+  // Before the first assignment a checkpoint keeps the positions it resumed from; those that were assigned
+  // are still recovery positions, marked so that they are not committed as group offsets.
+  CHECK(c.positions() == Positions{{"t/0", 10, kafka::kNotAssignedYet},
+                                   {"t/1", 10, kafka::kNotAssigned},
+                                   {"t/2", 35, kafka::kNotAssigned},
+                                   {"t/9", 7, kafka::kNotAssignedYet}});
+  Collector h;
+  poll_until(c, h, 30 + 10 + 5, 20s);
+  REQUIRE(c.poll(h, std::chrono::steady_clock::now() + 300ms, 100000) == PollResult::Ok);
+  std::map<int32_t, std::pair<int64_t, size_t>> first_and_count;
+  for (const auto& r : h.recs) {
+    auto [it, inserted] = first_and_count.try_emplace(r.partition, r.offset, 0);
+    it->second.second++;
+  }
+  CHECK(first_and_count[0] == std::make_pair<int64_t, size_t>(10, 30));
+  CHECK(first_and_count[1] == std::make_pair<int64_t, size_t>(30, 10));
+  CHECK(first_and_count[2] == std::make_pair<int64_t, size_t>(35, 5));
+  Positions pos = c.positions();
+  const Position* p9 = find_position(pos, "t/9");
+  REQUIRE(p9 != nullptr);
+  CHECK(p9->offset == 7);
+  CHECK(p9->aux == kafka::kNotAssigned);
+  for (const char* s : {"t/0", "t/1", "t/2"}) {
+    const Position* p = find_position(pos, s);
+    REQUIRE(p != nullptr);
+    CHECK(p->offset == 40);
+    CHECK(p->aux == 0);
+  }
+  c.close();
 }
