@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
   }
 
   weir::checkpoint::Store store(dir);
-  weir::checkpoint::Writer writer(
-      [&store](const weir::checkpoint::Checkpoint& c, size_t* bytes) { return store.write(c, bytes); });
+  weir::checkpoint::Writer writer([&store](const weir::checkpoint::Checkpoint& c, size_t* bytes,
+                                           const std::atomic<bool>&) { return store.write(c, bytes); });
   // The checkpoint the executor builds: the state saved (into `reserve` bytes reserved ahead), the batch's
   // rows moved in when `rows` is given.
   auto checkpoint_of = [&state](uint64_t batch, size_t reserve, weir::BatchOutput* rows) {
