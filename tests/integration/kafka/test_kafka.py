@@ -223,6 +223,57 @@ class BrokerDown(KafkaCase):
         self.assertIn("350 records read", w.log())
 
 
+class TransientFaults(KafkaCase):
+    """DELIVERY.md fault 3 without the outage (BrokerDown has that): three brokers; Fetch requests fail (not
+    leader, timed out, unknown leader epoch, storage error), OffsetCommits fail (coordinator not available, not
+    coordinator, timed out, rebalance in progress), every partition's leader moves twice; then a stop and a
+    restart from the checkpoint. Counts ≡ tally, and a copy of every record (file sink) holds each id once."""
+
+    def setUp(self):
+        self.broker = kt.Broker(BROKER_BIN, 3, self.topics)
+        self.boot = self.broker.bootstrap
+        self.weirs = []
+
+    def test_fetch_and_commit_errors_and_leader_moves(self):
+        rng = random.Random(23)
+        out, copy = CTX.path("faults-counts.jsonl"), CTX.path("faults-copy.jsonl")
+        job = counting_job("transient", self.boot, ["tweets"], out, extra=f"""
+  - name: copy
+    select: {{ id: id }}
+    to: {{ file: {{ path: {copy} }} }}
+""")
+        state = CTX.path("transient-state")
+        sent = []
+
+        def more(n, what):
+            batch = tweets(rng, 10000 + len(sent), n)
+            sent.extend(batch)
+            kt.produce(self.boot, "tweets", lines(batch))
+            self.wait_counts(out, kt.tally(sent), w, what)
+
+        w = self.weir(job, state).start()
+        more(300, "the first 300 to be counted")
+        self.broker.command("errors 1 30 6 7 75 56")  # Fetch
+        more(200, "500 to be counted through Fetch errors")
+        self.assertRegex(w.log(), r"Fetch from broker \d failed", "the Fetch errors did not reach weir")
+        self.broker.command("errors 8 20 15 16 7 27")  # OffsetCommit
+        more(200, "700 to be counted through OffsetCommit errors")
+        for p in range(4):
+            self.broker.command(f"leader tweets {p} {(p + 1) % 3 + 1}")
+        more(200, "900 to be counted after the leaders moved")
+        for p in range(4):
+            self.broker.command(f"leader tweets {p} {(p + 2) % 3 + 1}")
+        more(100, "1000 to be counted after the leaders moved again")
+        self.stop(w)
+        w = self.weir(job, state).start()
+        more(100, "1100 to be counted after the restart")
+        self.stop(w)
+        self.assertEqual(kt.latest_emission(out), kt.tally(sent))
+        with open(copy) as f:
+            ids = [json.loads(line)["id"] for line in f if line.strip()]
+        self.assertEqual(sorted(ids), sorted(t["id"] for t in sent))  # each record once, none lost
+
+
 class SlowSink(KafkaCase):
     """A PostgreSQL sink down for longer than max.poll.interval.ms: weir pauses its partitions and keeps serving
     the consumer, so it stays in the group (no second assignment, no rebalance) and the totals are exact."""
