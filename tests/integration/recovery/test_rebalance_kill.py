@@ -130,11 +130,7 @@ class RebalanceKill(wt.unittest.TestCase):
             self.stop_intruder()
             self.produce(200)
             w.start()
-            n = len(self.produced)
-            wt.poll(lambda: w.running() and len(self.copied(name)) >= n, TIMEOUT,
-                    "the restarted weir to copy all %d records" % n, interval=0.3)
-            time.sleep(1.0)  # a duplicate would arrive in the next batches
-            self.assertEqual(w.stop(), 0, w.log()[-4000:])
+            self.copy_all_and_stop(w, name)
         except AssertionError:
             sys.stderr.write(w.all_logs()[-20000:])
             raise
@@ -143,6 +139,15 @@ class RebalanceKill(wt.unittest.TestCase):
         self.assertIn("resuming from checkpoint batch", w.log())
         self.check_oracle(name)
         print("%s: %d records, every one copied once, counts equal the tally" % (point, len(self.produced)))
+
+    def copy_all_and_stop(self, w, name):
+        """Waits until the restarted weir has copied every record produced, gives a duplicate one second more
+        to show up (it would come in the next batches), and stops it (exit 0)."""
+        n = len(self.produced)
+        wt.poll(lambda: w.running() and len(self.copied(name)) >= n, TIMEOUT,
+                "the restarted weir to copy all %d records" % n, interval=0.3)
+        time.sleep(1.0)
+        self.assertEqual(w.stop(), 0, w.log()[-4000:])
 
     def check_oracle(self, name):
         copies = self.copied(name)
@@ -186,11 +191,7 @@ class RebalanceKill(wt.unittest.TestCase):
                 self.produce(100)
                 w.start()
                 w.wait_for_log(r"resuming from checkpoint batch", 30)
-            n = len(self.produced)
-            wt.poll(lambda: w.running() and len(self.copied(name)) >= n, TIMEOUT,
-                    "the restarted weir to copy all %d records" % n, interval=0.3)
-            time.sleep(1.0)  # a duplicate would arrive in the next batches
-            self.assertEqual(w.stop(), 0, w.log()[-4000:])
+            self.copy_all_and_stop(w, name)
         except AssertionError:
             sys.stderr.write(w.all_logs()[-20000:])
             raise
