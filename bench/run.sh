@@ -19,7 +19,13 @@ done
 
 bash scripts/setup.sh bench
 cmake --preset release >/dev/null
-cmake --build --preset release >/dev/null
+# ninja prints compile errors on stdout: keep it, and show it when the build fails.
+mkdir -p "$data"
+if ! cmake --build --preset release >"$data/build.log" 2>&1; then
+  cat "$data/build.log" >&2
+  echo "bench/run.sh: the release build failed (log above, also in $data/build.log)" >&2
+  exit 1
+fi
 weir=$root/build/release/cmd/weir
 broker=$root/build/release/bench/weir-mock-broker
 
