@@ -78,6 +78,13 @@ OutputRunner::Scratch::Scratch(const OutputPlan& plan) {
 namespace {
 using Outcome = OutputRunner::Outcome;
 
+// The output's `where` over the record: Kept (no where, or true), Filtered, or Bad with `error` set.
+Outcome where_outcome(const OutputPlan& plan, const Value* slots, Value& tmp, std::string& error) {
+  if (!plan.where) return Outcome::Kept;
+  if (!expr::eval(plan.where, slots, tmp, error)) return Outcome::Bad;
+  return expr::is_true(tmp) ? Outcome::Kept : Outcome::Filtered;
+}
+
 // Explode's source, copied into s.src (reusing its buffer): n elements (0: the record is filtered), or Bad.
 // Split strings go to s.tokens, as views into s.src.
 Outcome explode_count(const OutputPlan& plan, const Value& slot, OutputRunner::Scratch& s, size_t& n,
@@ -142,10 +149,7 @@ bool eval_group(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s, 
 template <class Add>
 Outcome aggregate(const OutputPlan& plan, Value* slots, OutputRunner::Scratch& s, std::string& error,
                   Add&& add) {
-  if (plan.where) {
-    if (!expr::eval(plan.where, slots, s.tmp, error)) return Outcome::Bad;
-    if (!expr::is_true(s.tmp)) return Outcome::Filtered;
-  }
+  if (Outcome o = where_outcome(plan, slots, s.tmp, error); o != Outcome::Kept) return o;
   if (plan.explode_dst < 0) {
     if (!eval_group(plan, slots, s, error)) return Outcome::Bad;
     return add(s.key, s.args.data()) ? Outcome::Kept : Outcome::Late;
@@ -182,10 +186,7 @@ bool count_string_key(const OutputPlan& plan, Value* slots, OutputRunner::Scratc
   // The key's source: a string, or the general path (null, another type: its filter or error).
   const Value& src = slots[exploding ? plan.explode_src : k.slot];
   if (src.type() != Type::String) return false;
-  if (plan.where) {
-    if (!expr::eval(plan.where, slots, s.tmp, error)) return outcome = Outcome::Bad, true;
-    if (!expr::is_true(s.tmp)) return outcome = Outcome::Filtered, true;
-  }
+  if (outcome = where_outcome(plan, slots, s.tmp, error); outcome != Outcome::Kept) return true;
   auto add = [&](std::string_view key) {
     if (k.fold != expr::StringKey::Fold::None) {
       s.folded.assign(key.data(), key.size());
@@ -234,10 +235,7 @@ OutputRunner::Outcome OutputRunner::process(Value* slots, int64_t t_ms, std::str
     return aggregate(plan_, slots, scratch_, error,
                      [&](const Key& k, const Value* a) { return state_.add(t_ms, k, a); });
   }
-  if (plan_.where) {
-    if (!expr::eval(plan_.where, slots, scratch_.tmp, error)) return Outcome::Bad;
-    if (!expr::is_true(scratch_.tmp)) return Outcome::Filtered;
-  }
+  if (Outcome o = where_outcome(plan_, slots, scratch_.tmp, error); o != Outcome::Kept) return o;
   if (plan_.explode_dst < 0) return add_one(slots, t_ms, error);
   size_t n = 0;
   if (Outcome o = explode_count(plan_, slots[plan_.explode_src], scratch_, n, error); o != Outcome::Kept)

@@ -148,9 +148,7 @@ class Compiler {
           })) {
         std::optional<expr::StringKey> k = expr::string_key(op.keys[0]);
         // Exploding: only a key over the element (the same key for every element is a rare shape).
-        if (k && (op.explode_dst < 0 || k->slot == op.explode_dst) &&
-            (op.explode_dst < 0 || op.explode_split))
-          op.count_key = k;
+        if (k && (op.explode_dst < 0 || (k->slot == op.explode_dst && op.explode_split))) op.count_key = k;
       }
       op.window.emit_empty = o.group_by.empty();
       op.window.align_end = !job_.time.event;  // processing time: windows end on multiples of every

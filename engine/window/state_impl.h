@@ -354,6 +354,8 @@ struct State::Impl {
 
   // ---- group storage (window_state.cc) ----
   detail::Gid group_for(const Key& key);
+  // A group for `key`, which has none, whose hash() is h.
+  detail::Gid new_group(const Key& key, uint32_t h);
   // add()'s work once the record is accepted into pane p and its group is nd.
   void add_at(int64_t p, detail::Gid nd, const Value* args);
   Key keybuf;  // add_string_key(): a new group's key

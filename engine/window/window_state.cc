@@ -381,8 +381,11 @@ size_t State::Impl::group_heap(Gid id) const {
 Gid State::Impl::group_for(const Key& key) {
   uint32_t h = GroupTable::hash(key.data(), key.size());
   Gid id = groups.find(key.data(), h);
-  if (id != GroupTable::kNoGroup) return id;
-  id = groups.insert(key.data(), h);
+  return id != GroupTable::kNoGroup ? id : new_group(key, h);
+}
+
+Gid State::Impl::new_group(const Key& key, uint32_t h) {
+  Gid id = groups.insert(key.data(), h);
   Group& g = groups.at(id);
   if (lean_ok) {
     g.lean = 1;
@@ -645,10 +648,10 @@ bool State::add_string_key(int64_t t_ms, std::string_view key) {
   const uint32_t h = GroupTable::hash_string(key);
   Gid nd = m.groups.find_string(key, h);
   if (nd == GroupTable::kNoGroup) {
-    // A new group (once per key): through the Value path, which stores the key.
+    // A new group (once per key): stored from a Value key (hash_string(key) is its hash()).
     m.keybuf.resize(1);
     m.keybuf[0].set_string(key);
-    nd = m.group_for(m.keybuf);
+    nd = m.new_group(m.keybuf, h);
   }
   m.add_at(p, nd, nullptr);
   return true;
