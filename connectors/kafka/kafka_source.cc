@@ -146,8 +146,16 @@ KafkaSource::Part* KafkaSource::part_for(const rd_kafka_message_t* m) {
   return cache_part_;
 }
 
+bool KafkaSource::cooperative() {
+  // rd_kafka_rebalance_protocol() returns NULL once the group handle no longer answers: inside
+  // rd_kafka_consumer_close(), which serves the last revocation, when a stop came during a rebalance (a
+  // SIGTERM there crashed weir in strcmp). Keep the protocol last reported.
+  if (const char* p = rd_kafka_rebalance_protocol(rk_)) cooperative_ = std::strcmp(p, "COOPERATIVE") == 0;
+  return cooperative_;
+}
+
 void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
-  bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0;
+  bool cooperative = this->cooperative();
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     // A revocation still waiting for the engine (cannot happen: librdkafka waits for unassign first).
     apply_pending_revoke();
@@ -198,7 +206,7 @@ void KafkaSource::apply_revoke(rd_kafka_topic_partition_list_t* parts, bool lost
   revoke(parts, lost);
   rd_kafka_error_t* error = nullptr;
   rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0) {
+  if (cooperative()) {
     error = rd_kafka_incremental_unassign(rk_, parts);
   } else {
     e = rd_kafka_assign(rk_, nullptr);

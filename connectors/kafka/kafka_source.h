@@ -100,6 +100,8 @@ class KafkaSource final : public Source {
   // Applies a revocation the engine has committed for (or one that cannot wait).
   void apply_revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
   void apply_pending_revoke();
+  // Whether the group uses the cooperative protocol (incremental assign/unassign).
+  bool cooperative();
 
   config::KafkaSource cfg_;
   std::string job_;
@@ -119,6 +121,7 @@ class KafkaSource final : public Source {
   // A revocation waiting for the engine to commit the batch in flight (see take_rebalanced()).
   rd_kafka_topic_partition_list_t* pending_revoke_ = nullptr;
   bool closing_ = false;
+  bool cooperative_ = false;  // the rebalance protocol last reported (see cooperative())
   uint32_t next_stream_ = 0;
   // Last partition looked up by message (messages arrive in runs per partition).
   const void* cache_rkt_ = nullptr;

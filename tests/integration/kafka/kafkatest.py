@@ -43,13 +43,15 @@ class Broker:
 
 
 def produce(bootstrap, topic, lines, keyed=True, partition=None, extra=()):
-    """Produces lines ('key|value' when keyed) with kcat; waits for delivery."""
+    """Produces lines ('key|value' when keyed; str, or bytes for payloads that are not UTF-8) with kcat; waits
+    for delivery."""
     cmd = ["kcat", "-P", "-b", bootstrap, "-t", topic] + (["-K", "|"] if keyed else []) + list(extra)
     if partition is not None:
         cmd += ["-p", str(partition)]
-    r = subprocess.run(cmd, input="".join(l + "\n" for l in lines), capture_output=True, text=True, timeout=60)
+    data = b"".join((l if isinstance(l, bytes) else l.encode()) + b"\n" for l in lines)
+    r = subprocess.run(cmd, input=data, capture_output=True, timeout=60)
     if r.returncode != 0:
-        raise RuntimeError("kcat produce to %s failed: %s" % (topic, r.stderr))
+        raise RuntimeError("kcat produce to %s failed: %s" % (topic, r.stderr.decode(errors="replace")))
 
 
 def consume(bootstrap, topic, fmt="%k|%s\\n"):

@@ -60,6 +60,15 @@ def poll(condition, timeout=DEFAULT_TIMEOUT, what="condition", interval=0.1):
         time.sleep(interval)
 
 
+def vm_rss_kb(pid):
+    """VmRSS of a process in kB (from /proc/PID/status)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # PostgreSQL
 
@@ -275,6 +284,10 @@ class Weir:
                 raise AssertionError("timed out waiting for weir to log %s; log:\n%s" %
                                      (what or repr(pattern), self.log()[-4000:]))
             time.sleep(0.1)
+
+    def rss_kb(self):
+        """The process's resident memory (VmRSS) in kB."""
+        return vm_rss_kb(self.pid())
 
     def checkpoints(self, job_name):
         """Paths of ckpt-*.bin in the job's checkpoint dir, newest (highest batch) first."""

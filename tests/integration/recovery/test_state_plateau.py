@@ -76,7 +76,7 @@ outputs:
                 # Two more batches: the checkpoint of the batch that closed them is written after it.
                 wt.poll(lambda: newest_checkpoint(state) is not None, 30, "a checkpoint")
                 ckpt.append(os.path.getsize(newest_checkpoint(state)))
-                rss.append(vm_rss_kb(w.pid()))
+                rss.append(w.rss_kb())
             self.assertEqual(w.stop(), 0, w.log()[-4000:])
         finally:
             w.kill9()
@@ -99,14 +99,6 @@ def wt_iso(ms):
 def newest_checkpoint(state):
     files = glob.glob(os.path.join(state, "plateau", "ckpt-*.bin"))
     return max(files) if files else None
-
-
-def vm_rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for pid %d" % pid)
 
 
 if __name__ == "__main__":

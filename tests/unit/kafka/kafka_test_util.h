@@ -244,7 +244,9 @@ class LogCapture {
   std::shared_ptr<Sink> sink_;
 };
 
+// Short group timeouts for the mock cluster: it waits session.timeout.ms - 1 s for the members of a group to
+// rejoin in a rebalance (3 s instead of 6 s took the kafka tests from ~37 s to ~29 s at -j4).
 inline const std::vector<std::pair<std::string, std::string>> kFastGroup = {
-    {"session.timeout.ms", "6000"}, {"max.poll.interval.ms", "10000"}, {"heartbeat.interval.ms", "500"}};
+    {"session.timeout.ms", "3000"}, {"max.poll.interval.ms", "10000"}, {"heartbeat.interval.ms", "300"}};
 
 }  // namespace weir::kafka::test

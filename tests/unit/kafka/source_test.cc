@@ -67,12 +67,12 @@ void delay_responses(MockBroker& b, std::chrono::milliseconds d) {
 // librdkafka's mock coordinator (rdkafka_mock_cgrp.c) ends a sync round as soon as the leader's SyncGroup is
 // in (that request carries every member's assignment, which is all it counts): it answers the members already
 // waiting, forgets the assignments and goes Up. A follower whose SyncGroup comes after that is answered
-// INVALID_REQUEST and rejoins, and the mock ends the new round session.timeout.ms - 1 s (5 s) later; a real
-// coordinator would answer the late SyncGroup with the assignment. The mock sends both JoinGroup responses at
-// once, and the follower's head start was only the leader's metadata request before its SyncGroup: on a
-// loaded machine the follower lost ~40% of the rounds, and six in a row used up a 30 s wait. With every
-// response held 200 ms, the leader's SyncGroup goes out >= 200 ms after the follower could send its own, so
-// a round is lost only if the follower's threads run 200 ms later than the leader's.
+// INVALID_REQUEST and rejoins, and the mock ends the new round session.timeout.ms - 1 s (2 s with kFastGroup)
+// later; a real coordinator would answer the late SyncGroup with the assignment. The mock sends both
+// JoinGroup responses at once, and the follower's head start was only the leader's metadata request before
+// its SyncGroup: on a loaded machine the follower lost ~40% of the rounds, and six in a row used up a 30 s
+// wait. With every response held 200 ms, the leader's SyncGroup goes out >= 200 ms after the follower could
+// send its own, so a round is lost only if the follower's threads run 200 ms later than the leader's.
 constexpr auto kJoinHeadStart = 200ms;
 
 // A broker with topic "t" of `partitions` partitions, and a source in group "g" that holds all of them.
