@@ -74,6 +74,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   const std::string canonical = weir::expr::to_string(*parsed.expr);
   const auto again = weir::expr::parse(canonical);
+  // Canonical text adds parentheses (-(-x)), so an expression near the nesting limit may pass it when written
+  // again; that is the limit working, not a difference in meaning.
+  if (!again.expr && again.error->message.find("nested too deeply") != std::string::npos) return 0;
   if (!again.expr)
     weir::fuzz::fail("canonical text does not parse: " + canonical + ": " + again.error->message, text);
   if (weir::expr::to_string(*again.expr) != canonical)
