@@ -102,7 +102,7 @@ struct Writer {
               [](const Value* a, const Value* b) { return Value::compare(*a, *b) < 0; });
     for (const Value* v : order) value(*v);
   }
-  std::vector<const Value*> order;  // scratch for set()
+  std::vector<const Value*> order{};  // scratch for set()
 };
 
 struct Reader {
@@ -223,7 +223,7 @@ bool numbers_ok(const Layout& l, const int64_t* w, uint64_t seq) {
 
 namespace detail {
 size_t encode_values(const Value* v, size_t n, std::string& out) {
-  Writer w{out, 0, {}};
+  Writer w{out, 0};
   for (size_t i = 0; i < n; ++i) w.value(v[i]);
   return w.n;
 }
@@ -238,7 +238,7 @@ bool decode_value(std::string_view in, size_t& pos, Value& v) {
 
 void State::save(std::string& out) const {
   const Impl& m = *impl_;
-  Writer w{out, out.size(), {}};
+  Writer w{out};
   w.raw(kMagic, sizeof kMagic);
   w.u(static_cast<uint64_t>(m.plan.kind));
   w.s(m.plan.length_ms);

@@ -4,6 +4,8 @@
 // overflow the evaluator should have reported as an error), it checks that an expression's canonical text
 // (to_string, which names group-key columns and is printed by `weir explain`) parses back to the same
 // canonical text.
+#include <rapidjson/document.h>
+
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -12,6 +14,7 @@
 
 #include "engine/expr/ast.h"
 #include "engine/expr/eval.h"
+#include "engine/fields/extract.h"
 #include "engine/value.h"
 #include "fuzz_check.h"
 
@@ -64,6 +67,7 @@ std::vector<Slot> slots() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::vector<Slot> table = slots();
   const std::string text(reinterpret_cast<const char*>(data), size);
+  const bool utf8_text = weir::fields::valid_utf8(text);
   const auto parsed = weir::expr::parse(text);
   if (!parsed.expr) return 0;
   const auto type_of = [&](const std::string& name) {
@@ -99,7 +103,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       row[i] = table[i].values[(r * (i + 1)) % table[i].values.size()];
     error.clear();
     if (weir::expr::eval(program, row.data(), out, error)) {
-      (void)out.to_json();
+      // Rows go to PostgreSQL text and JSON lines: a string result over UTF-8 inputs is UTF-8, and its JSON
+      // form parses.
+      const std::string json = out.to_json();
+      // (A job file is refused unless it is UTF-8, so literals are; this target also parses other bytes.)
+      if (utf8_text && !weir::fields::valid_utf8(json))
+        weir::fuzz::fail("a result is not valid UTF-8: " + canonical, text);
+      rapidjson::Document d;
+      d.Parse(json.data(), json.size());
+      if (d.HasParseError()) weir::fuzz::fail("a result's JSON does not parse: " + json, text);
     } else if (error.empty()) {
       weir::fuzz::fail("an expression failed without an error message: " + canonical, text);
     }
