@@ -43,6 +43,7 @@ struct FilesSource {
 struct StdinSource {};
 
 // A generator template node: an object of children, or one value generator.
+struct GenChild;
 struct GenNode {
   enum class Kind {
     Object,
@@ -54,13 +55,20 @@ struct GenNode {
     Sequence,
     Constant
   } kind = Kind::Object;
-  std::vector<std::pair<std::string, GenNode>> children;  // Object
-  std::vector<Value> choices;                             // OneOf
-  int64_t int_lo = 0, int_hi = 0;                         // IntRange (inclusive)
-  double float_lo = 0, float_hi = 0;                      // FloatRange [lo, hi)
-  std::vector<std::string> words;                         // Words
-  int min_words = 1, max_words = 1;                       // Words
-  Value constant;                                         // Constant
+  std::vector<GenChild> children;     // Object
+  std::vector<Value> choices;         // OneOf
+  int64_t int_lo = 0, int_hi = 0;     // IntRange (inclusive)
+  double float_lo = 0, float_hi = 0;  // FloatRange [lo, hi)
+  std::vector<std::string> words;     // Words
+  int min_words = 1, max_words = 1;   // Words
+  Value constant;                     // Constant
+};
+// A named member of an Object node. (Not std::pair<std::string, GenNode>: a pair needs its types complete
+// where it is named, which GenNode is not inside itself; GCC lets it pass, clang does not.)
+struct GenChild {
+  GenChild(std::string n, GenNode v) : name(std::move(n)), node(std::move(v)) {}
+  std::string name;
+  GenNode node;
 };
 struct GenerateSource {
   double rate_per_s = 1000;  // 0 = max (as fast as possible)

@@ -1,6 +1,7 @@
 // load_job_file / load_job_text: read, parse YAML, parse each section, then the cross-field phase.
 // Nothing escapes: every failure becomes a located diagnostic.
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <cstring>
 #include <filesystem>
@@ -44,6 +45,56 @@ Loc loc_of_offset(std::string_view s, size_t off) {
     }
   }
   return l;
+}
+
+// yaml-cpp 0.7's parser can loop on some malformed flow collections, emitting events without end (fuzzing
+// found `    a: { b: 1 }\n , c: d }`); YAML::LoadAll then builds nodes until memory runs out. So the text is
+// parsed once with this handler, which builds nothing and gives up after more events than such a text can
+// hold (an event takes at least one byte, a collection two: 4 per byte is a generous bound), before LoadAll
+// builds the nodes.
+class EventBound : public YAML::EventHandler {
+ public:
+  explicit EventBound(size_t text_bytes) : limit_(4 * text_bytes + 64) {}
+  void OnDocumentStart(const YAML::Mark& m) override { count(m); }
+  void OnDocumentEnd() override { count(last_); }
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { count(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { count(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
+    count(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    count(m);
+  }
+  void OnSequenceEnd() override { count(last_); }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    count(m);
+  }
+  void OnMapEnd() override { count(last_); }
+
+ private:
+  void count(const YAML::Mark& m) {
+    last_ = m;
+    if (++events_ > limit_) {
+      throw YAML::ParserException(
+          m, "the YAML parser does not get past this point (a malformed flow collection?)");
+    }
+  }
+  size_t limit_;
+  size_t events_ = 0;
+  YAML::Mark last_ = YAML::Mark::null_mark();
+};
+
+std::vector<YAML::Node> load_all_bounded(const std::string& text) {
+  {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    EventBound bound(text.size());
+    while (parser.HandleNextDocument(bound)) {
+    }
+  }
+  return YAML::LoadAll(text);
 }
 
 std::string stem_of(const std::string& file) {
@@ -141,7 +192,7 @@ LoadResult load_job_text(const std::string& text, const std::string& file) {
                             static_cast<unsigned char>(text[*bad]), *bad,
                             text[*bad] == 0 ? "a NUL" : "not valid UTF-8"));
     } else {
-      std::vector<YAML::Node> docs = YAML::LoadAll(text);
+      std::vector<YAML::Node> docs = load_all_bounded(text);
       if (docs.empty() || docs[0].IsNull()) {
         ctx.error(Loc{1, 1}, "the file is empty; a job needs at least `source:` and `outputs:`");
       } else if (docs.size() > 1) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages weir needs to build, test and benchmark.
 # Idempotent: prints nothing and changes nothing when everything is present.
-# Usage: scripts/setup.sh [build|test|bench]   (default: test; each includes the ones before it)
+# Usage: scripts/setup.sh [build|test|bench|fuzz]   (default: test; test and bench include the ones before them;
+#        fuzz: build + clang, for scripts/fuzz.sh)
 set -euo pipefail
 
 profile="${1:-test}"
@@ -11,13 +12,15 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   libpqxx-dev libpq-dev libcli11-dev catch2 libre2-dev libcpp-httplib-dev libsystemd-dev libjemalloc-dev)
 test_pkgs=(postgresql kcat clang-format systemd procps util-linux python3 dpkg-dev file)
 bench_pkgs=(python3-confluent-kafka valgrind time)
+fuzz_pkgs=(clang)
 
 want=("${build_pkgs[@]}")
 case "$profile" in
   build) ;;
   test) want+=("${test_pkgs[@]}") ;;
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "setup.sh: unknown profile '$profile' (build|test|bench)" >&2; exit 2 ;;
+  fuzz) want+=("${fuzz_pkgs[@]}") ;;
+  *) echo "setup.sh: unknown profile '$profile' (build|test|bench|fuzz)" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -9,7 +9,7 @@
 //                    only each sum/avg's float sum and error bound words; the rest is the sum of the
 //                    panes [lo, hi] and is recomputed on load (the values and sets are unused).
 //   value: tag (0 null, 1 false, 2 true, 3 int, 4 float (8 bytes LE), 5 string, 6 time, 7 list)
-//   set: element count, values
+//   set: element count, values (in Value::compare order)
 //
 // The pane index and the member list are rebuilt on load. load() checks every length against the
 // bytes left, every count and index against the rest of the state, and leaves the state untouched
@@ -90,12 +90,19 @@ struct Writer {
         break;
     }
   }
+  // A set's values in Value::compare order, not the hash set's: the same state then always saves to the same
+  // bytes, whatever order its values arrived in and whether it was restored from a checkpoint (a restored set
+  // iterates in another order; tests/fuzz, weir-fuzz-state, found it).
   void set(const SetPtr& p) {
     u(p ? p->size() : 0);
-    if (p) {
-      for (const Value& v : *p) value(v);
-    }
+    if (!p) return;
+    order.clear();
+    for (const Value& v : *p) order.push_back(&v);
+    std::sort(order.begin(), order.end(),
+              [](const Value* a, const Value* b) { return Value::compare(*a, *b) < 0; });
+    for (const Value* v : order) value(*v);
   }
+  std::vector<const Value*> order{};  // scratch for set()
 };
 
 struct Reader {

@@ -31,6 +31,20 @@ TEST_CASE("bad indentation is a YAML syntax error, not a crash") {
   CHECK(r.errors[0].message.find("YAML syntax error") != std::string::npos);
 }
 
+TEST_CASE("a malformed flow map on which the YAML parser loops is a located error, not unbounded memory") {
+  // Found by tests/fuzz (weir-fuzz-job): yaml-cpp 0.7 emits events for this without end, and loading it used
+  // to allocate until the process was killed. Both forms, the minimal one and the job file the fuzzer
+  // mangled.
+  for (const char* t :
+       {"    a: { b: 1 }\n , c: d }\n",
+        "# x\n    aggregate: { amount: sum(amount) }\n , default: und }\noutputs:\n  - name: o\n"}) {
+    LoadResult r = one_error(t);
+    CHECK(r.errors[0].message.find("YAML syntax error: the YAML parser does not get past this point") !=
+          std::string::npos);
+    CHECK(r.errors[0].line >= 1);
+  }
+}
+
 TEST_CASE("empty file and comment-only file") {
   for (const char* t : {"", "\n\n", "# nothing here\n"}) {
     LoadResult r = one_error(t);

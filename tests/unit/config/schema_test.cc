@@ -170,22 +170,22 @@ TEST_CASE("generator template: every node kind") {
   const auto& c = g.tmpl.children;
   REQUIRE(c.size() == 9);
   using K = GenNode::Kind;
-  CHECK(c[0].second.kind == K::OneOf);
-  CHECK(c[0].second.choices.size() == 3);
-  CHECK(c[0].second.choices[1].as_int() == 2);
-  CHECK(c[1].second.kind == K::IntRange);
-  CHECK(c[1].second.int_lo == -5);
-  CHECK(c[2].second.kind == K::FloatRange);
-  CHECK(c[2].second.float_hi == 1.5);
-  CHECK(c[3].second.kind == K::Words);
-  CHECK(c[3].second.max_words == 4);
-  CHECK(c[4].second.kind == K::NowMs);
-  CHECK(c[5].second.kind == K::Sequence);
-  CHECK(c[6].second.kind == K::Constant);
-  CHECK(c[6].second.constant.as_string() == "hello");
-  CHECK(c[7].second.constant.as_int() == 42);
-  CHECK(c[8].second.kind == K::Object);
-  CHECK(c[8].second.children[0].second.kind == K::OneOf);
+  CHECK(c[0].node.kind == K::OneOf);
+  CHECK(c[0].node.choices.size() == 3);
+  CHECK(c[0].node.choices[1].as_int() == 2);
+  CHECK(c[1].node.kind == K::IntRange);
+  CHECK(c[1].node.int_lo == -5);
+  CHECK(c[2].node.kind == K::FloatRange);
+  CHECK(c[2].node.float_hi == 1.5);
+  CHECK(c[3].node.kind == K::Words);
+  CHECK(c[3].node.max_words == 4);
+  CHECK(c[4].node.kind == K::NowMs);
+  CHECK(c[5].node.kind == K::Sequence);
+  CHECK(c[6].node.kind == K::Constant);
+  CHECK(c[6].node.constant.as_string() == "hello");
+  CHECK(c[7].node.constant.as_int() == 42);
+  CHECK(c[8].node.kind == K::Object);
+  CHECK(c[8].node.children[0].node.kind == K::OneOf);
   CHECK(std::get<GenerateSource>(
             ok("source: { generate: { rate: max, template: { a: 1 } } }\n" + kOut).source.kind)
             .rate_per_s == 0);
