@@ -9,6 +9,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -182,8 +184,16 @@ class ParsePool {
   void recycle(Chunk* c);
   // So many chunks are in flight that the batch loop should wait for the oldest before reading on.
   bool backlogged() const { return inflight_.size() >= max_inflight_; }
+  // Runs part(0) ... part(n - 1) and returns when all are done (key-partitioned merges: one part per shard
+  // of the window state). The batch loop runs the parts no parse thread has taken; a parse thread takes one
+  // when it is free, before any chunk. Exceptions are rethrown here (the first one).
+  void parallel(size_t n, const std::function<void(size_t)>& part);
+  // Threads besides the batch loop.
+  size_t threads() const { return threads_.size(); }
 
  private:
+  // Runs one part of the parallel() task (mu_ not held); counts it done.
+  void run_part(size_t i);
   void work(size_t worker);
   // Extraction and, with agg_, partial aggregation of one chunk (scratch: the thread's).
   void process(Chunk* c, const fields::Extractor& ex, size_t scratch);
@@ -201,6 +211,10 @@ class ParsePool {
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
   bool stop_ = false;
+  // parallel(): the task, its parts taken and done, and the first exception (all mu_).
+  const std::function<void(size_t)>* task_ = nullptr;
+  size_t task_n_ = 0, task_next_ = 0, task_done_ = 0;
+  std::exception_ptr task_error_;
   ChunkRing queue_;     // (mu_) submitted, for the threads; may hold chunks already claimed
   ChunkRing inflight_;  // (batch loop) submitted and not yet taken back, in read order
   std::vector<std::unique_ptr<Chunk>> chunks_;  // (batch loop) every chunk
@@ -221,6 +235,10 @@ class ParsePool {
 bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns, bool partial = false);
 // Chunks measured before `auto` decides.
 constexpr int kParseAheadProbeChunks = 64;
+// A chunk whose tables hold at least this many groups is merged into a key-partitioned state on all the
+// threads (ParsePool::parallel); smaller ones (a few keys, as W1's) on the batch loop, where handing over
+// would cost more than the merge.
+constexpr size_t kParallelMergeGroups = 256;
 
 // CPUs this process may use: the affinity mask, capped by a cgroup v2 CPU quota (`cpu.max`, e.g. "150000
 // 100000" = 1.5 CPUs -> 2; "max 100000" = no cap) as in a container started with --cpus.
