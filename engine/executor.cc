@@ -654,7 +654,7 @@ void Executor::merge_ready() {
   }
   if (groups >= kParallelMergeGroups && pool_->threads() > 0) {
     // Each shard's merges on its own thread (the batch loop takes what no parse thread is free for).
-    pool_->parallel(shards_, merge_part_);
+    pool_->parallel(shards_, merge_part_, &extractor_);
     ++parallel_merges_;
     for (size_t k = 0; k < outs.size(); ++k) merged_[k] = static_cast<char>(shard_merged_[k * shards_]);
     return;

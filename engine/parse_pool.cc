@@ -173,7 +173,7 @@ void ParsePool::run_part(size_t i) {
   done_cv_.notify_one();  // the batch loop is the only thread waiting on it
 }
 
-void ParsePool::parallel(size_t n, const std::function<void(size_t)>& part) {
+void ParsePool::parallel(size_t n, const std::function<void(size_t)>& part, const fields::Extractor* own) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     task_ = &part;
@@ -183,13 +183,28 @@ void ParsePool::parallel(size_t n, const std::function<void(size_t)>& part) {
     task_error_ = nullptr;
   }
   work_cv_.notify_all();
+  // The batch loop takes the first part; then, while a part waits for a parse thread busy with a chunk, it
+  // extracts a chunk no thread has started (work it would otherwise wait for after this call) rather than
+  // take that part too; with no such chunk it takes the part itself.
+  bool first = true;
   while (true) {
-    size_t i;
+    size_t i = 0;
     {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (task_next_ >= task_n_) break;
+      if (first || own == nullptr) {
+        i = task_next_++;
+      } else {
+        i = SIZE_MAX;
+      }
+    }
+    if (i == SIZE_MAX && help(*own)) continue;
+    if (i == SIZE_MAX) {
       std::lock_guard<std::mutex> lk(mu_);
       if (task_next_ >= task_n_) break;
       i = task_next_++;
     }
+    first = false;
     run_part(i);
   }
   std::exception_ptr err;
@@ -202,6 +217,19 @@ void ParsePool::parallel(size_t n, const std::function<void(size_t)>& part) {
     task_error_ = nullptr;
   }
   if (err) std::rethrow_exception(err);
+}
+
+bool ParsePool::help(const fields::Extractor& own) {
+  for (size_t i = 0; i < inflight_.size(); ++i) {
+    Chunk* c = inflight_[i];
+    int expected = Chunk::Queued;
+    if (c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) {
+      process(c, own, threads_.size());
+      c->state.store(Chunk::Done, std::memory_order_release);
+      return true;
+    }
+  }
+  return false;
 }
 
 void ParsePool::work(size_t worker) {
@@ -285,18 +313,7 @@ Chunk* ParsePool::next(bool wait, const fields::Extractor& own) {
   while (front->state.load(std::memory_order_acquire) != Chunk::Done) {
     if (!wait) return nullptr;
     // Rather than wait idle, extract the oldest chunk no worker has started (the front one first).
-    bool helped = false;
-    for (size_t i = 0; i < inflight_.size(); ++i) {
-      Chunk* c = inflight_[i];
-      int expected = Chunk::Queued;
-      if (c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) {
-        process(c, own, threads_.size());
-        c->state.store(Chunk::Done, std::memory_order_release);
-        helped = true;
-        break;
-      }
-    }
-    if (helped) continue;
+    if (help(own)) continue;
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [&] { return front->state.load(std::memory_order_acquire) == Chunk::Done; });
   }

@@ -184,16 +184,19 @@ class ParsePool {
   void recycle(Chunk* c);
   // So many chunks are in flight that the batch loop should wait for the oldest before reading on.
   bool backlogged() const { return inflight_.size() >= max_inflight_; }
-  // Runs part(0) ... part(n - 1) and returns when all are done (key-partitioned merges: one part per shard
-  // of the window state). The batch loop runs the parts no parse thread has taken; a parse thread takes one
-  // when it is free, before any chunk. Exceptions are rethrown here (the first one).
-  void parallel(size_t n, const std::function<void(size_t)>& part);
+  // Runs part(0) ... part(n - 1) and returns when all are done (key-partitioned state: one part per shard).
+  // A parse thread takes a part when it is free, before any chunk; the batch loop takes the first part, then
+  // (with `own`) extracts chunks no thread has started while a part waits for a busy parse thread, and takes
+  // the parts left when there is no such chunk. Exceptions are rethrown here (the first one).
+  void parallel(size_t n, const std::function<void(size_t)>& part, const fields::Extractor* own = nullptr);
   // Threads besides the batch loop.
   size_t threads() const { return threads_.size(); }
 
  private:
   // Runs one part of the parallel() task (mu_ not held); counts it done.
   void run_part(size_t i);
+  // The batch loop extracts the oldest chunk no thread has started, with `own`; false when there is none.
+  bool help(const fields::Extractor& own);
   void work(size_t worker);
   // Extraction and, with agg_, partial aggregation of one chunk (scratch: the thread's).
   void process(Chunk* c, const fields::Extractor& ex, size_t scratch);
