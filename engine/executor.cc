@@ -646,13 +646,14 @@ void Executor::merge_ready() {
   // The chunks' partial aggregates into each output's state at the batch start (a refused merge: the
   // chunks' records are late for that output).
   const auto& outs = agg_->outputs();
-  size_t groups = 0;
+  size_t groups = 0, bytes = 0;
   if (shards_ > 1) {
     for (const Chunk* c : ready_) {
       for (const auto& p : c->agg->parts) groups += p.groups();
+      bytes += c->bytes();
     }
   }
-  if (groups >= kParallelMergeGroups && pool_->threads() > 0) {
+  if (groups >= kParallelMergeGroups && groups * kParallelMergeBytes >= bytes && pool_->threads() > 0) {
     // Each shard's merges on its own thread (the batch loop takes what no parse thread is free for).
     pool_->parallel(shards_, merge_part_, &extractor_);
     ++parallel_merges_;

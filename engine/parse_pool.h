@@ -67,6 +67,7 @@ class Chunk {
   bool failed() const { return failed_; }
   // Heap bytes the chunk keeps between uses: its record arena and the string buffers of its values.
   size_t held_bytes() const;
+  size_t bytes() const { return arena_.size(); }  // the records' bytes (and metadata) copied in
   bool ok(size_t i) const { return recs_[i].error < 0; }
   const std::string& error(size_t i) const { return errors_[static_cast<size_t>(recs_[i].error)]; }
   int64_t read_ms(size_t i) const { return recs_[i].read_ms; }
@@ -232,16 +233,21 @@ class ParsePool {
 // (W3: ~30% parsing) pay ~25% more CPU for the hand-over and gain nothing. Partial aggregation (`partial`):
 // the parse threads' time then includes the aggregation the batch loop would otherwise do, and the batch
 // loop's the merges, which cost as much as adding the records when the chunk's tables do not shrink them (W3:
-// 1M keys, one group per record; the parse threads take ~53% of the path there and 2 threads run no faster
-// than 1, at ~1.4× the CPU). It pays when the parse threads take at least twice the batch loop's time (W1:
-// ~94%, W2: ~88%, as measured for docs/semantics.md).
+// 1M keys, one group per record; the parse threads take ~45-53% of the path there). It pays when the parse
+// threads take at least twice the batch loop's time (W1: ~94%, W2: ~88%, as measured for docs/semantics.md).
+// Merges into key-partitioned state run on every thread (ParsePool::parallel) but count as the batch loop's
+// time here: W3 with `workers: 2` runs 1.3x faster than with 1 since session 9, yet `auto` still drops the
+// pool for it (docs/performance.md, session 9).
 bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns, bool partial = false);
 // Chunks measured before `auto` decides.
 constexpr int kParseAheadProbeChunks = 64;
-// A chunk whose tables hold at least this many groups is merged into a key-partitioned state on all the
-// threads (ParsePool::parallel); smaller ones (a few keys, as W1's) on the batch loop, where handing over
-// would cost more than the merge.
+// Chunks whose tables hold at least this many groups, and at least one per kParallelMergeBytes of the
+// chunks' records, are merged into key-partitioned state on all the threads (ParsePool::parallel); others on
+// the batch loop: a few keys (W1) cost less to merge than to hand over, and where parsing is most of the
+// work (W2: ~500 groups in 512 KB of tweets) the parse threads are better left parsing (measured: W2 with 2
+// workers took 0.27 s instead of 0.22 s with its merges on both threads).
 constexpr size_t kParallelMergeGroups = 256;
+constexpr size_t kParallelMergeBytes = 128;
 
 // CPUs this process may use: the affinity mask, capped by a cgroup v2 CPU quota (`cpu.max`, e.g. "150000
 // 100000" = 1.5 CPUs -> 2; "max 100000" = no cap) as in a container started with --cpus.
