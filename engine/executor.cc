@@ -571,9 +571,9 @@ void Executor::drain(bool all) {
         probe_.active ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     ready_.assign(1, c);
     if (partial_) {
-      // With key-partitioned state, the chunks already extracted after it too: merged together, the threads
-      // meet once for all of them.
-      if (shards_ > 1) {
+      // When its tables are worth merging on all threads, the chunks already extracted after it too: merged
+      // together, the threads meet once for all of them.
+      if (parallel_merge(*c)) {
         while (ready_.size() < kMergeChunks) {
           Chunk* d = pool_->next(false, extractor_);
           if (d == nullptr) break;
@@ -642,18 +642,18 @@ void Executor::drain(bool all) {
   }
 }
 
+bool Executor::parallel_merge(const Chunk& c) const {
+  if (shards_ < 2 || pool_->threads() == 0) return false;
+  size_t groups = 0;
+  for (const auto& p : c.agg->parts) groups += p.groups();
+  return groups >= kParallelMergeGroups && groups * kParallelMergeBytes >= c.bytes();
+}
+
 void Executor::merge_ready() {
   // The chunks' partial aggregates into each output's state at the batch start (a refused merge: the
   // chunks' records are late for that output).
   const auto& outs = agg_->outputs();
-  size_t groups = 0, bytes = 0;
-  if (shards_ > 1) {
-    for (const Chunk* c : ready_) {
-      for (const auto& p : c->agg->parts) groups += p.groups();
-      bytes += c->bytes();
-    }
-  }
-  if (groups >= kParallelMergeGroups && groups * kParallelMergeBytes >= bytes && pool_->threads() > 0) {
+  if (parallel_merge(*ready_.front())) {
     // Each shard's merges on its own thread (the batch loop takes what no parse thread is free for).
     pool_->parallel(shards_, merge_part_, &extractor_);
     ++parallel_merges_;

@@ -132,8 +132,10 @@ class Executor final : public RecordHandler {
   // Parse-ahead: consumes the extracted chunks in the order they were read; `all`: every chunk in flight
   // (the end of a poll: what a poll read is counted in the batch it was read in), else those ready.
   void drain(bool all);
-  // The chunks of ready_ merged into the outputs' states (merged_: whether each output took them).
+  // The chunks of ready_ merged into the outputs' states (merged_: whether each output took them): on all
+  // threads when the first one's tables are worth it (parallel_merge), else on the batch loop.
   void merge_ready();
+  bool parallel_merge(const Chunk& c) const;
   void fail(std::string message);
 
   const config::Job& job_;

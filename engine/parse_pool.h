@@ -242,10 +242,11 @@ bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns, bool partial = fals
 // Chunks measured before `auto` decides.
 constexpr int kParseAheadProbeChunks = 64;
 // Chunks whose tables hold at least this many groups, and at least one per kParallelMergeBytes of the
-// chunks' records, are merged into key-partitioned state on all the threads (ParsePool::parallel); others on
-// the batch loop: a few keys (W1) cost less to merge than to hand over, and where parsing is most of the
-// work (W2: ~500 groups in 512 KB of tweets) the parse threads are better left parsing (measured: W2 with 2
-// workers took 0.27 s instead of 0.22 s with its merges on both threads).
+// chunk's records (the first of the chunks merged together decides), are merged into key-partitioned state on
+// all the threads (ParsePool::parallel); others on the batch loop: a few keys (W1) cost less to merge than to
+// hand over, and where parsing is most of the work (W2: ~500 groups in 512 KB of tweets) the parse threads
+// are better left parsing (measured: W2 with 2 workers took 0.27 s instead of 0.22 s with its merges on both
+// threads).
 constexpr size_t kParallelMergeGroups = 256;
 constexpr size_t kParallelMergeBytes = 128;
 

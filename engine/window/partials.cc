@@ -39,7 +39,7 @@ size_t Partials::groups(size_t shard) const {
 }
 
 uint64_t Partials::records() const {
-  return seq_;
+  return tabs_[0]->seq;
 }
 
 size_t Partials::held_bytes() const {
@@ -70,7 +70,7 @@ size_t Partials::Impl::held_bytes() const {
 
 void Partials::clear() {
   for (auto& t : tabs_) t->clear();
-  seq_ = 0;
+  tabs_[0]->seq = 0;
 }
 
 void Partials::Impl::clear() {
@@ -172,7 +172,7 @@ void Partials::add(const Key& key, const Value* args) {
   const uint32_t h = GroupTable::hash(key.data(), key.size());
   Impl& m = *tabs_[shard_of(h, tabs_.size())];
   assert(key.size() == m.key_count);
-  m.seq = seq_;  // the tables share one arrival sequence
+  m.seq = tabs_[0]->seq;  // the tables share one arrival sequence
   const size_t e = m.entry(
       h,
       [&](const Key& k) {
@@ -191,19 +191,19 @@ void Partials::add(const Key& key, const Value* args) {
         }
       });
   m.apply_at(e, args);
-  seq_ = m.seq;
+  tabs_[0]->seq = m.seq;
 }
 
 void Partials::add_string_key(std::string_view key) {
   const uint32_t h = GroupTable::hash_string(key);
   Impl& m = *tabs_[shard_of(h, tabs_.size())];
   assert(m.key_count == 1);
-  m.seq = seq_;
+  m.seq = tabs_[0]->seq;
   const size_t e = m.entry(
       h, [&](const Key& k) { return k[0].type() == Type::String && k[0].as_string() == key; },
       [&](Key& k) { k[0].set_string(key); });
   m.apply_at(e, nullptr);
-  seq_ = m.seq;
+  tabs_[0]->seq = m.seq;
 }
 
 }  // namespace weir::window

@@ -410,7 +410,7 @@ struct Partials::Impl {
   std::vector<uint32_t> table;  // open addressing: 0 empty, else entry + 1
   std::vector<uint32_t> hashes;
   size_t n = 0;
-  uint64_t seq = 0;  // Partials::seq_ while add() runs (shared by a sharded Partials' tables)
+  uint64_t seq = 0;  // add() calls; a sharded Partials' shared sequence is the first table's
   void clear();
   size_t held_bytes() const;
   detail::ConstPart part(size_t e) const {

@@ -729,7 +729,7 @@ bool State::merge(int64_t t_ms, const Partials& parts) {
 
 bool State::merge_shard(size_t s, int64_t t_ms, const Partials& parts) {
   assert(parts.shards() == shards());
-  return shard(s).merge(t_ms, *parts.tabs_[s], parts.seq_);
+  return shard(s).merge(t_ms, *parts.tabs_[s], parts.tabs_[0]->seq);
 }
 
 bool State::Impl::merge(int64_t t_ms, const Partials::Impl& P, uint64_t records) {
