@@ -236,8 +236,8 @@ class ParsePool {
 // 1M keys, one group per record; the parse threads take ~45-53% of the path there). It pays when the parse
 // threads take at least twice the batch loop's time (W1: ~94%, W2: ~88%, as measured for docs/semantics.md).
 // Merges into key-partitioned state run on every thread (ParsePool::parallel) but count as the batch loop's
-// time here: W3 with `workers: 2` runs 1.3x faster than with 1 since session 9, yet `auto` still drops the
-// pool for it (docs/performance.md, session 9).
+// time here: W3 with `workers: 2` runs 1.2-1.3x faster than with 1 since session 9, yet `auto` still drops
+// the pool for it (docs/performance.md, session 9).
 bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns, bool partial = false);
 // Chunks measured before `auto` decides.
 constexpr int kParseAheadProbeChunks = 64;
