@@ -343,7 +343,42 @@ int Executor::run(const StopFlag& stop) {
       merged_.assign(aggregating.size(), 0);
       kept_.assign(plan_.outputs.size(), 0);
       pass_through_ = aggregating.size() < plan_.outputs.size();
-      agg_ = std::make_unique<PartialAggregator>(plan_, std::move(aggregating));
+      // Key-partitioned state: one shard per record-path thread, so that merging a chunk of many groups runs
+      // on all of them (a restored state is split here; checkpoints are written as one state either way).
+      std::vector<size_t> shards;
+      for (size_t o : aggregating) {
+        window::State& st = runners_[o].state();
+        // Per-batch outputs (no window) keep one shard: W1's (a few groups per batch) ran ~10% slower with 2
+        // workers when split, for nothing to gain.
+        if (plan_.outputs[o].window.kind != config::Window::Kind::Batch)
+          st.set_shards(static_cast<size_t>(workers_));
+        // Its shards' emissions and checkpoint encoding on the pool's threads too (while there is a pool).
+        st.set_parallel([this](size_t n, const std::function<void(size_t)>& part) {
+          if (pool_ && pool_->threads() > 0) return pool_->parallel(n, part);
+          for (size_t i = 0; i < n; ++i) part(i);
+        });
+        shards.push_back(st.shards());
+        shards_ = std::max(shards_, st.shards());
+      }
+      shard_merged_.assign(aggregating.size() * shards_, 0);
+      agg_ = std::make_unique<PartialAggregator>(plan_, std::move(aggregating), std::move(shards));
+      merge_part_ = [this](size_t s) {
+        // Shard s of every output, chunk by chunk in read order (the results are alike for every chunk of
+        // ready_: one batch start, and no window closes in between).
+        const auto& outs = agg_->outputs();
+        for (Chunk* c : ready_) {
+          for (size_t k = 0; k < outs.size(); ++k) {
+            window::State& st = runners_[outs[k]].state();
+            bool ok = true;
+            if (st.shards() > 1) {
+              ok = st.merge_shard(s, batch_start_ms_, c->agg->parts[k]);
+            } else if (s == 0) {
+              ok = st.merge(batch_start_ms_, c->agg->parts[k]);
+            }
+            shard_merged_[k * shards_ + s] = ok ? 1 : 0;
+          }
+        }
+      };
     }
     try {
       pool_ = std::make_unique<ParsePool>(job_, plan_.field_count, workers_ - 1, agg_.get());
@@ -537,32 +572,45 @@ void Executor::drain(bool all) {
   while (Chunk* c = pool_->next(all || pool_->backlogged(), extractor_)) {
     const auto t0 =
         probe_.active ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    ready_.assign(1, c);
     if (partial_) {
-      // The chunk's partial aggregates into each output's state at the batch start (a refused merge: the
-      // chunk's records are late for that output), then every record in read order as handle() would.
-      const auto& outs = agg_->outputs();
-      for (size_t k = 0; k < outs.size(); ++k)
-        merged_[k] = runners_[outs[k]].state().merge(batch_start_ms_, c->agg->parts[k]) ? 1 : 0;
-      std::fill(kept_.begin(), kept_.end(), 0);
-      for (size_t i = 0; i < c->size(); ++i) {
-        if (stop_on_bad_) break;
-        handle_aggregated(*c, i);
+      // When its tables are worth merging on all threads, the chunks already extracted after it too: merged
+      // together, the threads meet once for all of them.
+      if (parallel_merge(*c)) {
+        while (ready_.size() < kMergeChunks) {
+          Chunk* d = pool_->next(false, extractor_);
+          if (d == nullptr) break;
+          ready_.push_back(d);
+        }
       }
-      for (size_t o = 0; o < runners_.size(); ++o)
-        metrics_.outputs[o]->records.fetch_add(kept_[o], std::memory_order_relaxed);
+      merge_ready();
+      for (Chunk* r : ready_) {
+        // Every record in read order as handle() would (merged_: whether each output took the chunks).
+        std::fill(kept_.begin(), kept_.end(), 0);
+        for (size_t i = 0; i < r->size(); ++i) {
+          if (stop_on_bad_) break;
+          handle_aggregated(*r, i);
+        }
+        for (size_t o = 0; o < runners_.size(); ++o)
+          metrics_.outputs[o]->records.fetch_add(kept_[o], std::memory_order_relaxed);
+      }
     } else {
       for (size_t i = 0; i < c->size(); ++i) {
         if (stop_on_bad_) break;
         handle(c->record(i), c, i);
       }
     }
+    for (Chunk* r : ready_) {
+      if (probe_.active) {
+        probe_.extract_ns += r->extract_ns();
+        ++probe_.chunks;
+      }
+      pool_->recycle(r);
+    }
     if (probe_.active) {
       probe_.handle_ns +=
           std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
-      probe_.extract_ns += c->extract_ns();
-      ++probe_.chunks;
     }
-    pool_->recycle(c);
   }
   // Decided when no chunk is in flight (the end of a poll, or before a record above max_record_bytes): from
   // then on records take one path only.
@@ -594,6 +642,30 @@ void Executor::drain(bool all) {
           "batch loop parses alone from now on (workers: auto; set `workers: 2` to keep the parse thread).",
           job_.name, what, share);
     }
+  }
+}
+
+bool Executor::parallel_merge(const Chunk& c) const {
+  if (shards_ < 2 || pool_->threads() == 0) return false;
+  size_t groups = 0;
+  for (const auto& p : c.agg->parts) groups += p.groups();
+  return groups >= kParallelMergeGroups && groups * kParallelMergeBytes >= c.bytes();
+}
+
+void Executor::merge_ready() {
+  // The chunks' partial aggregates into each output's state at the batch start (a refused merge: the
+  // chunks' records are late for that output).
+  const auto& outs = agg_->outputs();
+  if (parallel_merge(*ready_.front())) {
+    // Each shard's merges on its own thread (the batch loop takes what no parse thread is free for).
+    pool_->parallel(shards_, merge_part_, &extractor_);
+    ++parallel_merges_;
+    for (size_t k = 0; k < outs.size(); ++k) merged_[k] = static_cast<char>(shard_merged_[k * shards_]);
+    return;
+  }
+  for (const Chunk* c : ready_) {
+    for (size_t k = 0; k < outs.size(); ++k)
+      merged_[k] = runners_[outs[k]].state().merge(batch_start_ms_, c->agg->parts[k]) ? 1 : 0;
   }
 }
 

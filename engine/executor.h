@@ -74,6 +74,10 @@ class Executor final : public RecordHandler {
   // Whether the parse threads also aggregate (engine/partial_agg.h): parse-ahead in processing time with
   // on_error.action other than stop and an aggregating output. False once `auto` drops the parse threads.
   bool partial_aggregation() const { return partial_; }
+  // Chunks merged into key-partitioned state on all the threads (ParsePool::parallel), and the most shards
+  // of any output's state (1: none split).
+  uint64_t parallel_merges() const { return parallel_merges_; }
+  size_t state_shards() const { return shards_; }
 
   void on_record(const RawRecord& r) override;
 
@@ -128,6 +132,10 @@ class Executor final : public RecordHandler {
   // Parse-ahead: consumes the extracted chunks in the order they were read; `all`: every chunk in flight
   // (the end of a poll: what a poll read is counted in the batch it was read in), else those ready.
   void drain(bool all);
+  // The chunks of ready_ merged into the outputs' states (merged_: whether each output took them): on all
+  // threads when the first one's tables are worth it (parallel_merge), else on the batch loop.
+  void merge_ready();
+  bool parallel_merge(const Chunk& c) const;
   void fail(std::string message);
 
   const config::Job& job_;
@@ -154,6 +162,15 @@ class Executor final : public RecordHandler {
   std::vector<char> merged_;                // per aggregating output: the current chunk's merge succeeded
   std::vector<uint64_t> kept_;              // per output: records kept in the current chunk
   bool pass_through_ = false;               // with partial_: some output is not aggregating
+  // With partial_: the aggregating outputs' states are split into workers_ shards (window::State::set_shards)
+  // where they allow it, and a chunk whose tables hold many groups is merged shard by shard on the pool
+  // (ParsePool::parallel). shards_: the most shards of any output (1: none split).
+  size_t shards_ = 1;
+  uint64_t parallel_merges_ = 0;
+  std::vector<uint8_t> shard_merged_;        // [aggregating output][shard]: that shard's merge succeeded
+  std::function<void(size_t)> merge_part_;   // ParsePool::parallel's part (set once: no allocation per chunk)
+  std::vector<Chunk*> ready_;                // drain(): the extracted chunks taken together, in read order
+  static constexpr size_t kMergeChunks = 8;  // the most chunks merged together
   // `workers: auto` on the system clock: time spent extracting and handling the first chunks, then decided.
   struct Probe {
     bool active = false;

@@ -158,14 +158,95 @@ void ParsePool::process(Chunk* c, const fields::Extractor& ex, size_t scratch) {
   if (agg_ != nullptr) agg_->run(*c, *scratch_[scratch]);
 }
 
+void ParsePool::run_part(size_t i) {
+  std::exception_ptr err;
+  try {
+    (*task_)(i);
+  } catch (...) {
+    err = std::current_exception();
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (err && !task_error_) task_error_ = err;
+    ++task_done_;
+  }
+  done_cv_.notify_one();  // the batch loop is the only thread waiting on it
+}
+
+void ParsePool::parallel(size_t n, const std::function<void(size_t)>& part, const fields::Extractor* own) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    task_ = &part;
+    task_n_ = n;
+    task_next_ = 0;
+    task_done_ = 0;
+    task_error_ = nullptr;
+  }
+  work_cv_.notify_all();
+  // The batch loop takes the first part; then, while a part waits for a parse thread busy with a chunk, it
+  // extracts a chunk no thread has started (work it would otherwise wait for after this call) rather than
+  // take that part too; with no such chunk it takes the part itself.
+  bool first = true;
+  while (true) {
+    size_t i = 0;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (task_next_ >= task_n_) break;
+      if (first || own == nullptr) {
+        i = task_next_++;
+      } else {
+        i = SIZE_MAX;
+      }
+    }
+    if (i == SIZE_MAX && help(*own)) continue;
+    if (i == SIZE_MAX) {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (task_next_ >= task_n_) break;
+      i = task_next_++;
+    }
+    first = false;
+    run_part(i);
+  }
+  std::exception_ptr err;
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    done_cv_.wait(lk, [&] { return task_done_ == task_n_; });
+    task_ = nullptr;
+    task_n_ = task_next_ = task_done_ = 0;
+    err = task_error_;
+    task_error_ = nullptr;
+  }
+  if (err) std::rethrow_exception(err);
+}
+
+bool ParsePool::help(const fields::Extractor& own) {
+  for (size_t i = 0; i < inflight_.size(); ++i) {
+    Chunk* c = inflight_[i];
+    int expected = Chunk::Queued;
+    if (c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) {
+      process(c, own, threads_.size());
+      c->state.store(Chunk::Done, std::memory_order_release);
+      return true;
+    }
+  }
+  return false;
+}
+
 void ParsePool::work(size_t worker) {
   const fields::Extractor& ex = *extractors_[worker];
   while (true) {
     Chunk* c = nullptr;
     {
       std::unique_lock<std::mutex> lk(mu_);
-      work_cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      work_cv_.wait(lk, [&] { return stop_ || task_next_ < task_n_ || !queue_.empty(); });
       if (stop_) return;
+      if (task_next_ < task_n_) {
+        // A part of the batch loop's parallel task comes before any chunk: the batch loop waits for it.
+        const size_t i = task_next_++;
+        lk.unlock();
+        run_part(i);
+        continue;
+      }
       c = queue_.front();
       queue_.pop_front();
     }
@@ -232,18 +313,7 @@ Chunk* ParsePool::next(bool wait, const fields::Extractor& own) {
   while (front->state.load(std::memory_order_acquire) != Chunk::Done) {
     if (!wait) return nullptr;
     // Rather than wait idle, extract the oldest chunk no worker has started (the front one first).
-    bool helped = false;
-    for (size_t i = 0; i < inflight_.size(); ++i) {
-      Chunk* c = inflight_[i];
-      int expected = Chunk::Queued;
-      if (c->state.compare_exchange_strong(expected, Chunk::Claimed, std::memory_order_acquire)) {
-        process(c, own, threads_.size());
-        c->state.store(Chunk::Done, std::memory_order_release);
-        helped = true;
-        break;
-      }
-    }
-    if (helped) continue;
+    if (help(own)) continue;
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [&] { return front->state.load(std::memory_order_acquire) == Chunk::Done; });
   }

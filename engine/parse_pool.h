@@ -9,6 +9,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -65,6 +67,7 @@ class Chunk {
   bool failed() const { return failed_; }
   // Heap bytes the chunk keeps between uses: its record arena and the string buffers of its values.
   size_t held_bytes() const;
+  size_t bytes() const { return arena_.size(); }  // the records' bytes (and metadata) copied in
   bool ok(size_t i) const { return recs_[i].error < 0; }
   const std::string& error(size_t i) const { return errors_[static_cast<size_t>(recs_[i].error)]; }
   int64_t read_ms(size_t i) const { return recs_[i].read_ms; }
@@ -182,8 +185,19 @@ class ParsePool {
   void recycle(Chunk* c);
   // So many chunks are in flight that the batch loop should wait for the oldest before reading on.
   bool backlogged() const { return inflight_.size() >= max_inflight_; }
+  // Runs part(0) ... part(n - 1) and returns when all are done (key-partitioned state: one part per shard).
+  // A parse thread takes a part when it is free, before any chunk; the batch loop takes the first part, then
+  // (with `own`) extracts chunks no thread has started while a part waits for a busy parse thread, and takes
+  // the parts left when there is no such chunk. Exceptions are rethrown here (the first one).
+  void parallel(size_t n, const std::function<void(size_t)>& part, const fields::Extractor* own = nullptr);
+  // Threads besides the batch loop.
+  size_t threads() const { return threads_.size(); }
 
  private:
+  // Runs one part of the parallel() task (mu_ not held); counts it done.
+  void run_part(size_t i);
+  // The batch loop extracts the oldest chunk no thread has started, with `own`; false when there is none.
+  bool help(const fields::Extractor& own);
   void work(size_t worker);
   // Extraction and, with agg_, partial aggregation of one chunk (scratch: the thread's).
   void process(Chunk* c, const fields::Extractor& ex, size_t scratch);
@@ -201,6 +215,10 @@ class ParsePool {
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
   bool stop_ = false;
+  // parallel(): the task, its parts taken and done, and the first exception (all mu_).
+  const std::function<void(size_t)>* task_ = nullptr;
+  size_t task_n_ = 0, task_next_ = 0, task_done_ = 0;
+  std::exception_ptr task_error_;
   ChunkRing queue_;     // (mu_) submitted, for the threads; may hold chunks already claimed
   ChunkRing inflight_;  // (batch loop) submitted and not yet taken back, in read order
   std::vector<std::unique_ptr<Chunk>> chunks_;  // (batch loop) every chunk
@@ -215,12 +233,22 @@ class ParsePool {
 // (W3: ~30% parsing) pay ~25% more CPU for the hand-over and gain nothing. Partial aggregation (`partial`):
 // the parse threads' time then includes the aggregation the batch loop would otherwise do, and the batch
 // loop's the merges, which cost as much as adding the records when the chunk's tables do not shrink them (W3:
-// 1M keys, one group per record; the parse threads take ~53% of the path there and 2 threads run no faster
-// than 1, at ~1.4× the CPU). It pays when the parse threads take at least twice the batch loop's time (W1:
-// ~94%, W2: ~88%, as measured for docs/semantics.md).
+// 1M keys, one group per record; the parse threads take ~45-53% of the path there). It pays when the parse
+// threads take at least twice the batch loop's time (W1: ~94%, W2: ~88%, as measured for docs/semantics.md).
+// Merges into key-partitioned state run on every thread (ParsePool::parallel) but count as the batch loop's
+// time here: W3 with `workers: 2` runs 1.2-1.3x faster than with 1 since session 9, yet `auto` still drops
+// the pool for it (docs/performance.md, session 9).
 bool parse_ahead_pays(int64_t extract_ns, int64_t handle_ns, bool partial = false);
 // Chunks measured before `auto` decides.
 constexpr int kParseAheadProbeChunks = 64;
+// Chunks whose tables hold at least this many groups, and at least one per kParallelMergeBytes of the
+// chunk's records (the first of the chunks merged together decides), are merged into key-partitioned state on
+// all the threads (ParsePool::parallel); others on the batch loop: a few keys (W1) cost less to merge than to
+// hand over, and where parsing is most of the work (W2: ~500 groups in 512 KB of tweets) the parse threads
+// are better left parsing (measured: W2 with 2 workers took 0.27 s instead of 0.22 s with its merges on both
+// threads).
+constexpr size_t kParallelMergeGroups = 256;
+constexpr size_t kParallelMergeBytes = 128;
 
 // CPUs this process may use: the affinity mask, capped by a cgroup v2 CPU quota (`cpu.max`, e.g. "150000
 // 100000" = 1.5 CPUs -> 2; "max 100000" = no cap) as in a container started with --cpus.

@@ -27,8 +27,14 @@ void fill_meta(const JobPlan& plan, const RawRecord& r, Value* slots) {
   if (mu[kRaw]) slots[ms[kRaw]].set_string(r.payload);
 }
 
-PartialAggregator::PartialAggregator(const JobPlan& plan, std::vector<size_t> outputs)
-    : plan_(plan), outputs_(std::move(outputs)), fused_(outputs_.size() == plan.outputs.size()) {}
+PartialAggregator::PartialAggregator(const JobPlan& plan, std::vector<size_t> outputs,
+                                     std::vector<size_t> shards)
+    : plan_(plan),
+      outputs_(std::move(outputs)),
+      shards_(std::move(shards)),
+      fused_(outputs_.size() == plan.outputs.size()) {
+  shards_.resize(outputs_.size(), 1);
+}
 
 std::unique_ptr<AggScratch> PartialAggregator::scratch() const {
   auto s = std::make_unique<AggScratch>();
@@ -40,7 +46,8 @@ std::unique_ptr<AggScratch> PartialAggregator::scratch() const {
 ChunkAgg& PartialAggregator::reset(Chunk& c) const {
   if (!c.agg) {
     c.agg = std::make_unique<ChunkAgg>();
-    for (size_t o : outputs_) c.agg->parts.emplace_back(plan_.outputs[o].window);
+    for (size_t k = 0; k < outputs_.size(); ++k)
+      c.agg->parts.emplace_back(plan_.outputs[outputs_[k]].window, shards_[k]);
   }
   ChunkAgg& a = *c.agg;
   for (auto& p : a.parts) p.clear();

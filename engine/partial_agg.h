@@ -39,8 +39,10 @@ struct AggScratch {
 
 class PartialAggregator {
  public:
-  // `outputs`: the indexes (into plan.outputs) of the aggregating outputs it runs, in job order.
-  PartialAggregator(const JobPlan& plan, std::vector<size_t> outputs);
+  // `outputs`: the indexes (into plan.outputs) of the aggregating outputs it runs, in job order; `shards`:
+  // per output, the shards of its state (window::State::set_shards), which its chunk tables are split into
+  // (empty: one each).
+  PartialAggregator(const JobPlan& plan, std::vector<size_t> outputs, std::vector<size_t> shards = {});
 
   std::unique_ptr<AggScratch> scratch() const;
 
@@ -65,6 +67,7 @@ class PartialAggregator {
 
   const JobPlan& plan_;
   std::vector<size_t> outputs_;
+  std::vector<size_t> shards_;
   bool fused_ = false;
 };
 

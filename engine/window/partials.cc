@@ -21,21 +21,35 @@ void Partials::Impl::widen() {
   lay = std::move(to);
 }
 
-Partials::Partials(const Plan& plan) : impl_(std::make_unique<Impl>(plan)) {}
+Partials::Partials(const Plan& plan, size_t shards) {
+  for (size_t s = 0; s < std::max<size_t>(1, shards); ++s) tabs_.push_back(std::make_unique<Impl>(plan));
+}
 Partials::~Partials() = default;
 Partials::Partials(Partials&&) noexcept = default;
 Partials& Partials::operator=(Partials&&) noexcept = default;
 
 size_t Partials::groups() const {
-  return impl_->n;
+  size_t n = 0;
+  for (const auto& t : tabs_) n += t->n;
+  return n;
+}
+
+size_t Partials::groups(size_t shard) const {
+  return tabs_[shard]->n;
 }
 
 uint64_t Partials::records() const {
-  return impl_->seq;
+  return tabs_[0]->seq;
 }
 
 size_t Partials::held_bytes() const {
-  const Impl& m = *impl_;
+  size_t b = 0;
+  for (const auto& t : tabs_) b += t->held_bytes();
+  return b;
+}
+
+size_t Partials::Impl::held_bytes() const {
+  const Impl& m = *this;
   size_t b = m.keys.capacity() * sizeof(Key) + m.hashes.capacity() * sizeof(uint32_t) +
              m.words.capacity() * sizeof(int64_t) + m.vals.capacity() * sizeof(Value) +
              m.sets.capacity() * sizeof(SetPtr) + m.table.capacity() * sizeof(uint32_t);
@@ -55,7 +69,12 @@ size_t Partials::held_bytes() const {
 }
 
 void Partials::clear() {
-  Impl& m = *impl_;
+  for (auto& t : tabs_) t->clear();
+  tabs_[0]->seq = 0;
+}
+
+void Partials::Impl::clear() {
+  Impl& m = *this;
   if (m.n == 0) return;
   // Entries keep their buffers for the next chunk, but not without bound: a key string or distinct-value
   // set that one record made large is freed (else every entry position would keep the largest one that ever
@@ -150,10 +169,12 @@ void Partials::Impl::apply_at(size_t e, const Value* args) {
 }
 
 void Partials::add(const Key& key, const Value* args) {
-  Impl& m = *impl_;
+  const uint32_t h = GroupTable::hash(key.data(), key.size());
+  Impl& m = *tabs_[shard_of(h, tabs_.size())];
   assert(key.size() == m.key_count);
+  m.seq = tabs_[0]->seq;  // the tables share one arrival sequence
   const size_t e = m.entry(
-      GroupTable::hash(key.data(), m.key_count),
+      h,
       [&](const Key& k) {
         for (size_t j = 0; j < m.key_count; ++j) {
           if (Value::compare(k[j], key[j]) != 0) return false;
@@ -170,16 +191,19 @@ void Partials::add(const Key& key, const Value* args) {
         }
       });
   m.apply_at(e, args);
+  tabs_[0]->seq = m.seq;
 }
 
 void Partials::add_string_key(std::string_view key) {
-  Impl& m = *impl_;
+  const uint32_t h = GroupTable::hash_string(key);
+  Impl& m = *tabs_[shard_of(h, tabs_.size())];
   assert(m.key_count == 1);
+  m.seq = tabs_[0]->seq;
   const size_t e = m.entry(
-      GroupTable::hash_string(key),
-      [&](const Key& k) { return k[0].type() == Type::String && k[0].as_string() == key; },
+      h, [&](const Key& k) { return k[0].type() == Type::String && k[0].as_string() == key; },
       [&](Key& k) { k[0].set_string(key); });
   m.apply_at(e, nullptr);
+  tabs_[0]->seq = m.seq;
 }
 
 }  // namespace weir::window

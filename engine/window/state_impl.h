@@ -352,6 +352,14 @@ struct State::Impl {
   Value tmp;
   std::vector<int64_t> mergebuf;  // merge(): one partial of a Partials in this layout
 
+  // The State operations on this state (one shard of a sharded State, or the whole).
+  void start_at(int64_t t_ms);
+  // State::merge of one table holding `records` of the chunk's records (all of them unless sharded).
+  bool merge(int64_t t_ms, const Partials::Impl& P, uint64_t records);
+  void advance(int64_t watermark_ms, std::vector<Emission>& out);
+  int64_t next_window_end();
+  size_t bytes() const;
+
   // ---- group storage (window_state.cc) ----
   detail::Gid group_for(const Key& key);
   // A group for `key`, which has none, whose hash() is h.
@@ -402,7 +410,9 @@ struct Partials::Impl {
   std::vector<uint32_t> table;  // open addressing: 0 empty, else entry + 1
   std::vector<uint32_t> hashes;
   size_t n = 0;
-  uint64_t seq = 0;
+  uint64_t seq = 0;  // add() calls; a sharded Partials' shared sequence is the first table's
+  void clear();
+  size_t held_bytes() const;
   detail::ConstPart part(size_t e) const {
     return detail::ConstPart(words.data() + e * lay.words, vals.data() + e * lay.vals,
                              sets.data() + e * lay.sets);

@@ -16,6 +16,7 @@
 // when anything is off.
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cstring>
 
 #include "engine/window/state_impl.h"
@@ -236,8 +237,32 @@ bool decode_value(std::string_view in, size_t& pos, Value& v) {
 }
 }  // namespace detail
 
+namespace {
+void write_groups(const State::Impl& m, Writer& w);  // the groups of one state (or shard)
+}  // namespace
+
 void State::save(std::string& out) const {
   const Impl& m = *impl_;
+  // A sharded state is written as one state: the shards share the window geometry, closed windows,
+  // watermark and arrival counter; lo is equal (every advance() ends retiring the same panes); hi, the last
+  // window a shard emitted, is the largest (a shard with a smaller hi has no pane between the two: such a
+  // pane would have made it emit that window); anchor/quiet_from as one state would have them.
+  int64_t hi = m.hi, anchor = m.anchor, quiet_from = m.quiet_from;
+  bool has_anchor = m.has_anchor;
+  uint64_t skipped = m.skipped;
+  size_t groups = m.groups.size(), partials = m.partials;
+  for (const auto& x : more_) {
+    hi = std::max(hi, x->hi);
+    if (x->has_anchor) {
+      anchor = has_anchor ? std::max(anchor, x->anchor) : x->anchor;
+      quiet_from = has_anchor ? std::min(quiet_from, x->quiet_from) : x->quiet_from;
+      has_anchor = true;
+    }
+    skipped += x->skipped;
+    groups += x->groups.size();
+    partials += x->partials;
+    assert(x->lo == m.lo && x->closed == m.closed && x->seq == m.seq);
+  }
   Writer w{out};
   w.raw(kMagic, sizeof kMagic);
   w.u(static_cast<uint64_t>(m.plan.kind));
@@ -248,20 +273,43 @@ void State::save(std::string& out) const {
   w.u(m.plan.aggs.size());
   for (auto k : m.plan.aggs) w.u(static_cast<uint64_t>(k));
   w.s(m.lo);
-  w.s(m.hi);
+  w.s(hi);
   w.s(m.closed);
   w.s(m.last_wm);
   uint64_t none = 0;
-  w.u((m.has_anchor ? kHasAnchor : none) | (m.processing ? kProcessing : none) |
+  w.u((has_anchor ? kHasAnchor : none) | (m.processing ? kProcessing : none) |
       (m.has_start ? kHasStart : none) | (m.has_first ? kHasFirst : none) | (m.dirty ? kDirty : none) |
       (m.finished ? kFinished : none));
-  w.s(m.anchor);
-  w.s(m.quiet_from);
+  w.s(anchor);
+  w.s(quiet_from);
   w.s(m.start_ms);
   w.s(m.first_pane);
   w.u(m.seq);
-  w.u(m.skipped);
-  w.u(m.groups.size());
+  w.u(skipped);
+  w.u(groups);
+  if (more_.empty() || !parallel_) {
+    w.ensure(groups * (8 + 12 * m.plan.key_count) + partials * (m.wide.words + 2));
+    for (size_t s = 0; s < shards(); ++s) write_groups(shard(s), w);
+  } else {
+    // Each shard's groups on its own thread: shard 0 right into `out`, the others into buffers appended
+    // after.
+    w.finish();
+    std::vector<std::string> tail(shards());
+    each_shard([&](size_t s) {
+      Writer t{s == 0 ? out : tail[s]};
+      const Impl& x = shard(s);
+      t.ensure(x.groups.size() * (8 + 12 * x.plan.key_count) + x.partials * (x.wide.words + 2));
+      write_groups(x, t);
+      t.finish();
+    });
+    for (size_t s = 1; s < shards(); ++s) out.append(tail[s]);
+    return;
+  }
+  w.finish();
+}
+
+namespace {
+void write_groups(const State::Impl& m, Writer& w) {
   const Layout& l = m.lay;
   const Layout& wl = m.wide;  // the checkpoint holds the wide words
   std::vector<int64_t> wide_buf(wl.r_words);
@@ -270,7 +318,6 @@ void State::save(std::string& out) const {
     convert(l, wl, p, wide_buf.data(), running);
     return static_cast<const int64_t*>(wide_buf.data());
   };
-  w.ensure(m.groups.size() * (8 + 12 * m.plan.key_count) + m.partials * (wl.words + 2));
   for (Gid id = 0; id < m.groups.end_id(); ++id) {
     if (!m.groups.live(id)) continue;
     const Group& g = m.groups.at(id);
@@ -303,8 +350,8 @@ void State::save(std::string& out) const {
       values(k + 1);
     }
   }
-  w.finish();
 }
+}  // namespace
 
 bool State::load(std::string_view in) {
   // Loaded in the wide layout (the checkpoint's), narrowed at the end when every partial allows it.
@@ -360,6 +407,31 @@ bool State::load(std::string_view in) {
   if (m.has_first && !pane_ok(m.first_pane)) return false;
   if (!m.total && m.hi - m.n + 1 > m.lo) return false;  // the running partials span at most a window
 
+  // A sharded state: the groups go to their shards, each a state with this header.
+  std::vector<std::unique_ptr<Impl>> more;
+  for (size_t s = 1; s < shards(); ++s) {
+    more.push_back(std::make_unique<Impl>(m.plan, false));
+    Impl& d = *more.back();
+    d.lo = m.lo;
+    d.hi = m.hi;
+    d.closed = m.closed;
+    d.last_wm = m.last_wm;
+    d.has_anchor = m.has_anchor;
+    d.processing = m.processing;
+    d.has_start = m.has_start;
+    d.has_first = m.has_first;
+    d.dirty = m.dirty;
+    d.finished = m.finished;
+    d.anchor = m.anchor;
+    d.quiet_from = m.quiet_from;
+    d.start_ms = m.start_ms;
+    d.first_pane = m.first_pane;
+    d.seq = m.seq;  // skipped: counted once, in shard 0
+  }
+  auto dest = [&](uint32_t h) -> Impl& {
+    const size_t s = more.empty() ? 0 : shard_of(h, more.size() + 1);
+    return s == 0 ? m : *more[s - 1];
+  };
   uint64_t ngroups;
   if (!r.count(ngroups)) return false;
   Key key(m.plan.key_count);
@@ -368,11 +440,12 @@ bool State::load(std::string_view in) {
       if (!r.value(v)) return false;
     }
     uint32_t h = GroupTable::hash(key.data(), key.size());
-    if (m.groups.find(key.data(), h) != GroupTable::kNoGroup) return false;  // duplicate group
-    const Gid id = m.groups.insert(key.data(), h);
-    Group& g = m.groups.at(id);
-    if (l.vals + l.sets > 0) m.groups.set_extra(id, std::make_unique<GroupValues>());
-    GroupValues* x = m.groups.extra(id);
+    Impl& d = dest(h);
+    if (d.groups.find(key.data(), h) != GroupTable::kNoGroup) return false;  // duplicate group
+    const Gid id = d.groups.insert(key.data(), h);
+    Group& g = d.groups.at(id);
+    if (l.vals + l.sets > 0) d.groups.set_extra(id, std::make_unique<GroupValues>());
+    GroupValues* x = d.groups.extra(id);
     auto values = [&]() {
       if (!x) return true;
       for (uint32_t i = 0; i < l.vals; ++i) {
@@ -472,11 +545,15 @@ bool State::load(std::string_view in) {
     }
   }
   if (r.left() != 0) return false;
-  if (m.all_narrowable()) m.relayout(true);
-  m.reindex();
-  m.sel = std::move(impl_->sel);  // the row selection is configuration, not state
-  m.selecting = impl_->selecting;
-  impl_ = std::move(fresh);
+  more.insert(more.begin(), std::move(fresh));
+  for (auto& d : more) {
+    if (d->all_narrowable()) d->relayout(true);
+    d->reindex();
+    d->sel = impl_->sel;  // the row selection is configuration, not state
+    d->selecting = impl_->selecting;
+  }
+  impl_ = std::move(more.front());
+  more_.assign(std::make_move_iterator(more.begin() + 1), std::make_move_iterator(more.end()));
   return true;
 }
 

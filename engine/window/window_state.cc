@@ -593,7 +593,11 @@ State::State(State&&) noexcept = default;
 State& State::operator=(State&&) noexcept = default;
 
 void State::start_at(int64_t t_ms) {
-  Impl& m = *impl_;
+  for (size_t i = 0; i < shards(); ++i) shard(i).start_at(t_ms);
+}
+
+void State::Impl::start_at(int64_t t_ms) {
+  Impl& m = *this;
   m.processing = true;
   // The first window ending after t.
   int64_t s = m.valid_at_or_after(floor_div(std::clamp(t_ms, -kMaxAbsTime, kMaxAbsTime), m.S));
@@ -629,7 +633,25 @@ bool State::Impl::accepts(int64_t t_ms, int64_t& pane) const {
   return true;
 }
 
+void State::added_to(size_t s) {
+  // The other shards' arrival counters follow the one that took the record (they stay equal).
+  for (size_t i = 0; i < shards(); ++i) {
+    if (i != s) ++shard(i).seq;
+  }
+}
+
 bool State::add(int64_t t_ms, const Key& key, const Value* args) {
+  if (!more_.empty()) {
+    const uint32_t h = GroupTable::hash(key.data(), key.size());
+    const size_t s = shard_of(h, shards());
+    Impl& m = shard(s);
+    int64_t p = 0;
+    if (!m.accepts(t_ms, p)) return false;
+    Gid nd = m.groups.find(key.data(), h);
+    m.add_at(p, nd != GroupTable::kNoGroup ? nd : m.new_group(key, h), args);
+    added_to(s);
+    return true;
+  }
   Impl& m = *impl_;
   int64_t p = 0;
   if (!m.accepts(t_ms, p)) return false;
@@ -639,13 +661,15 @@ bool State::add(int64_t t_ms, const Key& key, const Value* args) {
 }
 
 bool State::add_string_key(int64_t t_ms, std::string_view key) {
-  Impl& m = *impl_;
+  const uint32_t h = GroupTable::hash_string(key);
+  const size_t s = more_.empty() ? 0 : shard_of(h, shards());
+  Impl& m = shard(s);
   int64_t p = 0;
   if (!m.accepts(t_ms, p)) return false;
   assert(m.plan.key_count == 1);
   assert(std::all_of(m.plan.aggs.begin(), m.plan.aggs.end(),
                      [](config::AggKind k) { return k == config::AggKind::Count; }));
-  const uint32_t h = GroupTable::hash_string(key);
+  if (!more_.empty()) added_to(s);
   Gid nd = m.groups.find_string(key, h);
   if (nd == GroupTable::kNoGroup) {
     // A new group (once per key): stored from a Value key (hash_string(key) is its hash()).
@@ -697,15 +721,27 @@ void State::Impl::add_at(int64_t p, Gid nd, const Value* args) {
 }
 
 bool State::merge(int64_t t_ms, const Partials& parts) {
-  Impl& m = *impl_;
-  const Partials::Impl& P = *parts.impl_;
+  assert(parts.shards() == shards());
+  bool ok = true;
+  for (size_t s = 0; s < shards(); ++s) ok = merge_shard(s, t_ms, parts);  // every shard decides alike
+  return ok;
+}
+
+bool State::merge_shard(size_t s, int64_t t_ms, const Partials& parts) {
+  assert(parts.shards() == shards());
+  return shard(s).merge(t_ms, *parts.tabs_[s], parts.tabs_[0]->seq);
+}
+
+bool State::Impl::merge(int64_t t_ms, const Partials::Impl& P, uint64_t records) {
+  Impl& m = *this;
   int64_t p = 0;
   if (!m.accepts(t_ms, p)) return false;
+  // The table's records take the sequences m.seq + 1 ... m.seq + records, in the order they were added
+  // (`records`: of all the shards' tables, so that every shard's counter stays equal).
+  const uint64_t base = m.seq;
+  m.seq += records;
   if (P.n == 0) return true;
   assert(P.key_count == m.plan.key_count && P.aggs == m.plan.aggs);
-  // The table's records take the sequences m.seq + 1 ... m.seq + P.seq, in the order they were added.
-  const uint64_t base = m.seq;
-  m.seq += P.seq;
   if (m.total && !m.has_start) {
     m.first_pane = m.has_first ? std::min(m.first_pane, p) : p;
     m.has_first = true;
@@ -729,7 +765,9 @@ bool State::merge(int64_t t_ms, const Partials& parts) {
       }
     };
     load();
-    Gid nd = m.group_for(P.keys[e]);
+    // The table's hash of the key is the state's (GroupTable::hash; hash_string() for add_string_key).
+    Gid nd = m.groups.find(P.keys[e].data(), P.hashes[e]);
+    if (nd == GroupTable::kNoGroup) nd = m.new_group(P.keys[e], P.hashes[e]);
     Group& g = m.grp(nd);
     if (m.total && p <= m.hi) {
       // Older than the last emitted boundary: counts from the next boundary on (as in add()).
@@ -1082,10 +1120,80 @@ struct Emitter {
   }
 };
 
+// A sharded state's emissions: each shard emits the windows holding its groups' records, in order of
+// window_end, each window's rows sorted by key (or by the selection's order, cut to its limit). One window's
+// rows of all shards, merged in that order (and cut to the limit), are the rows one state would emit: every
+// group's row depends on its own partials only, and the first `limit` rows of all groups are among the first
+// `limit` of their shards.
+void combine_emissions(const State::Impl& m, std::vector<std::vector<Emission>>& in,
+                       std::vector<Emission>& out) {
+  const size_t k0 = m.plan.bounds ? 2 : 0;
+  auto by_key = [&](const Row& a, const Row& b) {
+    for (size_t k = k0; k < k0 + m.plan.key_count; ++k) {
+      int c = Value::compare(a[k], b[k]);
+      if (c != 0) return c < 0;
+    }
+    return false;
+  };
+  auto before = [&](const Row& a, const Row& b) {  // Emitter::before
+    for (const auto& [col, desc] : m.sel.order) {
+      int c = Value::compare(a[col], b[col]);
+      if (c != 0) return desc ? c > 0 : c < 0;
+    }
+    return by_key(a, b);
+  };
+  std::vector<size_t> at(in.size(), 0);
+  while (true) {
+    int64_t end = INT64_MAX;
+    bool any = false;
+    for (size_t s = 0; s < in.size(); ++s) {
+      if (at[s] < in[s].size() && (!any || in[s][at[s]].window_end_ms < end)) {
+        end = in[s][at[s]].window_end_ms;
+        any = true;
+      }
+    }
+    if (!any) break;
+    Emission* e = nullptr;
+    for (size_t s = 0; s < in.size(); ++s) {
+      if (at[s] >= in[s].size() || in[s][at[s]].window_end_ms != end) continue;
+      Emission& x = in[s][at[s]++];
+      if (e == nullptr) {
+        out.push_back(std::move(x));
+        e = &out.back();
+        continue;
+      }
+      auto mid = static_cast<std::ptrdiff_t>(e->rows.size());
+      e->rows.insert(e->rows.end(), std::make_move_iterator(x.rows.begin()),
+                     std::make_move_iterator(x.rows.end()));
+      if (m.selecting) {
+        std::inplace_merge(e->rows.begin(), e->rows.begin() + mid, e->rows.end(), before);
+        if (e->rows.size() > m.sel.limit) e->rows.resize(m.sel.limit);
+      } else {
+        std::inplace_merge(e->rows.begin(), e->rows.begin() + mid, e->rows.end(), by_key);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void State::advance(int64_t watermark_ms, std::vector<Emission>& out) {
-  Impl& m = *impl_;
+  if (more_.empty()) return impl_->advance(watermark_ms, out);
+  emitted_.resize(shards());
+  each_shard([this, watermark_ms](size_t s) {
+    emitted_[s].clear();
+    shard(s).advance(watermark_ms, emitted_[s]);
+  });
+  combine_emissions(*impl_, emitted_, out);
+}
+
+void State::each_shard(const std::function<void(size_t)>& part) const {
+  if (parallel_) return parallel_(shards(), part);
+  for (size_t s = 0; s < shards(); ++s) part(s);
+}
+
+void State::Impl::advance(int64_t watermark_ms, std::vector<Emission>& out) {
+  Impl& m = *this;
   if (m.finished || watermark_ms <= m.last_wm) return;
   m.last_wm = watermark_ms;
   bool final = watermark_ms == INT64_MAX;
@@ -1117,7 +1225,16 @@ void State::advance(int64_t watermark_ms, std::vector<Emission>& out) {
 }
 
 int64_t State::next_window_end() const {
-  Impl& m = *impl_;
+  int64_t end = INT64_MAX;
+  for (size_t s = 0; s < shards(); ++s) {
+    Impl& m = s == 0 ? *impl_ : *more_[s - 1];  // next_window_end() uses the emitter's scratch
+    end = std::min(end, m.next_window_end());
+  }
+  return end;
+}
+
+int64_t State::Impl::next_window_end() {
+  Impl& m = *this;
   if (m.finished) return INT64_MAX;
   std::vector<Emission> unused;
   Emitter em{m, unused};
@@ -1126,22 +1243,66 @@ int64_t State::next_window_end() const {
 }
 
 void State::select(Select s) {
+  for (size_t i = 1; i < shards(); ++i) {
+    shard(i).sel = s;
+    shard(i).selecting = true;
+  }
   impl_->sel = std::move(s);
   impl_->selecting = true;
 }
 
 size_t State::groups() const {
-  return impl_->groups.size();
+  size_t n = 0;
+  for (size_t s = 0; s < shards(); ++s) n += shard(s).groups.size();
+  return n;
 }
 size_t State::panes() const {
-  return impl_->panes.size();
+  if (more_.empty()) return impl_->panes.size();
+  std::vector<int64_t> all;  // the panes any shard holds, counted once
+  for (size_t s = 0; s < shards(); ++s) {
+    for (const auto& [q, list] : shard(s).panes) all.push_back(q);
+  }
+  std::sort(all.begin(), all.end());
+  return static_cast<size_t>(std::unique(all.begin(), all.end()) - all.begin());
 }
 uint64_t State::skipped_windows() const {
-  return impl_->skipped;
+  uint64_t n = 0;
+  for (size_t s = 0; s < shards(); ++s) n += shard(s).skipped;
+  return n;
 }
 
 size_t State::bytes() const {
+  size_t b = 0;
+  for (size_t s = 0; s < shards(); ++s) b += shard(s).bytes();
+  return b;
+}
+
+bool State::shardable() const {
   const Impl& m = *impl_;
+  return !m.total && m.plan.key_count > 0 && !m.plan.emit_empty && !m.sel.keep;
+}
+
+void State::set_shards(size_t n) {
+  if (n < 1 || !shardable()) n = 1;
+  if (n == shards()) return;
+  // Through the checkpoint encoding, which load() splits by key (the state is empty, or just restored).
+  std::string enc;
+  save(enc);
+  more_.clear();
+  for (size_t s = 1; s < n; ++s) {
+    more_.push_back(std::make_unique<Impl>(impl_->plan));
+    more_.back()->sel = impl_->sel;
+    more_.back()->selecting = impl_->selecting;
+  }
+  if (!load(enc)) {
+    // Cannot happen (its own encoding); were it to, the state stays whole in one shard.
+    assert(false);
+    more_.clear();
+  }
+}
+
+size_t State::Impl::bytes() const {
+  const Impl& m = *this;
   size_t b = sizeof(Impl) + m.groups.bytes() + m.heap;
   b += m.panes.size() * 64 + m.partials * sizeof(Gid);  // pane index: map nodes, group lists
   b += m.members.capacity() * sizeof(Gid);

@@ -82,9 +82,13 @@ class State;
 // State then takes the whole table with State::merge(t, table) as if the records were add()ed one by one.
 // Not thread-safe; meant to be owned by one chunk and filled by the thread that holds the chunk. clear()
 // keeps every buffer, so filling a table again allocates nothing for keys and groups it has held before.
+//
+// Key-partitioned (`shards` > 1, for a State split the same way: State::set_shards): a record goes to the
+// table of its key's shard (shard_of() of its group hash); the tables share one arrival sequence, so each
+// record keeps the sequence number it would have in one table.
 class Partials {
  public:
-  explicit Partials(const Plan& plan);
+  explicit Partials(const Plan& plan, size_t shards = 1);
   ~Partials();
   Partials(Partials&&) noexcept;
   Partials& operator=(Partials&&) noexcept;
@@ -97,6 +101,8 @@ class Partials {
   void clear();
   size_t groups() const;     // distinct keys held
   uint64_t records() const;  // add() calls since clear()
+  size_t shards() const { return tabs_.size(); }
+  size_t groups(size_t shard) const;  // distinct keys held in one shard's table
   // Heap bytes the table holds (its arrays, key strings and distinct-value sets; an estimate for sets).
   size_t held_bytes() const;
 
@@ -109,8 +115,17 @@ class Partials {
 
  private:
   friend class State;
-  std::unique_ptr<Impl> impl_;
+  // One table per shard. The arrival sequence they share is kept in the first table (tabs_[0]->seq): a
+  // counter in this object, written per record, shared cache lines with other chunks' objects that the batch
+  // loop reads (W1 with 2 workers ran ~10% slower).
+  std::vector<std::unique_ptr<Impl>> tabs_;
 };
+
+// The shard (0 .. n - 1) of a group whose GroupTable hash is h: the hash's top bits (a shard's group table
+// indexes its slots by the low bits).
+inline size_t shard_of(uint32_t h, size_t n) {
+  return static_cast<size_t>((uint64_t{h} * n) >> 32);
+}
 
 // All times are epoch milliseconds. Windows are aligned to the epoch: window k of a sliding plan
 // covers [k*every, k*every + length) (align_end: [k*every - length, k*every)); length need not be a
@@ -178,14 +193,44 @@ class State {
   uint64_t skipped_windows() const;
   static constexpr int64_t kMaxQuietRun = 10000;
 
-  // Checkpoint serialisation (binary, compact). load() returns false on malformed input.
+  // Checkpoint serialisation (binary, compact). load() returns false on malformed input. A sharded state
+  // writes the encoding of one state holding all its groups (shard by shard: the groups' order differs from
+  // an unsharded state's, nothing else), and loads any encoding into its shards: a checkpoint restores with
+  // any shard count.
   void save(std::string& out) const;
   bool load(std::string_view in);
+
+  // Key-partitioned state (issue 9, `workers` >= 2): the groups, their partials and the pane and member
+  // indexes split into `n` shards by shard_of(group hash), each a complete state of its own over its groups
+  // (the same window geometry, closed windows and watermark; arrival sequences kept equal). merge_shard()
+  // calls for different shards may run at the same time on different threads (nothing else may then run on
+  // the state); everything else runs on one thread. Results are those of one state: advance() merges the
+  // shards' emissions of each window into one (rows in key order, or the selection's order cut to its
+  // limit). Only plans that shardable() accepts are split (others stay at one shard): not `total` windows
+  // nor outputs without group_by (their quiet windows depend on all groups), nor a selection with `having`
+  // (its row errors would be met in another order). Keeps the content (a restored state is split).
+  void set_shards(size_t n);
+  size_t shards() const { return 1 + more_.size(); }
+  // Runs part(0) ... part(n - 1), possibly on several threads at once, and returns when all are done.
+  using Parallel = std::function<void(size_t n, const std::function<void(size_t)>& part)>;
+  // A sharded state's advance() and save() run their shards through `p` (one part per shard).
+  void set_parallel(Parallel p) { parallel_ = std::move(p); }
+  bool shardable() const;
+  // merge() of shard s of `parts` (split the same way) into shard s.
+  bool merge_shard(size_t s, int64_t t_ms, const Partials& parts);
 
   struct Impl;  // internal: engine/window/state_impl.h
 
  private:
-  std::unique_ptr<Impl> impl_;
+  void added_to(size_t s);
+  Impl& shard(size_t s) { return s == 0 ? *impl_ : *more_[s - 1]; }
+  const Impl& shard(size_t s) const { return s == 0 ? *impl_ : *more_[s - 1]; }
+  std::unique_ptr<Impl> impl_;                  // shard 0
+  std::vector<std::unique_ptr<Impl>> more_;     // shards 1 ..
+  std::vector<std::vector<Emission>> emitted_;  // advance(): each shard's emissions, reused
+  Parallel parallel_;
+  // Runs part(s) for every shard: through parallel_ when set, else one after the other.
+  void each_shard(const std::function<void(size_t)>& part) const;
 };
 
 }  // namespace weir::window

@@ -126,7 +126,9 @@ struct Result {
   std::vector<uint64_t> kept, out_bad, out_late;
   size_t polls = 0, delivered = 0;  // the source's
   int64_t clock_end_ms = 0;
-  size_t decided_at = 0;  // with Options::parse_ahead_decision: the records read when it decided
+  size_t decided_at = 0;         // with Options::parse_ahead_decision: the records read when it decided
+  uint64_t parallel_merges = 0;  // chunks merged shard by shard on all threads
+  size_t shards = 1;             // the most shards of an output's state
 };
 
 struct Options {
@@ -205,6 +207,8 @@ inline Result run(const std::string& yaml, const std::vector<Rec>& input, int wo
   res.workers = ex.workers();
   res.parse_ahead = ex.parse_ahead();
   res.partial = ex.partial_aggregation();
+  res.parallel_merges = ex.parallel_merges();
+  res.shards = ex.state_shards();
   res.polls = src.polls;
   res.delivered = src.delivered;
   res.clock_end_ms = clock->now_ms();
