@@ -1185,6 +1185,19 @@ void State::advance(int64_t watermark_ms, std::vector<Emission>& out) {
     shard(s).advance(watermark_ms, emitted_[s]);
   });
   combine_emissions(*impl_, emitted_, out);
+  // Every shard's running window ends where one state's would: at the last window any shard emitted. A shard
+  // that emitted less (none of its groups had records in those windows) takes its panes up to there into its
+  // running partials now. Otherwise a record added later into such a pane (behind the watermark: event-time
+  // lateness) would count in one state's running partials but not in the shard's, and a checkpoint, which
+  // holds one end for all shards, would describe that shard wrongly (weir-fuzz-state found both).
+  int64_t hi = impl_->hi;
+  for (const auto& x : more_) hi = std::max(hi, x->hi);
+  for (size_t s = 0; s < shards(); ++s) {
+    if (shard(s).hi < hi) {
+      std::vector<Emission> none;
+      Emitter{shard(s), none}.extend(hi);
+    }
+  }
 }
 
 void State::each_shard(const std::function<void(size_t)>& part) const {

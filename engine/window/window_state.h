@@ -209,10 +209,6 @@ class State {
   // limit). Only plans that shardable() accepts are split (others stay at one shard): not `total` windows
   // nor outputs without group_by (their quiet windows depend on all groups), nor a selection with `having`
   // (its row errors would be met in another order). Keeps the content (a restored state is split).
-  // Only for records at or after the last watermark, as in processing time, the executor's only use of it
-  // (partial aggregation): with a record added behind the watermark into a pane of a window already emitted
-  // (event-time lateness), a sharded sliding window's running aggregates can differ from one state's (found
-  // by tests/fuzz, weir-fuzz-state: an avg of 0.0 instead of 3.71; not yet understood, so not relied on).
   void set_shards(size_t n);
   size_t shards() const { return 1 + more_.size(); }
   // Runs part(0) ... part(n - 1), possibly on several threads at once, and returns when all are done.
