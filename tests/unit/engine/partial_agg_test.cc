@@ -438,25 +438,6 @@ TEST_CASE(
 
 namespace {
 
-// Two runs of a job (the second restarted from the first's checkpoint) as one: rows, batches, dead letters
-// and counts one after the other.
-Result both(const Result& a, const Result& b) {
-  Result r = a;
-  r.in += b.in;
-  r.bad += b.bad;
-  r.late += b.late;
-  r.dead.insert(r.dead.end(), b.dead.begin(), b.dead.end());
-  for (size_t o = 0; o < r.rows.size(); ++o) {
-    r.rows[o].insert(r.rows[o].end(), b.rows[o].begin(), b.rows[o].end());
-    r.batch_ids[o].insert(r.batch_ids[o].end(), b.batch_ids[o].begin(), b.batch_ids[o].end());
-    r.batch_input[o].insert(r.batch_input[o].end(), b.batch_input[o].begin(), b.batch_input[o].end());
-    r.kept[o] += b.kept[o];
-    r.out_bad[o] += b.out_bad[o];
-    r.out_late[o] += b.out_late[o];
-  }
-  return r;
-}
-
 // The rows of a JSON array row (no nested arrays, no commas inside strings): its elements as text.
 std::vector<std::string> cells(const std::string& row) {
   std::vector<std::string> out;
@@ -480,18 +461,6 @@ std::map<std::string, int64_t> per_user(const Result& r) {
   }
   return n;
 }
-
-// A fresh checkpoint directory, removed at the end of the scope (named after the process, so that test
-// binaries running at the same time do not share one).
-struct TempDir {
-  explicit TempDir(const std::string& name)
-      : path(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string str() const { return path.string(); }
-  std::filesystem::path path;
-};
 
 // Polls of `per_poll` records at 2 ms a record, with checkpoints in `dir`.
 Options polls_of(size_t per_poll, const TempDir& dir) {

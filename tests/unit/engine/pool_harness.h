@@ -1,8 +1,12 @@
-// The parse-pool tests' harness (parse_pool_test.cc, partial_agg_test.cc): a source delivering bursts of
-// records, a run of a job text with a given number of workers, and an exact comparison of two runs.
+// The parse-pool tests' harness (parse_pool_test.cc, partial_agg_test.cc, shard_merge_test.cc): a source
+// delivering bursts of records, a run of a job text with a given number of workers, an exact comparison of
+// two runs, two runs (a restart) as one, and a checkpoint directory per test process.
 #pragma once
 
+#include <unistd.h>
 #include <catch2/catch.hpp>
+
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -259,5 +263,36 @@ inline void require_same(const Result& a, const Result& b) {
     REQUIRE(a.rows[o] == b.rows[o]);
   }
 }
+
+// Two runs of a job (the second restarted from the first's checkpoint) as one: rows, batches, dead letters
+// and counts one after the other.
+inline Result both(const Result& a, const Result& b) {
+  Result r = a;
+  r.in += b.in;
+  r.bad += b.bad;
+  r.late += b.late;
+  r.dead.insert(r.dead.end(), b.dead.begin(), b.dead.end());
+  for (size_t o = 0; o < r.rows.size(); ++o) {
+    r.rows[o].insert(r.rows[o].end(), b.rows[o].begin(), b.rows[o].end());
+    r.batch_ids[o].insert(r.batch_ids[o].end(), b.batch_ids[o].begin(), b.batch_ids[o].end());
+    r.batch_input[o].insert(r.batch_input[o].end(), b.batch_input[o].begin(), b.batch_input[o].end());
+    r.kept[o] += b.kept[o];
+    r.out_bad[o] += b.out_bad[o];
+    r.out_late[o] += b.out_late[o];
+  }
+  return r;
+}
+
+// A fresh checkpoint directory, removed at the end of the scope (named after the process, so that test
+// binaries running at the same time do not share one).
+struct TempDir {
+  explicit TempDir(const std::string& name)
+      : path(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string str() const { return path.string(); }
+  std::filesystem::path path;
+};
 
 }  // namespace pool_test

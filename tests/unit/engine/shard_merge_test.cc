@@ -85,33 +85,6 @@ outputs:
     to: console
 )yaml";
 
-struct TempDir {
-  explicit TempDir(const std::string& name)
-      : path(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string str() const { return path.string(); }
-  std::filesystem::path path;
-};
-
-Result both(const Result& a, const Result& b) {
-  Result r = a;
-  r.in += b.in;
-  r.bad += b.bad;
-  r.late += b.late;
-  r.dead.insert(r.dead.end(), b.dead.begin(), b.dead.end());
-  for (size_t o = 0; o < r.rows.size(); ++o) {
-    r.rows[o].insert(r.rows[o].end(), b.rows[o].begin(), b.rows[o].end());
-    r.batch_ids[o].insert(r.batch_ids[o].end(), b.batch_ids[o].begin(), b.batch_ids[o].end());
-    r.batch_input[o].insert(r.batch_input[o].end(), b.batch_input[o].begin(), b.batch_input[o].end());
-    r.kept[o] += b.kept[o];
-    r.out_bad[o] += b.out_bad[o];
-    r.out_late[o] += b.out_late[o];
-  }
-  return r;
-}
-
 }  // namespace
 
 TEST_CASE("shards: workers 2-3 merge many keys shard by shard with the rows and counts of workers 1",
