@@ -4,4 +4,5 @@ weir_add_unit_test(window SOURCES
   window/partials_test.cc
   window/string_key_test.cc
   window/shard_test.cc
+  COST 20
   DEPS weir_window)
