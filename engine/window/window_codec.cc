@@ -244,15 +244,14 @@ void write_groups(const State::Impl& m, Writer& w);  // the groups of one state 
 void State::save(std::string& out) const {
   const Impl& m = *impl_;
   // A sharded state is written as one state: the shards share the window geometry, closed windows,
-  // watermark and arrival counter; lo is equal (every advance() ends retiring the same panes); hi, the last
-  // window a shard emitted, is the largest (a shard with a smaller hi has no pane between the two: such a
-  // pane would have made it emit that window); anchor/quiet_from as one state would have them.
-  int64_t hi = m.hi, anchor = m.anchor, quiet_from = m.quiet_from;
+  // watermark and arrival counter; lo is equal (every advance() ends retiring the same panes), and so is hi
+  // (State::advance brings every shard's running window to the same end); anchor/quiet_from as one state
+  // would have them.
+  int64_t anchor = m.anchor, quiet_from = m.quiet_from;
   bool has_anchor = m.has_anchor;
   uint64_t skipped = m.skipped;
   size_t groups = m.groups.size(), partials = m.partials;
   for (const auto& x : more_) {
-    hi = std::max(hi, x->hi);
     if (x->has_anchor) {
       anchor = has_anchor ? std::max(anchor, x->anchor) : x->anchor;
       quiet_from = has_anchor ? std::min(quiet_from, x->quiet_from) : x->quiet_from;
@@ -261,7 +260,7 @@ void State::save(std::string& out) const {
     skipped += x->skipped;
     groups += x->groups.size();
     partials += x->partials;
-    assert(x->lo == m.lo && x->closed == m.closed && x->seq == m.seq);
+    assert(x->lo == m.lo && x->hi == m.hi && x->closed == m.closed && x->seq == m.seq);
   }
   Writer w{out};
   w.raw(kMagic, sizeof kMagic);
@@ -273,7 +272,7 @@ void State::save(std::string& out) const {
   w.u(m.plan.aggs.size());
   for (auto k : m.plan.aggs) w.u(static_cast<uint64_t>(k));
   w.s(m.lo);
-  w.s(hi);
+  w.s(m.hi);
   w.s(m.closed);
   w.s(m.last_wm);
   uint64_t none = 0;
